@@ -1,0 +1,1 @@
+"""The care domain: people, the service catalogue, capacity-safe bookings, alerts, audit."""

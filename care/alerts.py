@@ -1,0 +1,88 @@
+"""Alerts for staff: emergency, crisis, hand-off, loneliness risk — most urgent first."""
+from __future__ import annotations
+
+from typing import Optional
+
+from sqlalchemy import select
+
+from care import audit
+from care import models as m
+from care.audit import Actor
+from care.clock import Clock
+from care.db import Database
+from care.errors import InvalidRequest, InvalidTransition, UnknownAlert
+from care.records import AlertRecord
+
+PRIORITY = {"emergency": 0, "crisis": 1, "handoff": 2, "loneliness_risk": 3}
+
+
+class Alerts:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    def raise_alert(
+        self,
+        kind: str,
+        summary: str,
+        person_id: Optional[int] = None,
+        conversation_id: Optional[str] = None,
+        channel: Optional[str] = None,
+        actor: Actor = audit.SYSTEM,
+    ) -> AlertRecord:
+        if kind not in PRIORITY:
+            raise InvalidRequest(f"unknown alert kind {kind!r}")
+        now = self.clock()
+        with self.db.write() as s:
+            row = m.Alert(
+                kind=kind, status="open", priority=PRIORITY[kind], person_id=person_id,
+                conversation_id=conversation_id, channel=channel, summary=summary,
+                created_at=now,
+            )
+            s.add(row)
+            s.flush()
+            audit.record(
+                s, now, actor, f"alert.{kind}", f"alert:{row.id}", channel=channel,
+                on_behalf_of=f"person:{person_id}" if person_id else None,
+            )
+            return AlertRecord.of(row)
+
+    def open_alerts(self) -> list[AlertRecord]:
+        """Open and acknowledged alerts: most urgent kind first, newest first within it."""
+        with self.db.read() as s:
+            rows = s.scalars(
+                select(m.Alert)
+                .where(m.Alert.status != "resolved")
+                .order_by(m.Alert.priority, m.Alert.created_at.desc(), m.Alert.id.desc())
+            )
+            return [AlertRecord.of(r) for r in rows]
+
+    def acknowledge(self, alert_id: int, staff: str, assign_to: Optional[str] = None) -> AlertRecord:
+        now = self.clock()
+        with self.db.write() as s:
+            row = self._get(s, alert_id)
+            if row.status == "resolved":
+                raise InvalidTransition("the alert is already resolved")
+            row.status, row.acknowledged_at, row.acknowledged_by = "acknowledged", now, staff
+            row.assigned_to = assign_to or row.assigned_to or staff
+            audit.record(s, now, Actor.staff_user(staff), "alert.acknowledge", f"alert:{row.id}")
+            return AlertRecord.of(row)
+
+    def resolve(self, alert_id: int, staff: str, note: str) -> AlertRecord:
+        if not note.strip():
+            raise InvalidRequest("a resolved alert needs a note")
+        now = self.clock()
+        with self.db.write() as s:
+            row = self._get(s, alert_id)
+            if row.status == "resolved":
+                raise InvalidTransition("the alert is already resolved")
+            row.status, row.resolved_at, row.resolved_by, row.note = "resolved", now, staff, note
+            audit.record(s, now, Actor.staff_user(staff), "alert.resolve", f"alert:{row.id}")
+            return AlertRecord.of(row)
+
+    @staticmethod
+    def _get(s: object, alert_id: int) -> m.Alert:
+        row = s.get(m.Alert, alert_id)  # type: ignore[attr-defined]
+        if row is None:
+            raise UnknownAlert(f"no alert {alert_id}", alert_id=alert_id)
+        return row

@@ -1,0 +1,499 @@
+"""Capacity-safe booking operations: availability, book, waitlist, cancel, reschedule.
+
+Every operation is one database transaction that also writes the audit log.
+Places are taken by a conditional ``UPDATE slots SET used = used + n WHERE
+used + n <= capacity`` (and a CHECK behind it), never by check-then-insert; the
+slot row is locked first (``FOR UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE`` on
+SQLite) so retries with one idempotency key queue up and see the first result.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from datetime import date, datetime, tzinfo
+from typing import Any, Optional
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from care import audit
+from care import models as m
+from care.audit import Actor
+from care.clock import Clock
+from care.db import Database
+from care.errors import (
+    AlreadyBooked,
+    BookingClosed,
+    IdempotencyConflict,
+    InvalidRequest,
+    InvalidTransition,
+    NotPermitted,
+    SlotFull,
+    UnknownBooking,
+    UnknownSlot,
+)
+from care.people import active_link, get_elder
+from care.records import BookingRecord, CancelResult, RescheduleResult, SlotRecord
+
+log = logging.getLogger(__name__)
+
+MAX_QUANTITY = {"meal": 4, "day_care": 1, "clinic": 1, "companion_call": 1}
+OUTCOMES = ("completed", "no_show")
+
+
+def request_hash(**parts: Any) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class _KeyRace(Exception):
+    """Another transaction committed the same idempotency key first."""
+
+
+class Bookings:
+    def __init__(self, db: Database, clock: Clock, tz: tzinfo) -> None:
+        self.db = db
+        self.clock = clock
+        self.tz = tz
+
+    # -- reading ---------------------------------------------------------------
+
+    def availability(
+        self,
+        service: str,
+        date_from: date,
+        date_to: date,
+        *,
+        option: Optional[str] = None,
+        diet_tag: Optional[str] = None,
+        department: Optional[str] = None,
+        part_of_day: Optional[str] = None,
+        volunteer_language: Optional[str] = None,
+        quantity: int = 1,
+        include_full: bool = False,
+    ) -> list[SlotRecord]:
+        if service not in m.SERVICES:
+            raise InvalidRequest(f"unknown service {service!r}")
+        now = self.clock()
+        stmt = (
+            select(m.Slot)
+            .where(
+                m.Slot.service == service,
+                m.Slot.date >= date_from,
+                m.Slot.date <= date_to,
+                m.Slot.cutoff_at > now,
+            )
+            .order_by(m.Slot.starts_at, m.Slot.id)
+        )
+        if option is not None:
+            stmt = stmt.where(m.Slot.option == option)
+        if not include_full:
+            stmt = stmt.where(m.Slot.used + quantity <= m.Slot.capacity)
+        with self.db.read() as s:
+            slots = [SlotRecord.of(row) for row in s.scalars(stmt).unique()]
+        return [
+            slot
+            for slot in slots
+            if _matches(slot, self.tz, diet_tag, department, part_of_day, volunteer_language)
+        ]
+
+    def slot(self, slot_id: int) -> SlotRecord:
+        with self.db.read() as s:
+            row = s.get(m.Slot, slot_id)
+            if row is None:
+                raise UnknownSlot(f"no slot {slot_id}", slot_id=slot_id)
+            return SlotRecord.of(row)
+
+    def slot_by_code(self, code: str) -> SlotRecord:
+        with self.db.read() as s:
+            row = s.scalars(select(m.Slot).where(m.Slot.code == code)).first()
+            if row is None:
+                raise UnknownSlot(f"no slot {code}", code=code)
+            return SlotRecord.of(row)
+
+    def get(self, booking_id: int) -> BookingRecord:
+        with self.db.read() as s:
+            return BookingRecord.of(_booking(s, booking_id))
+
+    def upcoming(self, elder_id: int) -> list[BookingRecord]:
+        """Confirmed and waitlisted bookings that have not ended yet, soonest first."""
+        with self.db.read() as s:
+            get_elder(s, elder_id)
+            rows = s.scalars(
+                select(m.Booking)
+                .join(m.Slot, m.Booking.slot_id == m.Slot.id)
+                .where(
+                    m.Booking.elder_id == elder_id,
+                    m.Booking.status.in_(m.ACTIVE_STATUSES),
+                    m.Slot.ends_at > self.clock(),
+                )
+                .order_by(m.Slot.starts_at, m.Booking.id)
+            ).unique()
+            return [BookingRecord.of(r) for r in rows]
+
+    def alternatives(self, slot_id: int, quantity: int = 1, limit: int = 3) -> list[SlotRecord]:
+        with self.db.read() as s:
+            return self._alternatives(s, _slot(s, slot_id), quantity, limit)
+
+    # -- changing ----------------------------------------------------------------
+
+    def book(
+        self,
+        elder_id: int,
+        slot_id: int,
+        actor: Actor,
+        channel: str,
+        *,
+        idempotency_key: Optional[str] = None,
+        quantity: int = 1,
+        details: Optional[dict[str, Any]] = None,
+        waitlist: bool = False,
+    ) -> BookingRecord:
+        """Book a place; with ``waitlist`` a full slot puts the elder on its waitlist."""
+        fingerprint = request_hash(
+            op="book", elder=elder_id, slot=slot_id, by=actor.label, quantity=quantity,
+            details=details or {}, waitlist=waitlist,
+        )
+        try:
+            with self.db.write() as s:
+                row, replayed = self._book_in(
+                    s, elder_id, slot_id, actor, channel, idempotency_key, fingerprint,
+                    quantity, details or {}, waitlist,
+                )
+                return BookingRecord.of(row, replayed=replayed)
+        except _KeyRace:
+            return self._replay(idempotency_key, fingerprint)
+        except SlotFull as full:
+            # Looked up after the write lock is released: losers of a race stay cheap.
+            full.alternatives = self.alternatives(slot_id, quantity)
+            raise
+
+    def join_waitlist(
+        self, elder_id: int, slot_id: int, actor: Actor, channel: str, **kwargs: Any
+    ) -> BookingRecord:
+        """Waitlist for a full slot (or a plain booking when a place is free)."""
+        return self.book(elder_id, slot_id, actor, channel, waitlist=True, **kwargs)
+
+    def cancel(
+        self, booking_id: int, actor: Actor, channel: str, reason: Optional[str] = None
+    ) -> CancelResult:
+        """Cancel; a freed place goes to the first waitlisted elder it fits."""
+        with self.db.write() as s:
+            row = _booking(s, booking_id)
+            slot = self._lock_slot(s, row.slot_id)
+            row = self._lock_booking(s, booking_id)
+            self._authorise(s, row.elder_id, actor, "cancel")
+            if row.status == "cancelled":
+                return CancelResult(BookingRecord.of(row, replayed=True), [])
+            self._release(s, row, slot, actor, channel, reason or "cancelled")
+            promoted = self._promote(s, slot)
+            return CancelResult(BookingRecord.of(row), promoted)
+
+    def reschedule(
+        self,
+        booking_id: int,
+        new_slot_id: int,
+        actor: Actor,
+        channel: str,
+        *,
+        idempotency_key: Optional[str] = None,
+        details: Optional[dict[str, Any]] = None,
+    ) -> RescheduleResult:
+        """Move a booking in one transaction: if the new place fails, the old one stays."""
+        fingerprint = request_hash(
+            op="reschedule", booking=booking_id, slot=new_slot_id, by=actor.label,
+            details=details,
+        )
+        try:
+            with self.db.write() as s:
+                old = _booking(s, booking_id)
+                # Both slots in id order, so two opposite moves cannot deadlock.
+                first, second = sorted({old.slot_id, new_slot_id})
+                locked = {first: self._lock_slot(s, first)}
+                if second != first:
+                    locked[second] = self._lock_slot(s, second)
+                old = self._lock_booking(s, booking_id)
+                if idempotency_key:
+                    done = self._by_key(s, idempotency_key)
+                    if done is not None:
+                        if done.request_hash != fingerprint:
+                            raise IdempotencyConflict("that request key was used for another change")
+                        return RescheduleResult(
+                            BookingRecord.of(old), BookingRecord.of(done, replayed=True), []
+                        )
+                if new_slot_id == old.slot_id:
+                    raise InvalidRequest("the new time is the same as the old one")
+                self._authorise(s, old.elder_id, actor, "cancel")
+                self._release(s, old, locked[old.slot_id], actor, channel, "rescheduled")
+                new, _ = self._book_in(
+                    s, old.elder_id, new_slot_id, actor, channel, idempotency_key, fingerprint,
+                    old.quantity, old.details if details is None else details, False,
+                    rescheduled_from=old.id,
+                )
+                promoted = self._promote(s, locked[old.slot_id])
+                return RescheduleResult(BookingRecord.of(old), BookingRecord.of(new), promoted)
+        except _KeyRace:
+            replay = self._replay(idempotency_key, fingerprint)
+            return RescheduleResult(self.get(booking_id), replay, [])
+        except SlotFull as full:
+            full.alternatives = self.alternatives(new_slot_id)
+            raise
+
+    def set_outcome(self, booking_id: int, outcome: str, actor: Actor) -> BookingRecord:
+        """Staff mark a confirmed booking completed or no-show once it has started."""
+        if outcome not in OUTCOMES:
+            raise InvalidRequest(f"outcome must be one of {OUTCOMES}")
+        if actor.staff is None:
+            raise NotPermitted("only staff record attendance")
+        now = self.clock()
+        with self.db.write() as s:
+            row = _booking(s, booking_id)
+            if row.status != "confirmed":
+                raise InvalidTransition(f"a {row.status} booking cannot become {outcome}")
+            if now < row.slot.starts_at:
+                raise InvalidTransition("attendance is recorded after the start")
+            row.status, row.updated_at = outcome, now
+            audit.record(
+                s, now, actor, f"booking.{outcome}", f"booking:{row.id}",
+                on_behalf_of=f"person:{row.elder_id}",
+            )
+            return BookingRecord.of(row)
+
+    # -- inside a write transaction ----------------------------------------------
+
+    def _book_in(
+        self,
+        s: Session,
+        elder_id: int,
+        slot_id: int,
+        actor: Actor,
+        channel: str,
+        key: Optional[str],
+        fingerprint: str,
+        quantity: int,
+        details: dict[str, Any],
+        waitlist: bool,
+        rescheduled_from: Optional[int] = None,
+    ) -> tuple[m.Booking, bool]:
+        slot = self._lock_slot(s, slot_id)
+        if key:
+            existing = self._by_key(s, key)
+            if existing is not None:
+                if existing.request_hash != fingerprint:
+                    raise IdempotencyConflict("that request key was used for another booking")
+                return existing, True
+        self._authorise(s, elder_id, actor, "book")
+        now = self.clock()
+        _check_open(slot, now)
+        if not 1 <= quantity <= MAX_QUANTITY[slot.service]:
+            raise InvalidRequest(
+                f"between 1 and {MAX_QUANTITY[slot.service]} places can be booked at once",
+                max=MAX_QUANTITY[slot.service],
+            )
+        held = s.scalars(
+            select(m.Booking.id).where(
+                m.Booking.elder_id == elder_id,
+                m.Booking.group_code == slot.group_code,
+                m.Booking.status.in_(m.ACTIVE_STATUSES),
+            )
+        ).first()
+        if held is not None:
+            raise AlreadyBooked("already booked for this", booking_id=held)
+        taken = s.execute(
+            update(m.Slot)
+            .where(m.Slot.id == slot.id, m.Slot.used + quantity <= m.Slot.capacity)
+            .values(used=m.Slot.used + quantity)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if taken != 1 and not waitlist:
+            raise SlotFull("no places left")
+        s.expire(slot)
+        row = m.Booking(
+            service=slot.service, slot_id=slot.id, group_code=slot.group_code, elder_id=elder_id,
+            booked_by_id=actor.person_id, booked_by_staff=actor.staff, channel=channel,
+            status="confirmed" if taken == 1 else "waitlisted", quantity=quantity,
+            details=details, idempotency_key=key or None, request_hash=fingerprint,
+            rescheduled_from_id=rescheduled_from, created_at=now, updated_at=now,
+        )
+        s.add(row)
+        try:
+            s.flush()
+        except IntegrityError as exc:
+            if key:
+                raise _KeyRace() from exc
+            raise AlreadyBooked("already booked for this") from None
+        audit.record(
+            s, now, actor, f"booking.{'waitlist' if row.status == 'waitlisted' else 'create'}",
+            f"booking:{row.id}", channel=channel, on_behalf_of=_behalf(actor, elder_id),
+            detail={"slot": slot.code, "quantity": quantity, "rescheduled_from": rescheduled_from},
+        )
+        return row, False
+
+    def _release(
+        self, s: Session, row: m.Booking, slot: m.Slot, actor: Actor, channel: str, reason: str
+    ) -> None:
+        if row.status not in m.ACTIVE_STATUSES:
+            raise InvalidTransition(f"a {row.status} booking cannot be changed")
+        now = self.clock()
+        if actor.staff is None:
+            _check_open(slot, now)
+        if row.status == "confirmed":
+            s.execute(
+                update(m.Slot)
+                .where(m.Slot.id == slot.id)
+                .values(used=m.Slot.used - row.quantity)
+                .execution_options(synchronize_session=False)
+            )
+            s.expire(slot)
+        row.status, row.cancelled_at, row.updated_at, row.note = "cancelled", now, now, reason
+        audit.record(
+            s, now, actor, "booking.cancel", f"booking:{row.id}", channel=channel,
+            on_behalf_of=_behalf(actor, row.elder_id), detail={"reason": reason},
+        )
+        s.flush()
+
+    def _promote(self, s: Session, slot: m.Slot) -> list[BookingRecord]:
+        now = self.clock()
+        if now >= slot.cutoff_at:
+            return []
+        promoted = []
+        waiting = s.scalars(
+            select(m.Booking)
+            .where(m.Booking.slot_id == slot.id, m.Booking.status == "waitlisted")
+            .order_by(m.Booking.id)
+        ).unique()
+        for row in list(waiting):
+            taken = s.execute(
+                update(m.Slot)
+                .where(m.Slot.id == slot.id, m.Slot.used + row.quantity <= m.Slot.capacity)
+                .values(used=m.Slot.used + row.quantity)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if taken != 1:
+                continue
+            row.status, row.updated_at = "confirmed", now
+            audit.record(
+                s, now, audit.SYSTEM, "booking.promote", f"booking:{row.id}",
+                on_behalf_of=f"person:{row.elder_id}", detail={"slot": slot.code},
+            )
+            promoted.append(row)
+        s.flush()
+        s.expire(slot)
+        return [BookingRecord.of(r) for r in promoted]
+
+    def _authorise(self, s: Session, elder_id: int, actor: Actor, need: str) -> None:
+        get_elder(s, elder_id)
+        if actor.staff is not None or actor.person_id == elder_id:
+            return
+        if actor.person_id is None:
+            raise NotPermitted("bookings are made by a person or by staff")
+        link = active_link(s, elder_id, actor.person_id)
+        allowed = link is not None and (link.can_book if need == "book" else link.can_cancel)
+        if not allowed:
+            raise NotPermitted(
+                "no active family link with permission to " + need,
+                elder_id=elder_id, person_id=actor.person_id,
+            )
+
+    def _lock_slot(self, s: Session, slot_id: int) -> m.Slot:
+        row = s.scalars(self.db.lock(select(m.Slot).where(m.Slot.id == slot_id), of=m.Slot)).first()
+        if row is None:
+            raise UnknownSlot(f"no slot {slot_id}", slot_id=slot_id)
+        return row
+
+    def _lock_booking(self, s: Session, booking_id: int) -> m.Booking:
+        stmt = self.db.lock(select(m.Booking).where(m.Booking.id == booking_id), of=m.Booking)
+        row = s.scalars(stmt.execution_options(populate_existing=True)).first()
+        if row is None:
+            raise UnknownBooking(f"no booking {booking_id}", booking_id=booking_id)
+        return row
+
+    @staticmethod
+    def _by_key(s: Session, key: str) -> Optional[m.Booking]:
+        return s.scalars(select(m.Booking).where(m.Booking.idempotency_key == key)).first()
+
+    def _replay(self, key: Optional[str], fingerprint: str) -> BookingRecord:
+        with self.db.read() as s:
+            row = self._by_key(s, key) if key else None
+            if row is None:
+                raise AlreadyBooked("already booked for this")
+            if row.request_hash != fingerprint:
+                raise IdempotencyConflict("that request key was used for another booking")
+            return BookingRecord.of(row, replayed=True)
+
+    def _alternatives(
+        self, s: Session, slot: m.Slot, quantity: int, limit: int = 3
+    ) -> list[SlotRecord]:
+        """Nearest open slots of the same kind (same meal, department, period ...)."""
+        candidates = s.scalars(
+            select(m.Slot).where(
+                m.Slot.service == slot.service,
+                m.Slot.option == slot.option,
+                m.Slot.id != slot.id,
+                m.Slot.cutoff_at > self.clock(),
+                m.Slot.used + quantity <= m.Slot.capacity,
+            )
+        ).unique()
+        same_kind = [c for c in candidates if _kind(c) == _kind(slot)]
+        same_kind.sort(key=lambda c: (abs((c.starts_at - slot.starts_at).total_seconds()), c.id))
+        return [SlotRecord.of(c) for c in same_kind[:limit]]
+
+
+def _slot(s: Session, slot_id: int) -> m.Slot:
+    row = s.get(m.Slot, slot_id)
+    if row is None:
+        raise UnknownSlot(f"no slot {slot_id}", slot_id=slot_id)
+    return row
+
+
+def _booking(s: Session, booking_id: int) -> m.Booking:
+    row = s.get(m.Booking, booking_id)
+    if row is None:
+        raise UnknownBooking(f"no booking {booking_id}", booking_id=booking_id)
+    return row
+
+
+def _check_open(slot: m.Slot, now: datetime) -> None:
+    if now >= slot.starts_at:
+        raise BookingClosed("that time has passed", reason="past")
+    if now >= slot.cutoff_at:
+        raise BookingClosed("orders for this have closed", reason="cutoff", cutoff_at=slot.cutoff_at)
+
+
+def _behalf(actor: Actor, elder_id: int) -> Optional[str]:
+    return None if actor.person_id == elder_id else f"person:{elder_id}"
+
+
+def _kind(slot: m.Slot) -> tuple[Any, ...]:
+    if slot.meal_row is not None:
+        return ("meal", slot.meal_row.meal)
+    if slot.clinic_row is not None:
+        return ("clinic", slot.clinic_row.department)
+    return (slot.service,)
+
+
+def _matches(
+    slot: SlotRecord,
+    tz: tzinfo,
+    diet_tag: Optional[str],
+    department: Optional[str],
+    part_of_day: Optional[str],
+    language: Optional[str],
+) -> bool:
+    d = slot.details
+    if diet_tag and not any(diet_tag in item.get("tags", []) for item in d.get("menu", [])):
+        return False
+    if department and department.lower() not in (
+        str(d.get("department", "")).lower(),
+        str(d.get("department_en", "")).lower(),
+    ):
+        return False
+    if language and language not in d.get("languages", []):
+        return False
+    if part_of_day:
+        if slot.service == "day_care":
+            return slot.option == part_of_day
+        hour = slot.starts_at.astimezone(tz).hour
+        return hour < 12 if part_of_day == "morning" else hour >= 12
+    return True

@@ -1,0 +1,29 @@
+"""Settings of the care domain, read from the environment once at start-up."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class CareSettings:
+    db_url: str
+    timezone: str = "Asia/Shanghai"
+    ambulance: str = "120"
+    crisis_hotline: str = "12356"
+    centre_hotline: str = "12349"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "CareSettings":
+        env = os.environ if environ is None else environ
+        var_dir = Path(env.get("ANXIN_VAR_DIR", REPO_ROOT / "var"))
+        return cls(
+            db_url=env.get("ANXIN_DB_URL") or f"sqlite:///{var_dir / 'anxin.db'}",
+            timezone=env.get("ANXIN_TIMEZONE", "Asia/Shanghai"),
+            ambulance=env.get("ANXIN_AMBULANCE_NUMBER", "120"),
+            crisis_hotline=env.get("ANXIN_CRISIS_HOTLINE", "12356"),
+            centre_hotline=env.get("ANXIN_CENTRE_HOTLINE", "12349"),
+        )

@@ -1,0 +1,128 @@
+"""Engine and transactions: the one place that knows SQLite from PostgreSQL.
+
+Writers on SQLite start with ``BEGIN IMMEDIATE`` (WAL, busy timeout), so two
+bookings never interleave; on PostgreSQL writers lock the rows they change with
+``SELECT … FOR UPDATE``. Readers use plain deferred transactions.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from sqlalchemy import create_engine, event, select
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql import Select
+
+from care.errors import DatabaseUnavailable
+
+log = logging.getLogger(__name__)
+
+SQLITE_BUSY_TIMEOUT_S = 60
+
+
+def normalise_url(url: str) -> str:
+    # Operators write postgresql://; psycopg2 is the driver Rasa already ships.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    return url
+
+
+def make_engine(url: str, pool_size: int = 10) -> Engine:
+    url = normalise_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            try:
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DatabaseUnavailable(
+                    f"cannot reach the database {url}: {exc.strerror} ({exc.filename})"
+                ) from None
+        engine = create_engine(
+            url,
+            future=True,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
+        )
+        _sqlite_transactions(engine)
+        return engine
+    return create_engine(
+        url, future=True, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+    )
+
+
+def _sqlite_transactions(engine: Engine) -> None:
+    """Take transaction control away from pysqlite so we can say BEGIN IMMEDIATE."""
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+class Database:
+    """An engine plus the two kinds of transaction the domain needs."""
+
+    def __init__(self, url: str, pool_size: int = 10) -> None:
+        self.url = normalise_url(url)
+        self.engine = make_engine(self.url, pool_size=pool_size)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+        self._write = sessionmaker(bind=writer, future=True, expire_on_commit=False)
+        self._read = sessionmaker(bind=self.engine, future=True, expire_on_commit=False)
+        # SQLite has one writer at a time anyway; queueing writers of this process on
+        # a lock spares them SQLite's sleeping busy handler (other processes still
+        # wait on busy_timeout).
+        self._local_writer = threading.Lock() if self.is_sqlite else None
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """A transaction that commits on success and rolls back on any error."""
+        if self._local_writer is None:
+            with self._write() as session, session.begin():
+                yield session
+            return
+        with self._local_writer, self._write() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        with self._read() as session, session.begin():
+            yield session
+
+    def lock(self, stmt: Select, of: Any) -> Select:
+        """Lock the rows of ``of`` (not of eagerly joined tables) until commit."""
+        # SQLite already holds the database write lock since BEGIN IMMEDIATE.
+        return stmt if self.is_sqlite else stmt.with_for_update(of=of)
+
+    def ping(self) -> None:
+        """One clear line when the database cannot be reached, not a traceback."""
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(select(1))
+        except OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            raise DatabaseUnavailable(
+                f"cannot reach the database {self.safe_url}: {reason}"
+            ) from None
+
+    @property
+    def safe_url(self) -> str:
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,16 @@
+"""Alembic environment: the connection is handed in by care.migrate, never read here."""
+from __future__ import annotations
+
+from alembic import context
+
+from care.models import Base
+
+connection = context.config.attributes["connection"]
+context.configure(
+    connection=connection,
+    target_metadata=Base.metadata,
+    render_as_batch=connection.dialect.name == "sqlite",
+    compare_type=True,
+)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,53 @@
+"""The one factory that builds the care domain for a process, at start-up."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import tzinfo
+from typing import Optional
+
+from care.alerts import Alerts
+from care.booking import Bookings
+from care.catalog import CatalogLoader
+from care.clock import Clock, system_clock, zone
+from care.config import CareSettings
+from care.db import Database
+from care.people import People
+
+
+@dataclass
+class CareServices:
+    settings: CareSettings
+    db: Database
+    clock: Clock
+    tz: tzinfo
+    people: People
+    bookings: Bookings
+    alerts: Alerts
+    catalog: CatalogLoader
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def build(
+    settings: Optional[CareSettings] = None,
+    clock: Clock = system_clock,
+    check: bool = True,
+    pool_size: int = 10,
+) -> CareServices:
+    """Build everything; with ``check`` an unreachable database fails here, in one line."""
+    settings = settings or CareSettings.from_env()
+    db = Database(settings.db_url, pool_size=pool_size)
+    if check:
+        db.ping()
+    tz = zone(settings.timezone)
+    return CareServices(
+        settings=settings,
+        db=db,
+        clock=clock,
+        tz=tz,
+        people=People(db, clock),
+        bookings=Bookings(db, clock, tz),
+        alerts=Alerts(db, clock),
+        catalog=CatalogLoader(db, clock),
+    )
