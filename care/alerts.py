@@ -1,4 +1,5 @@
 """Alerts for staff: emergency, crisis, hand-off, loneliness risk — most urgent first."""
+
 from __future__ import annotations
 
 from typing import Optional
@@ -35,14 +36,24 @@ class Alerts:
         now = self.clock()
         with self.db.write() as s:
             row = m.Alert(
-                kind=kind, status="open", priority=PRIORITY[kind], person_id=person_id,
-                conversation_id=conversation_id, channel=channel, summary=summary,
+                kind=kind,
+                status="open",
+                priority=PRIORITY[kind],
+                person_id=person_id,
+                conversation_id=conversation_id,
+                channel=channel,
+                summary=summary,
                 created_at=now,
             )
             s.add(row)
             s.flush()
             audit.record(
-                s, now, actor, f"alert.{kind}", f"alert:{row.id}", channel=channel,
+                s,
+                now,
+                actor,
+                f"alert.{kind}",
+                f"alert:{row.id}",
+                channel=channel,
                 on_behalf_of=f"person:{person_id}" if person_id else None,
             )
             return AlertRecord.of(row)
@@ -57,7 +68,9 @@ class Alerts:
             )
             return [AlertRecord.of(r) for r in rows]
 
-    def acknowledge(self, alert_id: int, staff: str, assign_to: Optional[str] = None) -> AlertRecord:
+    def acknowledge(
+        self, alert_id: int, staff: str, assign_to: Optional[str] = None
+    ) -> AlertRecord:
         now = self.clock()
         with self.db.write() as s:
             row = self._get(s, alert_id)

@@ -1,4 +1,5 @@
 """Who did what, for whom, through which channel: written in the same transaction."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,11 +21,11 @@ class Actor:
     staff: Optional[str] = None
 
     @classmethod
-    def person(cls, person_id: int) -> "Actor":
+    def person(cls, person_id: int) -> Actor:
         return cls(person_id=person_id)
 
     @classmethod
-    def staff_user(cls, username: str) -> "Actor":
+    def staff_user(cls, username: str) -> Actor:
         return cls(staff=username)
 
     @property

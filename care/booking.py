@@ -6,6 +6,7 @@ used + n <= capacity`` (and a CHECK behind it), never by check-then-insert; the
 slot row is locked first (``FOR UPDATE`` on PostgreSQL, ``BEGIN IMMEDIATE`` on
 SQLite) so retries with one idempotency key queue up and see the first result.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -152,14 +153,27 @@ class Bookings:
     ) -> BookingRecord:
         """Book a place; with ``waitlist`` a full slot puts the elder on its waitlist."""
         fingerprint = request_hash(
-            op="book", elder=elder_id, slot=slot_id, by=actor.label, quantity=quantity,
-            details=details or {}, waitlist=waitlist,
+            op="book",
+            elder=elder_id,
+            slot=slot_id,
+            by=actor.label,
+            quantity=quantity,
+            details=details or {},
+            waitlist=waitlist,
         )
         try:
             with self.db.write() as s:
                 row, replayed = self._book_in(
-                    s, elder_id, slot_id, actor, channel, idempotency_key, fingerprint,
-                    quantity, details or {}, waitlist,
+                    s,
+                    elder_id,
+                    slot_id,
+                    actor,
+                    channel,
+                    idempotency_key,
+                    fingerprint,
+                    quantity,
+                    details or {},
+                    waitlist,
                 )
                 return BookingRecord.of(row, replayed=replayed)
         except _KeyRace:
@@ -202,7 +216,10 @@ class Bookings:
     ) -> RescheduleResult:
         """Move a booking in one transaction: if the new place fails, the old one stays."""
         fingerprint = request_hash(
-            op="reschedule", booking=booking_id, slot=new_slot_id, by=actor.label,
+            op="reschedule",
+            booking=booking_id,
+            slot=new_slot_id,
+            by=actor.label,
             details=details,
         )
         try:
@@ -218,7 +235,9 @@ class Bookings:
                     done = self._by_key(s, idempotency_key)
                     if done is not None:
                         if done.request_hash != fingerprint:
-                            raise IdempotencyConflict("that request key was used for another change")
+                            raise IdempotencyConflict(
+                                "that request key was used for another change"
+                            )
                         return RescheduleResult(
                             BookingRecord.of(old), BookingRecord.of(done, replayed=True), []
                         )
@@ -227,8 +246,16 @@ class Bookings:
                 self._authorise(s, old.elder_id, actor, "cancel")
                 self._release(s, old, locked[old.slot_id], actor, channel, "rescheduled")
                 new, _ = self._book_in(
-                    s, old.elder_id, new_slot_id, actor, channel, idempotency_key, fingerprint,
-                    old.quantity, old.details if details is None else details, False,
+                    s,
+                    old.elder_id,
+                    new_slot_id,
+                    actor,
+                    channel,
+                    idempotency_key,
+                    fingerprint,
+                    old.quantity,
+                    old.details if details is None else details,
+                    False,
                     rescheduled_from=old.id,
                 )
                 promoted = self._promote(s, locked[old.slot_id])
@@ -255,7 +282,11 @@ class Bookings:
                 raise InvalidTransition("attendance is recorded after the start")
             row.status, row.updated_at = outcome, now
             audit.record(
-                s, now, actor, f"booking.{outcome}", f"booking:{row.id}",
+                s,
+                now,
+                actor,
+                f"booking.{outcome}",
+                f"booking:{row.id}",
                 on_behalf_of=f"person:{row.elder_id}",
             )
             return BookingRecord.of(row)
@@ -310,11 +341,21 @@ class Bookings:
             raise SlotFull("no places left")
         s.expire(slot)
         row = m.Booking(
-            service=slot.service, slot_id=slot.id, group_code=slot.group_code, elder_id=elder_id,
-            booked_by_id=actor.person_id, booked_by_staff=actor.staff, channel=channel,
-            status="confirmed" if taken == 1 else "waitlisted", quantity=quantity,
-            details=details, idempotency_key=key or None, request_hash=fingerprint,
-            rescheduled_from_id=rescheduled_from, created_at=now, updated_at=now,
+            service=slot.service,
+            slot_id=slot.id,
+            group_code=slot.group_code,
+            elder_id=elder_id,
+            booked_by_id=actor.person_id,
+            booked_by_staff=actor.staff,
+            channel=channel,
+            status="confirmed" if taken == 1 else "waitlisted",
+            quantity=quantity,
+            details=details,
+            idempotency_key=key or None,
+            request_hash=fingerprint,
+            rescheduled_from_id=rescheduled_from,
+            created_at=now,
+            updated_at=now,
         )
         s.add(row)
         try:
@@ -324,8 +365,13 @@ class Bookings:
                 raise _KeyRace() from exc
             raise AlreadyBooked("already booked for this") from None
         audit.record(
-            s, now, actor, f"booking.{'waitlist' if row.status == 'waitlisted' else 'create'}",
-            f"booking:{row.id}", channel=channel, on_behalf_of=_behalf(actor, elder_id),
+            s,
+            now,
+            actor,
+            f"booking.{'waitlist' if row.status == 'waitlisted' else 'create'}",
+            f"booking:{row.id}",
+            channel=channel,
+            on_behalf_of=_behalf(actor, elder_id),
             detail={"slot": slot.code, "quantity": quantity, "rescheduled_from": rescheduled_from},
         )
         return row, False
@@ -348,8 +394,14 @@ class Bookings:
             s.expire(slot)
         row.status, row.cancelled_at, row.updated_at, row.note = "cancelled", now, now, reason
         audit.record(
-            s, now, actor, "booking.cancel", f"booking:{row.id}", channel=channel,
-            on_behalf_of=_behalf(actor, row.elder_id), detail={"reason": reason},
+            s,
+            now,
+            actor,
+            "booking.cancel",
+            f"booking:{row.id}",
+            channel=channel,
+            on_behalf_of=_behalf(actor, row.elder_id),
+            detail={"reason": reason},
         )
         s.flush()
 
@@ -374,8 +426,13 @@ class Bookings:
                 continue
             row.status, row.updated_at = "confirmed", now
             audit.record(
-                s, now, audit.SYSTEM, "booking.promote", f"booking:{row.id}",
-                on_behalf_of=f"person:{row.elder_id}", detail={"slot": slot.code},
+                s,
+                now,
+                audit.SYSTEM,
+                "booking.promote",
+                f"booking:{row.id}",
+                on_behalf_of=f"person:{row.elder_id}",
+                detail={"slot": slot.code},
             )
             promoted.append(row)
         s.flush()
@@ -393,7 +450,8 @@ class Bookings:
         if not allowed:
             raise NotPermitted(
                 "no active family link with permission to " + need,
-                elder_id=elder_id, person_id=actor.person_id,
+                elder_id=elder_id,
+                person_id=actor.person_id,
             )
 
     def _lock_slot(self, s: Session, slot_id: int) -> m.Slot:
@@ -458,7 +516,9 @@ def _check_open(slot: m.Slot, now: datetime) -> None:
     if now >= slot.starts_at:
         raise BookingClosed("that time has passed", reason="past")
     if now >= slot.cutoff_at:
-        raise BookingClosed("orders for this have closed", reason="cutoff", cutoff_at=slot.cutoff_at)
+        raise BookingClosed(
+            "orders for this have closed", reason="cutoff", cutoff_at=slot.cutoff_at
+        )
 
 
 def _behalf(actor: Actor, elder_id: int) -> Optional[str]:

@@ -4,6 +4,7 @@ Loading is one transaction: an error (in the file, or a capacity below what is
 already booked) leaves the database as it was. Reloading the same file is a
 no-op; bookings are never deleted.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -79,9 +80,7 @@ class CatalogLoader:
         cat, tree = read_catalog(path)
         tz = zone(cat.centre.timezone)
         today = self.clock().astimezone(tz).date()
-        report = LoadReport(
-            str(path), today, today + timedelta(days=cat.schedule.horizon_days - 1)
-        )
+        report = LoadReport(str(path), today, today + timedelta(days=cat.schedule.horizon_days - 1))
         with self.db.write() as s:
             _Upsert(s, cat, tree, str(path), tz, today, report).run()
             _set_meta(s, "centre", cat.centre.dict())
@@ -95,7 +94,11 @@ class CatalogLoader:
                 },
             )
             audit.record(
-                s, self.clock(), actor, "catalog.load", f"catalog:{cat.centre.code}",
+                s,
+                self.clock(),
+                actor,
+                "catalog.load",
+                f"catalog:{cat.centre.code}",
                 detail={"created": report.created, "updated": report.updated},
             )
         log.info("catalogue loaded: %s", report.summary())
@@ -134,7 +137,13 @@ class _Upsert:
     """One load: every row found by its code, created or updated in place."""
 
     def __init__(
-        self, s: Session, cat: CatalogFile, tree: Any, path: str, tz: Any, today: date,
+        self,
+        s: Session,
+        cat: CatalogFile,
+        tree: Any,
+        path: str,
+        tz: Any,
+        today: date,
         report: LoadReport,
     ) -> None:
         self.s, self.cat, self.tree, self.path, self.tz = s, cat, tree, path, tz
@@ -157,9 +166,18 @@ class _Upsert:
         for e in self.cat.activities:
             for day in occurrences(e, self.today, self.days, self.closed):
                 code = f"activity:{day}:{slug(e.name_en)}:{e.start:%H%M}"
-                self._row(m.Activity, code, date=day, kind=e.kind, name=e.name,
-                          name_en=e.name_en, start=e.start, end=e.end, place=e.place,
-                          place_en=e.place_en)
+                self._row(
+                    m.Activity,
+                    code,
+                    date=day,
+                    kind=e.kind,
+                    name=e.name,
+                    name_en=e.name_en,
+                    start=e.start,
+                    end=e.end,
+                    place=e.place,
+                    place_en=e.place_en,
+                )
         self.s.flush()
 
     def _at(self, day: date, t: time) -> datetime:
@@ -180,15 +198,23 @@ class _Upsert:
         row = self.s.scalars(select(m.Slot).where(m.Slot.code == code)).first()
         if row is not None and capacity < row.used:
             raise CatalogError(
-                self.path, line_of(self.tree, loc), ".".join(map(str, loc)),
+                self.path,
+                line_of(self.tree, loc),
+                ".".join(map(str, loc)),
                 f"{code}: capacity {capacity} is below the {row.used} places already booked",
             )
         self._row(m.Slot, code, capacity=capacity, **values)
 
     def _meal(self, loc: tuple[Any, ...], e: Any, day: date) -> None:
         code = f"meal:{day}:{e.meal}"
-        meal = self._row(m.Meal, code, date=day, meal=e.meal, price_yuan=e.price_yuan,
-                         menu=[d.dict() for d in e.menu])
+        meal = self._row(
+            m.Meal,
+            code,
+            date=day,
+            meal=e.meal,
+            price_yuan=e.price_yuan,
+            menu=[d.dict() for d in e.menu],
+        )
         self.s.flush()
         cutoff = self._at(day - timedelta(days=e.cutoff_days_before), e.order_cutoff)
         for option, capacity, field_name in (
@@ -196,53 +222,99 @@ class _Upsert:
             ("delivery", e.delivery_portions, "delivery_portions"),
         ):
             self._slot(
-                loc + (field_name,), f"{code}:{option}", capacity, group_code=code,
-                service="meal", option=option, date=day, starts_at=self._at(day, e.serve),
-                ends_at=self._at(day, e.until), cutoff_at=cutoff, meal_id=meal.id,
+                loc + (field_name,),
+                f"{code}:{option}",
+                capacity,
+                group_code=code,
+                service="meal",
+                option=option,
+                date=day,
+                starts_at=self._at(day, e.serve),
+                ends_at=self._at(day, e.until),
+                cutoff_at=cutoff,
+                meal_id=meal.id,
             )
 
     def _day_care(self, loc: tuple[Any, ...], e: Any, day: date) -> None:
         code = f"day_care:{day}:{e.period}"
-        session = self._row(m.DayCareSession, code, date=day, period=e.period, room=e.room,
-                            room_en=e.room_en,
-                            pickup_points=[p.dict() | {"time": f"{p.time:%H:%M}"}
-                                           for p in e.pickup_points])
+        session = self._row(
+            m.DayCareSession,
+            code,
+            date=day,
+            period=e.period,
+            room=e.room,
+            room_en=e.room_en,
+            pickup_points=[p.dict() | {"time": f"{p.time:%H:%M}"} for p in e.pickup_points],
+        )
         self.s.flush()
         cutoff = (
             self._at(day - timedelta(days=e.cutoff_days_before), e.booking_cutoff)
-            if e.booking_cutoff else self._at(day, e.start)
+            if e.booking_cutoff
+            else self._at(day, e.start)
         )
         self._slot(
-            loc + ("places",), code, e.places, group_code=f"day_care:{day}", service="day_care",
-            option=e.period, date=day, starts_at=self._at(day, e.start),
-            ends_at=self._at(day, e.end), cutoff_at=cutoff, day_care_id=session.id,
+            loc + ("places",),
+            code,
+            e.places,
+            group_code=f"day_care:{day}",
+            service="day_care",
+            option=e.period,
+            date=day,
+            starts_at=self._at(day, e.start),
+            ends_at=self._at(day, e.end),
+            cutoff_at=cutoff,
+            day_care_id=session.id,
         )
 
     def _clinic(self, loc: tuple[Any, ...], e: Any, day: date) -> None:
         code = f"clinic:{day}:{slug(e.department_en)}:{slug(e.doctor_en)}:{e.start:%H%M}"
         session = self._row(
-            m.ClinicSession, code, date=day, department=e.department,
-            department_en=e.department_en, doctor=e.doctor, doctor_en=e.doctor_en,
-            title=e.title, title_en=e.title_en, room=e.room, room_en=e.room_en,
+            m.ClinicSession,
+            code,
+            date=day,
+            department=e.department,
+            department_en=e.department_en,
+            doctor=e.doctor,
+            doctor_en=e.doctor_en,
+            title=e.title,
+            title_en=e.title_en,
+            room=e.room,
+            room_en=e.room_en,
             slot_minutes=e.slot_minutes,
         )
         self.s.flush()
         for start, end in steps(e.start, e.end, e.slot_minutes):
             self._slot(
-                loc + ("per_slot",), f"{code}:{start:%H%M}", e.per_slot, group_code=code,
-                service="clinic", option="appointment", date=day,
-                starts_at=self._at(day, start), ends_at=self._at(day, end),
-                cutoff_at=self._at(day, start), clinic_session_id=session.id,
+                loc + ("per_slot",),
+                f"{code}:{start:%H%M}",
+                e.per_slot,
+                group_code=code,
+                service="clinic",
+                option="appointment",
+                date=day,
+                starts_at=self._at(day, start),
+                ends_at=self._at(day, end),
+                cutoff_at=self._at(day, start),
+                clinic_session_id=session.id,
             )
 
     def _volunteers(self, loc: tuple[Any, ...], v: Any) -> None:
         volunteer = self._row(
-            m.Volunteer, v.code, name=v.name, name_en=v.name_en, languages=list(v.languages),
-            interests=list(v.interests), interests_en=list(v.interests_en),
+            m.Volunteer,
+            v.code,
+            name=v.name,
+            name_en=v.name_en,
+            languages=list(v.languages),
+            interests=list(v.interests),
+            interests_en=list(v.interests_en),
             call_minutes=v.call_minutes,
             availability=[
-                {"days": w.days, "date": w.date and w.date.isoformat(),
-                 "start": f"{w.start:%H:%M}", "end": f"{w.end:%H:%M}"}
+                {
+                    "days": w.days,
+                    "date": w.date and w.date.isoformat(),
+                    "start": f"{w.start:%H:%M}",
+                    "end": f"{w.end:%H:%M}",
+                }
                 for w in v.availability
             ],
         )
@@ -252,8 +324,15 @@ class _Upsert:
                 for start, end in steps(window.start, window.end, v.call_minutes):
                     code = f"call:{v.code}:{day}:{start:%H%M}"
                     self._slot(
-                        loc + ("availability", j), code, 1, group_code=code,
-                        service="companion_call", option="call", date=day,
-                        starts_at=self._at(day, start), ends_at=self._at(day, end),
-                        cutoff_at=self._at(day, start), volunteer_id=volunteer.id,
+                        loc + ("availability", j),
+                        code,
+                        1,
+                        group_code=code,
+                        service="companion_call",
+                        option="call",
+                        date=day,
+                        starts_at=self._at(day, start),
+                        ends_at=self._at(day, end),
+                        cutoff_at=self._at(day, start),
+                        volunteer_id=volunteer.id,
                     )

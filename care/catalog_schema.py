@@ -4,6 +4,7 @@ The YAML is read with ruamel (which remembers where every key was written) and
 checked with pydantic; a pydantic error's location is walked back through the
 ruamel tree to the line a person has to fix.
 """
+
 from __future__ import annotations
 
 import re
@@ -166,7 +167,9 @@ class ClinicEntry(Timed):
     def _whole_slots(cls, values: dict[str, Any]) -> dict[str, Any]:
         minutes = _minutes(values["end"]) - _minutes(values["start"])
         if minutes % values["slot_minutes"]:
-            raise ValueError(f"{minutes} minutes is not a whole number of {values['slot_minutes']}-minute slots")
+            raise ValueError(
+                f"{minutes} minutes is not a whole number of {values['slot_minutes']}-minute slots"
+            )
         return values
 
 
@@ -237,7 +240,9 @@ def read_catalog(path: Union[str, Path]) -> tuple[CatalogFile, Any]:
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        raise CatalogError(path, line, "", f"not valid YAML: {exc.problem or exc.context}") from None
+        raise CatalogError(
+            path, line, "", f"not valid YAML: {exc.problem or exc.context}"
+        ) from None
     if not isinstance(tree, dict):
         raise CatalogError(path, 1, "", "the file must be a mapping with `version`, `centre` ...")
     try:

@@ -1,4 +1,5 @@
 """Time in one place, so rules about "the past" and "the cut-off" are testable."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, time, timezone, tzinfo

@@ -1,4 +1,5 @@
 """Settings of the care domain, read from the environment once at start-up."""
+
 from __future__ import annotations
 
 import os
@@ -17,7 +18,7 @@ class CareSettings:
     centre_hotline: str = "12349"
 
     @classmethod
-    def from_env(cls, environ: dict[str, str] | None = None) -> "CareSettings":
+    def from_env(cls, environ: dict[str, str] | None = None) -> CareSettings:
         env = os.environ if environ is None else environ
         var_dir = Path(env.get("ANXIN_VAR_DIR", REPO_ROOT / "var"))
         return cls(

@@ -4,6 +4,7 @@ Writers on SQLite start with ``BEGIN IMMEDIATE`` (WAL, busy timeout), so two
 bookings never interleave; on PostgreSQL writers lock the rows they change with
 ``SELECT … FOR UPDATE``. Readers use plain deferred transactions.
 """
+
 from __future__ import annotations
 
 import logging

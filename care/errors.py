@@ -3,6 +3,7 @@
 Every error carries a stable ``code`` that callers switch on, and keeps the
 details they need to say something useful (alternatives when a slot is full).
 """
+
 from __future__ import annotations
 
 from typing import Any, Sequence

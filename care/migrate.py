@@ -1,4 +1,5 @@
 """Schema migrations (Alembic), run by ``anxin db upgrade`` and at start-up."""
+
 from __future__ import annotations
 
 from pathlib import Path

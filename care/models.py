@@ -5,6 +5,7 @@ The database enforces the rules that must never break: a CHECK keeps a slot's
 elder per meal/session; a unique idempotency key makes retries harmless; triggers
 (see the migration) keep the audit log append-only.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone

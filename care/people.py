@@ -1,4 +1,5 @@
 """Elders, family members, their channel identities and family links (with consent)."""
+
 from __future__ import annotations
 
 from typing import Any, Optional
@@ -59,7 +60,9 @@ class People:
         self.db = db
         self.clock = clock
 
-    def create(self, kind: str, name: str, actor: Actor = audit.SYSTEM, **fields: Any) -> PersonRecord:
+    def create(
+        self, kind: str, name: str, actor: Actor = audit.SYSTEM, **fields: Any
+    ) -> PersonRecord:
         unknown = set(fields) - PERSON_FIELDS
         if unknown:
             raise InvalidRequest(f"unknown person fields: {sorted(unknown)}")
@@ -88,12 +91,13 @@ class People:
                 get_person(s, person_id)
                 s.add(
                     m.ChannelIdentity(
-                        person_id=person_id, channel=channel, external_id=external_id, created_at=now
+                        person_id=person_id,
+                        channel=channel,
+                        external_id=external_id,
+                        created_at=now,
                     )
                 )
-                audit.record(
-                    s, now, actor, "identity.add", f"person:{person_id}", channel=channel
-                )
+                audit.record(s, now, actor, "identity.add", f"person:{person_id}", channel=channel)
         except IntegrityError:
             raise InvalidRequest(
                 f"that {channel} identity already belongs to someone", channel=channel
@@ -141,12 +145,20 @@ class People:
             row.relation = relation
             row.can_book, row.can_cancel, row.notify = can_book, can_cancel, notify
             row.status, row.consented_at, row.consented_by_id, row.revoked_at = (
-                "pending", None, None, None
+                "pending",
+                None,
+                None,
+                None,
             )
             s.flush()
             audit.record(
-                s, now, actor, "family_link.request", f"family_link:{row.id}",
-                on_behalf_of=f"person:{elder_id}", detail={"relation": relation},
+                s,
+                now,
+                actor,
+                "family_link.request",
+                f"family_link:{row.id}",
+                on_behalf_of=f"person:{elder_id}",
+                detail={"relation": relation},
             )
             return FamilyLinkRecord.of(row)
 
@@ -162,7 +174,11 @@ class People:
             row.status, row.consented_at = "active", now
             row.consented_by_id = by.person_id if by.person_id is not None else row.elder_id
             audit.record(
-                s, now, by, "family_link.consent", f"family_link:{row.id}",
+                s,
+                now,
+                by,
+                "family_link.consent",
+                f"family_link:{row.id}",
                 on_behalf_of=f"person:{row.elder_id}",
             )
             return FamilyLinkRecord.of(row)
@@ -176,7 +192,11 @@ class People:
             if row.status != "revoked":
                 row.status, row.revoked_at = "revoked", now
                 audit.record(
-                    s, now, by, "family_link.revoke", f"family_link:{row.id}",
+                    s,
+                    now,
+                    by,
+                    "family_link.revoke",
+                    f"family_link:{row.id}",
                     on_behalf_of=f"person:{row.elder_id}",
                 )
             return FamilyLinkRecord.of(row)

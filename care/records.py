@@ -1,4 +1,5 @@
 """Plain dataclasses handed out by the domain: no ORM objects leave ``care/``."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ class PersonRecord:
     interests: list[str] = field(default_factory=list)
 
     @classmethod
-    def of(cls, row: m.Person) -> "PersonRecord":
+    def of(cls, row: m.Person) -> PersonRecord:
         return cls(
             id=row.id,
             kind=row.kind,
@@ -52,7 +53,7 @@ class FamilyLinkRecord:
     consented_at: Optional[datetime]
 
     @classmethod
-    def of(cls, row: m.FamilyLink) -> "FamilyLinkRecord":
+    def of(cls, row: m.FamilyLink) -> FamilyLinkRecord:
         return cls(
             id=row.id,
             elder_id=row.elder_id,
@@ -87,7 +88,7 @@ class SlotRecord:
         return self.capacity - self.used
 
     @classmethod
-    def of(cls, row: m.Slot) -> "SlotRecord":
+    def of(cls, row: m.Slot) -> SlotRecord:
         return cls(
             id=row.id,
             code=row.code,
@@ -161,7 +162,7 @@ class BookingRecord:
         return self.slot.date
 
     @classmethod
-    def of(cls, row: m.Booking, replayed: bool = False) -> "BookingRecord":
+    def of(cls, row: m.Booking, replayed: bool = False) -> BookingRecord:
         return cls(
             id=row.id,
             service=row.service,
@@ -211,7 +212,7 @@ class AlertRecord:
     note: Optional[str] = None
 
     @classmethod
-    def of(cls, row: m.Alert) -> "AlertRecord":
+    def of(cls, row: m.Alert) -> AlertRecord:
         return cls(
             id=row.id,
             kind=row.kind,
@@ -239,7 +240,7 @@ class AuditRecord:
     detail: dict[str, Any]
 
     @classmethod
-    def of(cls, row: m.AuditEntry) -> "AuditRecord":
+    def of(cls, row: m.AuditEntry) -> AuditRecord:
         return cls(
             id=row.id,
             at=row.at,

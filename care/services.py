@@ -1,4 +1,5 @@
 """The one factory that builds the care domain for a process, at start-up."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

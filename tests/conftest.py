@@ -1,4 +1,5 @@
 """Shared fixtures: every care test runs on SQLite and on the real PostgreSQL."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Alembic environment: the connection is handed in by care.migrate, never read here."""
+
 from __future__ import annotations
 
 from alembic import context

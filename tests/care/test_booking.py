@@ -1,4 +1,5 @@
 """Every booking rule, on SQLite and on PostgreSQL."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -58,7 +59,10 @@ def test_availability_filters(loaded):
     lunches = {s.code for s in meals if s.details["meal"] == "lunch"}
     assert lunches == {LUNCH_26, DELIVERY_26}  # the 25th and 27th have no low-sugar dish
     assert all(s.details["meal"] == "dinner" for s in meals if s.code not in lunches)
-    assert {s.option for s in loaded.bookings.availability("meal", d0, d1)} == {"dine_in", "delivery"}
+    assert {s.option for s in loaded.bookings.availability("meal", d0, d1)} == {
+        "dine_in",
+        "delivery",
+    }
     rehab = loaded.bookings.availability("clinic", d0, d1, department="rehabilitation")
     assert len(rehab) == 3 and all(s.details["doctor"] == "李建国" for s in rehab)
     assert len(loaded.bookings.availability("clinic", d0, d1, department="内科")) == 2
@@ -66,9 +70,13 @@ def test_availability_filters(loaded):
     assert {s.code for s in morning} == {INTERNAL_0800, INTERNAL_0830}
     pm = loaded.bookings.availability("day_care", d0, d1, part_of_day="afternoon")
     assert [s.code for s in pm] == [DAY_CARE_PM]
-    english = loaded.bookings.availability("companion_call", d0, date(2026, 11, 28), volunteer_language="en")
+    english = loaded.bookings.availability(
+        "companion_call", d0, date(2026, 11, 28), volunteer_language="en"
+    )
     assert {s.details["volunteer_code"] for s in english} == {"v-zhang", "v-emily"}
-    chinese = loaded.bookings.availability("companion_call", d0, date(2026, 11, 28), volunteer_language="zh")
+    chinese = loaded.bookings.availability(
+        "companion_call", d0, date(2026, 11, 28), volunteer_language="zh"
+    )
     assert {s.details["volunteer_code"] for s in chinese} == {"v-zhang"}
     with pytest.raises(InvalidRequest):
         loaded.bookings.availability("massage", d0, d1)
@@ -77,7 +85,12 @@ def test_availability_filters(loaded):
 def test_full_slots_are_not_offered(loaded):
     a, b = elder(loaded, "甲"), elder(loaded, "乙")
     book(loaded, a, INTERNAL_0800)
-    codes = {s.code for s in loaded.bookings.availability("clinic", date(2026, 11, 26), date(2026, 11, 26), department="内科")}
+    codes = {
+        s.code
+        for s in loaded.bookings.availability(
+            "clinic", date(2026, 11, 26), date(2026, 11, 26), department="内科"
+        )
+    }
     assert codes == {INTERNAL_0830}
     with pytest.raises(SlotFull) as full:
         book(loaded, b, INTERNAL_0800)
@@ -143,7 +156,9 @@ def test_audit_log_is_append_only(loaded):
 def test_meal_quantity(loaded):
     grandma = elder(loaded)
     b = book(loaded, grandma, "meal:2026-11-27:lunch:dine_in", quantity=3)
-    assert b.quantity == 3 and loaded.bookings.slot_by_code("meal:2026-11-27:lunch:dine_in").used == 3
+    assert (
+        b.quantity == 3 and loaded.bookings.slot_by_code("meal:2026-11-27:lunch:dine_in").used == 3
+    )
     other = elder(loaded, "王大爷")
     with pytest.raises(SlotFull):
         book(loaded, other, "meal:2026-11-27:lunch:dine_in", quantity=3)
@@ -158,10 +173,16 @@ def test_waitlist_and_promotion_on_cancel(loaded):
     confirmed = book(loaded, first, DAY_CARE_AM)
     with pytest.raises(SlotFull):
         book(loaded, second, DAY_CARE_AM)
-    w2 = loaded.bookings.join_waitlist(second.id, slot_id(loaded, DAY_CARE_AM), Actor.person(second.id), "rest")
-    w3 = loaded.bookings.join_waitlist(third.id, slot_id(loaded, DAY_CARE_AM), Actor.person(third.id), "rest")
+    w2 = loaded.bookings.join_waitlist(
+        second.id, slot_id(loaded, DAY_CARE_AM), Actor.person(second.id), "rest"
+    )
+    w3 = loaded.bookings.join_waitlist(
+        third.id, slot_id(loaded, DAY_CARE_AM), Actor.person(third.id), "rest"
+    )
     assert (w2.status, w3.status) == ("waitlisted", "waitlisted")
-    result = loaded.bookings.cancel(confirmed.id, Actor.person(first.id), "rest", reason="feeling unwell")
+    result = loaded.bookings.cancel(
+        confirmed.id, Actor.person(first.id), "rest", reason="feeling unwell"
+    )
     assert result.booking.status == "cancelled"
     assert [p.id for p in result.promoted] == [w2.id] and result.promoted[0].status == "confirmed"
     assert loaded.bookings.get(w3.id).status == "waitlisted"
@@ -177,14 +198,18 @@ def test_waitlist_and_promotion_on_cancel(loaded):
 
 def test_join_waitlist_books_when_a_place_is_free(loaded):
     grandma = elder(loaded)
-    b = loaded.bookings.join_waitlist(grandma.id, slot_id(loaded, LUNCH_26), Actor.person(grandma.id), "rest")
+    b = loaded.bookings.join_waitlist(
+        grandma.id, slot_id(loaded, LUNCH_26), Actor.person(grandma.id), "rest"
+    )
     assert b.status == "confirmed"
 
 
 def test_reschedule_moves_atomically(loaded):
     grandma, other = elder(loaded), elder(loaded, "王大爷")
     old = book(loaded, grandma, INTERNAL_0800)
-    moved = loaded.bookings.reschedule(old.id, slot_id(loaded, INTERNAL_0830), Actor.person(grandma.id), "rest")
+    moved = loaded.bookings.reschedule(
+        old.id, slot_id(loaded, INTERNAL_0830), Actor.person(grandma.id), "rest"
+    )
     assert moved.old.status == "cancelled" and moved.new.status == "confirmed"
     assert moved.new.rescheduled_from_id == old.id
     assert loaded.bookings.slot_by_code(INTERNAL_0800).used == 0
@@ -194,7 +219,9 @@ def test_reschedule_moves_atomically(loaded):
     mine = book(loaded, grandma, "meal:2026-11-27:lunch:dine_in")
     book(loaded, elder(loaded, "丙"), LUNCH_26)
     with pytest.raises(SlotFull):
-        loaded.bookings.reschedule(mine.id, slot_id(loaded, LUNCH_26), Actor.person(grandma.id), "rest")
+        loaded.bookings.reschedule(
+            mine.id, slot_id(loaded, LUNCH_26), Actor.person(grandma.id), "rest"
+        )
     assert loaded.bookings.get(mine.id).status == "confirmed"
     assert loaded.bookings.slot_by_code("meal:2026-11-27:lunch:dine_in").used == 1
     assert loaded.bookings.slot_by_code(LUNCH_26).used == 2 and taken.status == "confirmed"
@@ -205,7 +232,12 @@ def test_reschedule_into_a_closed_slot_keeps_the_old_one(loaded, clock):
     mine = book(loaded, grandma, "meal:2026-11-27:lunch:dine_in")
     clock.advance(hours=2)
     with pytest.raises(BookingClosed):
-        loaded.bookings.reschedule(mine.id, slot_id(loaded, "meal:2026-11-25:lunch:dine_in"), Actor.person(grandma.id), "rest")
+        loaded.bookings.reschedule(
+            mine.id,
+            slot_id(loaded, "meal:2026-11-25:lunch:dine_in"),
+            Actor.person(grandma.id),
+            "rest",
+        )
     assert loaded.bookings.get(mine.id).status == "confirmed"
 
 
@@ -301,7 +333,10 @@ def test_cancel_after_cutoff_only_by_staff(loaded, clock):
     clock.advance(hours=2)
     with pytest.raises(BookingClosed):
         loaded.bookings.cancel(b.id, Actor.person(grandma.id), "rest")
-    assert loaded.bookings.cancel(b.id, STAFF, "staff", reason="in hospital").booking.status == "cancelled"
+    assert (
+        loaded.bookings.cancel(b.id, STAFF, "staff", reason="in hospital").booking.status
+        == "cancelled"
+    )
 
 
 def test_attendance_outcome(loaded, clock):

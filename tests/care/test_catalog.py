@@ -1,4 +1,5 @@
 """Catalogue loading: expansion, idempotent reloads, and errors that point at the line."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -8,10 +9,10 @@ import pytest
 from sqlalchemy import func, select
 
 from care import models as m
+from care.audit import Actor
 from care.catalog import DEMO_CATALOG
 from care.catalog_schema import CatalogError, read_catalog
 from tests.care.helpers import SMALL_CATALOG, elder, slot_id
-from care.audit import Actor
 
 
 def count(care, model) -> int:
@@ -52,42 +53,53 @@ def test_reloading_changes_nothing_and_keeps_bookings(care):
 
 def test_horizon_rolls_forward_and_skips_closed_days(care, clock):
     care.catalog.load(SMALL_CATALOG)
-    dinners = care.bookings.availability("meal", date(2026, 11, 1), date(2026, 12, 31), option="dine_in")
+    dinners = care.bookings.availability(
+        "meal", date(2026, 11, 1), date(2026, 12, 31), option="dine_in"
+    )
     dinner_days = sorted(s.date for s in dinners if s.details["meal"] == "dinner")
     # horizon 7 days from Wed 25th: weekdays 25, 26, 27, (30 is closed), 1 Dec
     assert dinner_days == [date(2026, 11, d) for d in (25, 26, 27)] + [date(2026, 12, 1)]
     clock.advance(days=7)
     assert care.catalog.needs_load(SMALL_CATALOG, "Asia/Shanghai")
     care.catalog.load(SMALL_CATALOG)
-    dinners = care.bookings.availability("meal", date(2026, 12, 2), date(2026, 12, 31), option="dine_in")
+    dinners = care.bookings.availability(
+        "meal", date(2026, 12, 2), date(2026, 12, 31), option="dine_in"
+    )
     assert max(s.date for s in dinners) == date(2026, 12, 8)
 
 
 def test_clinic_and_calls_are_split_into_slots(care):
     care.catalog.load(SMALL_CATALOG)
-    rehab = care.bookings.availability("clinic", date(2026, 11, 26), date(2026, 11, 26), department="康复科")
+    rehab = care.bookings.availability(
+        "clinic", date(2026, 11, 26), date(2026, 11, 26), department="康复科"
+    )
     assert [(s.starts_at.hour, s.starts_at.minute, s.capacity) for s in rehab] == [
-        (6, 0, 2), (6, 20, 2), (6, 40, 2)  # 14:00, 14:20, 14:40 in Harbin, as UTC
+        (6, 0, 2),
+        (6, 20, 2),
+        (6, 40, 2),  # 14:00, 14:20, 14:40 in Harbin, as UTC
     ]
     calls = care.bookings.availability("companion_call", date(2026, 11, 27), date(2026, 11, 27))
     assert [s.details["volunteer_en"] for s in calls] == ["Emily Carter", "Emily Carter"]
 
 
-HEAD = "version: 1\ncentre: {code: c, name: 中心, name_en: C, address: 地址, address_en: A, phone: '1'}\n"
+HEAD = (
+    "version: 1\n"
+    "centre: {code: c, name: 中心, name_en: C, address: 地址, address_en: A, phone: '1'}\n"
+)
 MEAL = (
     "meals:\n"  # line 3
     "  - meal: lunch\n"  # 4
     "    days: [mon]\n"  # 5
-    "    serve: \"11:30\"\n"  # 6
-    "    until: \"13:00\"\n"  # 7
-    "    order_cutoff: \"09:30\"\n"  # 8
+    '    serve: "11:30"\n'  # 6
+    '    until: "13:00"\n'  # 7
+    '    order_cutoff: "09:30"\n'  # 8
     "    dine_in_seats: 40\n"  # 9
     "    delivery_portions: 5\n"  # 10
     "    menu: [{name: 粥, name_en: Porridge, tags: [soft]}]\n"  # 11
 )
 CLINIC = (
     "clinic:\n  - days: [mon]\n    department: 内科\n    department_en: Internal\n"
-    "    doctor: 王\n    doctor_en: Dr Wang\n    start: \"08:00\"\n    end: \"09:10\"\n"
+    '    doctor: 王\n    doctor_en: Dr Wang\n    start: "08:00"\n    end: "09:10"\n'
     "    slot_minutes: 15\n    per_slot: 1\n"
 )
 BAD = [
@@ -95,13 +107,38 @@ BAD = [
     ("version: 1\ncentre: [", 2, "", "not valid YAML"),
     (HEAD + MEAL.replace('serve: "11:30"', 'serve: "11.30"'), 6, "meals[0].serve", "HH:MM"),
     (HEAD + MEAL.replace("meal: lunch", "meal: brunch"), 4, "meals[0].meal", "permitted"),
-    (HEAD + MEAL.replace("dine_in_seats: 40", 'dine_in_seats: "40"'), 9, "meals[0].dine_in_seats", "integer"),
-    (HEAD + MEAL.replace("tags: [soft]", "tags: [spicy]"), 11, "meals[0].menu[0].tags[0]", "permitted"),
-    (HEAD + MEAL.replace("    until", "    dayz: [tue]\n    until"), 7, "meals[0].dayz", "extra fields"),
-    (HEAD + MEAL.replace("    dine_in_seats: 40\n", ""), 4, "meals[0].dine_in_seats", "field required"),
+    (
+        HEAD + MEAL.replace("dine_in_seats: 40", 'dine_in_seats: "40"'),
+        9,
+        "meals[0].dine_in_seats",
+        "integer",
+    ),
+    (
+        HEAD + MEAL.replace("tags: [soft]", "tags: [spicy]"),
+        11,
+        "meals[0].menu[0].tags[0]",
+        "permitted",
+    ),
+    (
+        HEAD + MEAL.replace("    until", "    dayz: [tue]\n    until"),
+        7,
+        "meals[0].dayz",
+        "extra fields",
+    ),
+    (
+        HEAD + MEAL.replace("    dine_in_seats: 40\n", ""),
+        4,
+        "meals[0].dine_in_seats",
+        "field required",
+    ),
     (HEAD + CLINIC, 4, "clinic[0]", "whole number"),
-    (HEAD + "day_care:\n  - days: [mon]\n    date: 2026-11-26\n    period: morning\n"
-     "    start: \"08:30\"\n    end: \"11:30\"\n    places: 3\n", 4, "day_care[0]", "exactly one"),
+    (
+        HEAD + "day_care:\n  - days: [mon]\n    date: 2026-11-26\n    period: morning\n"
+        '    start: "08:30"\n    end: "11:30"\n    places: 3\n',
+        4,
+        "day_care[0]",
+        "exactly one",
+    ),
 ]
 
 
@@ -118,7 +155,9 @@ def test_invalid_files_name_file_line_and_field(tmp_path, body, line, field, mes
 
 def test_an_invalid_file_writes_nothing(care, tmp_path):
     path = tmp_path / "broken.yml"
-    path.write_text(SMALL_CATALOG.read_text().replace("per_slot: 2", "per_slot: many"), encoding="utf-8")
+    path.write_text(
+        SMALL_CATALOG.read_text().replace("per_slot: 2", "per_slot: many"), encoding="utf-8"
+    )
     with pytest.raises(CatalogError):
         care.catalog.load(path)
     assert count(care, m.Slot) == 0 and count(care, m.Meal) == 0
@@ -136,7 +175,9 @@ def test_capacity_below_bookings_is_refused_and_nothing_changes(care, tmp_path):
     shrunk = tmp_path / "shrunk.yml"
     text = SMALL_CATALOG.read_text()
     shrunk.write_text(
-        text.replace("dine_in_seats: 2", "dine_in_seats: 1").replace("dine_in_seats: 10", "dine_in_seats: 11"),
+        text.replace("dine_in_seats: 2", "dine_in_seats: 1").replace(
+            "dine_in_seats: 10", "dine_in_seats: 11"
+        ),
         encoding="utf-8",
     )
     with pytest.raises(CatalogError) as err:

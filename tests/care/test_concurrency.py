@@ -3,6 +3,7 @@
 Each racer has its own engine (as if it were its own process), so nothing in
 Python serialises them: only the database does.
 """
+
 from __future__ import annotations
 
 import threading
@@ -59,7 +60,9 @@ def test_last_place_goes_to_exactly_one(care, racers):
             slot = s.get(m.Slot, sid)
             slot.capacity, slot.used = 3, 2
         results = race(
-            lambda i: racers[i].bookings.book(elders[i].id, sid, Actor.person(elders[i].id), "rest")
+            lambda i, sid=sid: racers[i].bookings.book(
+                elders[i].id, sid, Actor.person(elders[i].id), "rest"
+            )
         )
         wins = [r for r in results if not isinstance(r, Exception)]
         losses = [r for r in results if isinstance(r, Exception)]
@@ -68,9 +71,9 @@ def test_last_place_goes_to_exactly_one(care, racers):
         with care.db.read() as s:
             slot = s.get(m.Slot, sid)
             active = s.scalar(
-                select(func.count()).select_from(m.Booking).where(
-                    m.Booking.slot_id == sid, m.Booking.status == "confirmed"
-                )
+                select(func.count())
+                .select_from(m.Booking)
+                .where(m.Booking.slot_id == sid, m.Booking.status == "confirmed")
             )
         assert (slot.used, active) == (3, 1)
 
@@ -82,7 +85,9 @@ def test_retries_of_one_key_make_one_booking(care, racers):
     for round_no in range(ROUNDS):
         key = f"retry-{round_no}"
         results = race(
-            lambda i: racers[i].bookings.book(grandma.id, sid, STAFF, "wechat", idempotency_key=key)
+            lambda i, key=key: racers[i].bookings.book(
+                grandma.id, sid, STAFF, "wechat", idempotency_key=key
+            )
         )
         assert all(not isinstance(r, Exception) for r in results), results
         assert len({r.id for r in results}) == 1

@@ -1,4 +1,5 @@
 """Migrations match the models on both databases; an unreachable database is one clear line."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,0 +1,3 @@
+from anxin.cli import main
+
+raise SystemExit(main())

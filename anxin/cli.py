@@ -1,0 +1,107 @@
+"""The ``anxin`` command: run, train, catalog load, db upgrade, actions, bench."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from typing import Optional, Sequence
+
+from care.catalog_schema import CatalogError
+from care.config import CareSettings
+from care.errors import DatabaseUnavailable
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="anxin", description="Anxin (安心) elderly-care assistant")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="set up if needed and start every service (Ctrl-C stops all)")
+    sub.add_parser("setup", help="migrate the database, load the catalogue, train if needed")
+    t = sub.add_parser("train", help="train the Rasa model if its data changed")
+    t.add_argument("--force", action="store_true", help="train even if up to date")
+    cat = sub.add_parser("catalog", help="service catalogue").add_subparsers(
+        dest="action", required=True
+    )
+    load = cat.add_parser("load", help="validate and load a catalogue YAML file")
+    load.add_argument("file")
+    db = sub.add_parser("db", help="database").add_subparsers(dest="action", required=True)
+    db.add_parser("upgrade", help="apply database migrations")
+    sub.add_parser("actions", help="start the Rasa action server")
+    bench = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="action", required=True)
+    b = bench.add_parser("booking", help="bookings per second, 1 and 20 clients")
+    b.add_argument("--db", action="append", help="sqlite, postgresql or a URL (repeatable)")
+    b.add_argument("--clients", default="1,20", help="comma-separated client counts")
+    b.add_argument("--seconds", type=float, default=5.0, help="duration of each run")
+    b.add_argument("--write", metavar="FILE", help="append the results to this Markdown file")
+    return p
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=os.environ.get("ANXIN_LOG_LEVEL", "WARNING"))
+    try:
+        return _dispatch(args)
+    except DatabaseUnavailable as exc:
+        print(f"anxin: {exc}", file=sys.stderr)
+        return 1
+    except CatalogError as exc:
+        print(f"anxin: invalid catalogue: {exc}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from anxin.config import RunSettings
+
+    run = RunSettings.from_env()
+    care_settings = CareSettings.from_env()
+    if args.command == "run":
+        from anxin.stack import run_all
+
+        return run_all(run, care_settings)
+    if args.command == "setup":
+        from anxin.stack import setup
+
+        print(f"anxin: ready, model {setup(run, care_settings).name}")
+        return 0
+    if args.command == "train":
+        from anxin.stack import child_env
+        from anxin.train import train
+
+        model = train(run.root, run.models_dir, child_env(run, care_settings), args.force)
+        print(f"anxin: model {model.name}")
+        return 0
+    if args.command == "catalog":
+        from care import migrate
+        from care.services import build
+
+        care = build(care_settings)
+        migrate.upgrade(care.db)
+        print(f"anxin: catalogue loaded: {care.catalog.load(args.file).summary()}")
+        return 0
+    if args.command == "db":
+        from care import migrate
+        from care.services import build
+
+        care = build(care_settings)
+        migrate.upgrade(care.db)
+        print(
+            f"anxin: database {care.db.safe_url} is at revision {migrate.current_revision(care.db)}"
+        )
+        return 0
+    if args.command == "actions":
+        from anxin.action_server import serve
+
+        serve(run, care_settings)
+        return 0
+    if args.command == "bench":
+        from anxin.bench import booking_bench
+
+        return booking_bench(
+            args.db or ["sqlite", "postgresql"], args.clients, args.seconds, args.write
+        )
+    raise AssertionError(args.command)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,51 @@
+"""Settings of the launcher (``anxin run`` and friends), read from the environment once."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Optional
+
+from care.catalog import DEMO_CATALOG
+from care.config import REPO_ROOT
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    root: Path
+    var_dir: Path
+    models_dir: Path
+    catalog: Path
+    bind: str
+    rasa_port: int
+    actions_port: int
+    staff_port: int
+
+    @property
+    def action_endpoint_url(self) -> str:
+        return f"http://127.0.0.1:{self.actions_port}/webhook"
+
+    @classmethod
+    def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> RunSettings:
+        env = os.environ if environ is None else environ
+        root = Path(env.get("ANXIN_ROOT", REPO_ROOT))
+        var_dir = Path(env.get("ANXIN_VAR_DIR", root / "var"))
+        return cls(
+            root=root,
+            var_dir=var_dir,
+            models_dir=Path(env.get("ANXIN_MODELS_DIR", root / "models")),
+            catalog=Path(env.get("ANXIN_CATALOG", DEMO_CATALOG)),
+            # Local by default; a deployment behind a proxy sets ANXIN_BIND=0.0.0.0.
+            bind=env.get("ANXIN_BIND", "127.0.0.1"),
+            rasa_port=_port(env, "ANXIN_RASA_PORT", 5005),
+            actions_port=_port(env, "ANXIN_ACTIONS_PORT", 5055),
+            staff_port=_port(env, "ANXIN_STAFF_PORT", 8080),
+        )
+
+
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, str(default))
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise SystemExit(f"{name}={raw!r} is not a port number")
+    return int(raw)

@@ -1,0 +1,100 @@
+"""Rasa NLU component that tags each message with the language it is written in.
+
+Pipeline entry (``bot/config.yml``, repo root on ``PYTHONPATH``)::
+
+    - name: anxin.nlu_language.LanguageDetector
+
+For every message it calls :func:`care.language.detect_language` and, when the
+answer is ``"zh"`` or ``"en"``, adds the entity::
+
+    {"entity": "language", "value": "zh", "start": 0, "end": 0,
+     "extractor": "LanguageDetector"}
+
+The ``language`` slot is mapped ``from_entity`` on it, and responses carry
+conditional variations on that slot. An ambiguous message ("ok", "👍", "11/28")
+adds nothing, so the slot keeps the language the conversation already has.
+When an earlier extractor already produced a ``language`` entity (an explicit
+"请说英语" / "speak Chinese" request) that one wins and nothing is added.
+
+The component is not trainable and keeps no state: Rasa builds it with
+``create`` for the prediction graph only.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from care.language import detect_language
+
+LANGUAGE_ENTITY = "language"
+# Intent-trigger messages ("/greet", button payloads) are not natural language.
+_INTENT_PREFIX = "/"
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
+class LanguageDetector(GraphComponent, EntityExtractorMixin):
+    """Adds a ``language`` entity ("zh" / "en") to each message when it is clear."""
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        """No options yet."""
+        return {}
+
+    @staticmethod
+    def supported_languages() -> Optional[List[str]]:
+        """Works for any pipeline language."""
+        return None
+
+    def __init__(self, config: Dict[str, Any]) -> None:
+        self._config = config
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> LanguageDetector:
+        """Creates the component (see parent class for full docstring)."""
+        return cls(config)
+
+    @property
+    def name(self) -> str:
+        """The extractor name written into each entity."""
+        return "LanguageDetector"
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Adds the language entity to each message that has a clear language."""
+        for message in messages:
+            self._process_one(message)
+        return messages
+
+    def _process_one(self, message: Message) -> None:
+        text = message.get(TEXT)
+        if not isinstance(text, str) or text.lstrip().startswith(_INTENT_PREFIX):
+            return
+        entities = list(message.get(ENTITIES) or [])
+        if any(e.get("entity") == LANGUAGE_ENTITY for e in entities):
+            return
+        language = detect_language(text)
+        if language is None:
+            return
+        entities.append(
+            {
+                "entity": LANGUAGE_ENTITY,
+                "value": language,
+                "start": 0,
+                "end": 0,
+                "extractor": self.name,
+            }
+        )
+        message.set(ENTITIES, entities, add_to_output=True)

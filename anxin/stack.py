@@ -1,0 +1,111 @@
+"""Set-up (database, catalogue, model) and the process runner behind ``anxin run``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from honcho.manager import Manager
+
+from anxin.config import RunSettings
+from anxin.train import train
+from care import migrate
+from care.config import CareSettings
+from care.services import CareServices, build
+
+
+def child_env(run: RunSettings, care: CareSettings) -> dict[str, str]:
+    """What every child process is told, so all of them agree on ports and database."""
+    return {
+        "ANXIN_DB_URL": care.db_url,
+        "ANXIN_ACTION_ENDPOINT_URL": run.action_endpoint_url,
+        "ANXIN_ACTIONS_PORT": str(run.actions_port),
+        "ANXIN_RASA_PORT": str(run.rasa_port),
+        "ANXIN_BIND": run.bind,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(run.root), os.environ.get("PYTHONPATH")])),
+        "RASA_TELEMETRY_ENABLED": "false",
+        "RASA_CACHE_DIRECTORY": str(run.var_dir / "rasa-cache"),
+        "PYTHONUNBUFFERED": "1",
+        # Rasa's dependencies print pages of deprecation warnings at start-up.
+        "PYTHONWARNINGS": "ignore::DeprecationWarning",
+        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+    }
+
+
+def prepare_database(care: CareServices, run: RunSettings) -> None:
+    migrate.upgrade(care.db)
+    if care.catalog.needs_load(run.catalog, care.settings.timezone):
+        report = care.catalog.load(run.catalog)
+        print(f"anxin: catalogue loaded: {report.summary()}", flush=True)
+
+
+def setup(run: RunSettings, care_settings: CareSettings) -> Path:
+    """Everything ``make run`` and ``make test`` need before a process starts."""
+    run.var_dir.mkdir(parents=True, exist_ok=True)
+    care = build(care_settings)
+    try:
+        prepare_database(care, run)
+    finally:
+        care.close()
+    return train(run.root, run.models_dir, child_env(run, care_settings))
+
+
+def processes(run: RunSettings, model: Path) -> dict[str, list[str]]:
+    py = sys.executable
+    return {
+        "actions": [py, "-m", "anxin", "actions"],
+        "rasa": [
+            py,
+            "-m",
+            "rasa",
+            "run",
+            "--enable-api",
+            "--model",
+            str(model),
+            "--endpoints",
+            str(run.root / "bot/endpoints.yml"),
+            "--credentials",
+            str(run.root / "bot/credentials.yml"),
+            "--interface",
+            run.bind,
+            "--port",
+            str(run.rasa_port),
+        ],
+    }
+
+
+def run_all(run: RunSettings, care_settings: CareSettings) -> int:
+    model = setup(run, care_settings)
+    env = {**os.environ, **child_env(run, care_settings)}
+    manager = Manager()
+    for name, argv in processes(run, model).items():
+        manager.add_process(name, _shell(argv), env=env, cwd=str(run.root))
+    host = "127.0.0.1" if run.bind in ("0.0.0.0", "::") else run.bind
+    print(
+        "anxin: starting\n"
+        f"  Rasa server    http://{host}:{run.rasa_port}  "
+        f"(REST channel: POST /webhooks/rest/webhook, status: /status)\n"
+        f"  action server  http://{host}:{run.actions_port}/webhook  (health: /health)\n"
+        f"  database       {_safe(care_settings.db_url)}\n"
+        f"  model          {model.name}\n"
+        "  Ctrl-C stops everything; if one process dies, the others are stopped and its exit "
+        "code is reported.",
+        flush=True,
+    )
+    manager.loop()
+    return int(manager.returncode or 0)
+
+
+def _shell(argv: list[str]) -> str:
+    import shlex
+
+    # honcho runs a command line through the shell; exec so signals reach the process.
+    return "exec " + " ".join(shlex.quote(a) for a in argv)
+
+
+def _safe(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,213 @@
+"""`anxin run` brings up the real Rasa server and action server; Ctrl-C stops them all."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+READY_TIMEOUT_S = 240
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def post(port: int, sender: str, message: str) -> list[dict[str, Any]]:
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{port}/webhooks/rest/webhook",
+        data=json.dumps({"sender": sender, "message": message}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+class Output:
+    """Drains a child's output on a thread: a full pipe would freeze the whole stack."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.lines: list[str] = []
+        self._thread = threading.Thread(target=self._drain, args=(proc,), daemon=True)
+        self._thread.start()
+
+    def _drain(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            self.lines.append(line)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for(self, pattern: str, timeout: float) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = re.search(pattern, self.text)
+            if found:
+                return found
+            if not self._thread.is_alive():
+                break
+            time.sleep(0.2)
+        raise AssertionError(f"no {pattern!r} within {timeout}s:\n" + self.text[-4000:])
+
+    def close(self) -> None:
+        self._thread.join(timeout=30)
+
+
+def start(tmp_path: Path, **extra: str) -> tuple[subprocess.Popen[str], dict[str, str], Output]:
+    env = {
+        **os.environ,
+        "ANXIN_VAR_DIR": str(tmp_path / "var"),
+        "ANXIN_RASA_PORT": str(free_port()),
+        "ANXIN_ACTIONS_PORT": str(free_port()),
+        **extra,
+    }
+    env.pop("ANXIN_DB_URL", None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "anxin", "run"],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    return proc, env, Output(proc)
+
+
+def rasa_ready(port: int, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, "anxin run exited while starting"
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=5) as resp:
+                if json.loads(resp.read()).get("model_file"):
+                    return
+        except OSError:
+            pass
+        time.sleep(1)
+    raise AssertionError("Rasa did not load its model in time")
+
+
+@pytest.fixture
+def stopped_at_end() -> Iterator[list[subprocess.Popen[str]]]:
+    procs: list[subprocess.Popen[str]] = []
+    yield procs
+    for proc in procs:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_run_answers_in_both_languages_and_ctrl_c_stops_all(tmp_path, stopped_at_end):
+    proc, env, out = start(tmp_path)
+    stopped_at_end.append(proc)
+    pids = {
+        name: int(out.wait_for(rf"\b{name} started \(pid=(\d+)\)", READY_TIMEOUT_S).group(1))
+        for name in ("actions", "rasa")
+    }
+    assert "catalogue loaded" in out.text
+    assert f"http://127.0.0.1:{env['ANXIN_RASA_PORT']}" in out.text
+    port = int(env["ANXIN_RASA_PORT"])
+    rasa_ready(port, proc)
+
+    hello_zh = post(port, "elder-zh", "你好")
+    assert hello_zh and re.search(r"[\u4e00-\u9fff]", hello_zh[0]["text"])
+    hello_en = post(port, "elder-en", "hello")
+    assert hello_en and "Anxin" in hello_en[0]["text"]
+    # ask_services runs our custom action, which reads the demo catalogue from SQLite.
+    services_en = post(port, "elder-en", "what services do you have")
+    assert re.search(r"\d+ lunch seats left", services_en[0]["text"]), services_en
+    services_zh = post(port, "elder-zh", "你们都有啥服务")
+    assert "午饭还有" in services_zh[0]["text"] and "陪聊电话" in services_zh[0]["text"]
+    assert (tmp_path / "var" / "anxin.db").exists()
+
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+    proc.wait(timeout=60)
+    out.close()
+    assert all(not pid_alive(pid) for pid in pids.values())
+    assert "SIGINT received" in out.text
+
+
+def test_a_crashed_process_is_reported_and_stops_the_rest(tmp_path, stopped_at_end):
+    proc, _, out = start(tmp_path)
+    stopped_at_end.append(proc)
+    rasa_pid = int(out.wait_for(r"\brasa started \(pid=(\d+)\)", READY_TIMEOUT_S).group(1))
+    actions_pid = int(out.wait_for(r"\bactions started \(pid=(\d+)\)", 10).group(1))
+    out.wait_for(r"Action endpoint is up and running on http://127.0.0.1", 120)
+    os.kill(actions_pid, signal.SIGKILL)
+    proc.wait(timeout=60)
+    out.close()
+    assert proc.returncode != 0
+    assert re.search(r"actions stopped \(rc=-?9\)", out.text), out.text[-2000:]
+    assert not pid_alive(rasa_pid)
+
+
+def test_unreachable_database_is_one_line_at_start_up(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "anxin", "run"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ANXIN_DB_URL": "postgresql://nobody@127.0.0.1:1/anxin"},
+        timeout=120,
+    )
+    assert proc.returncode == 1
+    assert proc.stderr.strip().count("\n") == 0
+    assert proc.stderr.startswith(
+        "anxin: cannot reach the database postgresql://nobody@127.0.0.1:1/anxin"
+    )
+
+
+def test_catalog_load_reports_file_line_and_field(tmp_path):
+    bad = tmp_path / "centre.yml"
+    bad.write_text("version: 1\ncentre:\n  code: x\n", encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "anxin", "catalog", "load", str(bad)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "ANXIN_DB_URL": f"sqlite:///{tmp_path / 'c.db'}"},
+    )
+    assert proc.returncode == 2
+    assert f"{bad}:2: centre.name: field required" in proc.stderr
+    good = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "anxin",
+            "catalog",
+            "load",
+            str(ROOT / "care/data/demo_catalog.yml"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "ANXIN_DB_URL": f"sqlite:///{tmp_path / 'c.db'}"},
+    )
+    assert good.returncode == 0 and "created" in good.stdout, good.stderr
