@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from datetime import date, datetime, tzinfo
+from datetime import datetime
 from typing import Any, Optional
 
 from sqlalchemy import select, update
@@ -22,8 +22,7 @@ from sqlalchemy.orm import Session
 from care import audit
 from care import models as m
 from care.audit import Actor
-from care.clock import Clock
-from care.db import Database
+from care.availability import SlotQueries
 from care.errors import (
     AlreadyBooked,
     BookingClosed,
@@ -36,7 +35,7 @@ from care.errors import (
     UnknownSlot,
 )
 from care.people import active_link, get_elder
-from care.records import BookingRecord, CancelResult, RescheduleResult, SlotRecord
+from care.records import BookingRecord, CancelResult, RescheduleResult
 
 log = logging.getLogger(__name__)
 
@@ -52,66 +51,10 @@ class _KeyRace(Exception):
     """Another transaction committed the same idempotency key first."""
 
 
-class Bookings:
-    def __init__(self, db: Database, clock: Clock, tz: tzinfo) -> None:
-        self.db = db
-        self.clock = clock
-        self.tz = tz
+class Bookings(SlotQueries):
+    """Changes to bookings; reading slots comes from ``SlotQueries``."""
 
     # -- reading ---------------------------------------------------------------
-
-    def availability(
-        self,
-        service: str,
-        date_from: date,
-        date_to: date,
-        *,
-        option: Optional[str] = None,
-        diet_tag: Optional[str] = None,
-        department: Optional[str] = None,
-        part_of_day: Optional[str] = None,
-        volunteer_language: Optional[str] = None,
-        quantity: int = 1,
-        include_full: bool = False,
-    ) -> list[SlotRecord]:
-        if service not in m.SERVICES:
-            raise InvalidRequest(f"unknown service {service!r}")
-        now = self.clock()
-        stmt = (
-            select(m.Slot)
-            .where(
-                m.Slot.service == service,
-                m.Slot.date >= date_from,
-                m.Slot.date <= date_to,
-                m.Slot.cutoff_at > now,
-            )
-            .order_by(m.Slot.starts_at, m.Slot.id)
-        )
-        if option is not None:
-            stmt = stmt.where(m.Slot.option == option)
-        if not include_full:
-            stmt = stmt.where(m.Slot.used + quantity <= m.Slot.capacity)
-        with self.db.read() as s:
-            slots = [SlotRecord.of(row) for row in s.scalars(stmt).unique()]
-        return [
-            slot
-            for slot in slots
-            if _matches(slot, self.tz, diet_tag, department, part_of_day, volunteer_language)
-        ]
-
-    def slot(self, slot_id: int) -> SlotRecord:
-        with self.db.read() as s:
-            row = s.get(m.Slot, slot_id)
-            if row is None:
-                raise UnknownSlot(f"no slot {slot_id}", slot_id=slot_id)
-            return SlotRecord.of(row)
-
-    def slot_by_code(self, code: str) -> SlotRecord:
-        with self.db.read() as s:
-            row = s.scalars(select(m.Slot).where(m.Slot.code == code)).first()
-            if row is None:
-                raise UnknownSlot(f"no slot {code}", code=code)
-            return SlotRecord.of(row)
 
     def get(self, booking_id: int) -> BookingRecord:
         with self.db.read() as s:
@@ -132,10 +75,6 @@ class Bookings:
                 .order_by(m.Slot.starts_at, m.Booking.id)
             ).unique()
             return [BookingRecord.of(r) for r in rows]
-
-    def alternatives(self, slot_id: int, quantity: int = 1, limit: int = 3) -> list[SlotRecord]:
-        with self.db.read() as s:
-            return self._alternatives(s, _slot(s, slot_id), quantity, limit)
 
     # -- changing ----------------------------------------------------------------
 
@@ -480,30 +419,6 @@ class Bookings:
                 raise IdempotencyConflict("that request key was used for another booking")
             return BookingRecord.of(row, replayed=True)
 
-    def _alternatives(
-        self, s: Session, slot: m.Slot, quantity: int, limit: int = 3
-    ) -> list[SlotRecord]:
-        """Nearest open slots of the same kind (same meal, department, period ...)."""
-        candidates = s.scalars(
-            select(m.Slot).where(
-                m.Slot.service == slot.service,
-                m.Slot.option == slot.option,
-                m.Slot.id != slot.id,
-                m.Slot.cutoff_at > self.clock(),
-                m.Slot.used + quantity <= m.Slot.capacity,
-            )
-        ).unique()
-        same_kind = [c for c in candidates if _kind(c) == _kind(slot)]
-        same_kind.sort(key=lambda c: (abs((c.starts_at - slot.starts_at).total_seconds()), c.id))
-        return [SlotRecord.of(c) for c in same_kind[:limit]]
-
-
-def _slot(s: Session, slot_id: int) -> m.Slot:
-    row = s.get(m.Slot, slot_id)
-    if row is None:
-        raise UnknownSlot(f"no slot {slot_id}", slot_id=slot_id)
-    return row
-
 
 def _booking(s: Session, booking_id: int) -> m.Booking:
     row = s.get(m.Booking, booking_id)
@@ -523,37 +438,3 @@ def _check_open(slot: m.Slot, now: datetime) -> None:
 
 def _behalf(actor: Actor, elder_id: int) -> Optional[str]:
     return None if actor.person_id == elder_id else f"person:{elder_id}"
-
-
-def _kind(slot: m.Slot) -> tuple[Any, ...]:
-    if slot.meal_row is not None:
-        return ("meal", slot.meal_row.meal)
-    if slot.clinic_row is not None:
-        return ("clinic", slot.clinic_row.department)
-    return (slot.service,)
-
-
-def _matches(
-    slot: SlotRecord,
-    tz: tzinfo,
-    diet_tag: Optional[str],
-    department: Optional[str],
-    part_of_day: Optional[str],
-    language: Optional[str],
-) -> bool:
-    d = slot.details
-    if diet_tag and not any(diet_tag in item.get("tags", []) for item in d.get("menu", [])):
-        return False
-    if department and department.lower() not in (
-        str(d.get("department", "")).lower(),
-        str(d.get("department_en", "")).lower(),
-    ):
-        return False
-    if language and language not in d.get("languages", []):
-        return False
-    if part_of_day:
-        if slot.service == "day_care":
-            return slot.option == part_of_day
-        hour = slot.starts_at.astimezone(tz).hour
-        return hour < 12 if part_of_day == "morning" else hour >= 12
-    return True

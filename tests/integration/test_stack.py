@@ -110,8 +110,13 @@ def stopped_at_end() -> Iterator[list[subprocess.Popen[str]]]:
     yield procs
     for proc in procs:
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            # SIGTERM lets honcho stop its children (each in its own process group).
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
 
 
 def pid_alive(pid: int) -> bool:
