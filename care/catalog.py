@@ -112,7 +112,10 @@ class CatalogLoader:
         if not source:
             return True
         today = self.clock().astimezone(zone(tz_name)).date().isoformat()
-        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        try:
+            digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        except OSError:
+            return True  # load() then says clearly which file it cannot read
         return bool(
             source.get("path") != str(Path(path).resolve())
             or source.get("sha256") != digest

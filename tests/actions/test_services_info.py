@@ -1,4 +1,5 @@
 """action_list_services reads real free places from the care domain."""
+
 from __future__ import annotations
 
 from datetime import date

@@ -1,4 +1,5 @@
 """The LanguageDetector NLU component tags messages the language slot then follows."""
+
 from __future__ import annotations
 
 from rasa.shared.nlu.training_data.message import Message

@@ -1,4 +1,5 @@
 """The trained model passes the test stories and the training data validates."""
+
 from __future__ import annotations
 
 import os
@@ -30,18 +31,49 @@ def model(env: dict[str, str]) -> Path:
 
 def test_training_data_validates(env):
     proc = subprocess.run(
-        [sys.executable, "-m", "rasa", "data", "validate", "--domain", "bot/domain.yml",
-         "--data", "nlu_data", "--config", "bot/config.yml"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "rasa",
+            "data",
+            "validate",
+            "--domain",
+            "bot/domain.yml",
+            "--data",
+            "nlu_data",
+            "--config",
+            "bot/config.yml",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
 
 
 def test_stories_pass(env, model, tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "rasa", "test", "core", "--stories", "tests/stories",
-         "--model", str(model), "--out", str(tmp_path), "--fail-on-prediction-errors"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=600,
+        [
+            sys.executable,
+            "-m",
+            "rasa",
+            "test",
+            "core",
+            "--stories",
+            "tests/stories",
+            "--model",
+            str(model),
+            "--out",
+            str(tmp_path),
+            "--fail-on-prediction-errors",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert not (tmp_path / "failed_test_stories.yml").read_text().strip().startswith("- story")

@@ -192,3 +192,11 @@ def test_demo_file_is_valid_on_its_own():
     assert len(cat.volunteers) >= 5 and any("en" in v.languages for v in cat.volunteers)
     assert {e.period for e in cat.day_care} == {"morning", "afternoon", "full_day"}
     assert Path(DEMO_CATALOG).name == "demo_catalog.yml"
+
+
+def test_a_missing_catalogue_is_reported_not_crashed_on(care, tmp_path):
+    care.catalog.load(SMALL_CATALOG)
+    missing = tmp_path / "gone.yml"
+    assert care.catalog.needs_load(missing, "Asia/Shanghai")
+    with pytest.raises(CatalogError, match="cannot read the file"):
+        care.catalog.load(missing)
