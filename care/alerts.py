@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Optional
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from care import audit
 from care import models as m
@@ -15,6 +17,43 @@ from care.errors import InvalidRequest, InvalidTransition, UnknownAlert
 from care.records import AlertRecord
 
 PRIORITY = {"emergency": 0, "crisis": 1, "handoff": 2, "loneliness_risk": 3}
+
+
+def insert_alert(
+    s: Session,
+    now: datetime,
+    kind: str,
+    summary: str,
+    person_id: Optional[int] = None,
+    conversation_id: Optional[str] = None,
+    channel: Optional[str] = None,
+    actor: Actor = audit.SYSTEM,
+) -> AlertRecord:
+    """Open an alert inside the caller's transaction (with its audit row)."""
+    if kind not in PRIORITY:
+        raise InvalidRequest(f"unknown alert kind {kind!r}")
+    row = m.Alert(
+        kind=kind,
+        status="open",
+        priority=PRIORITY[kind],
+        person_id=person_id,
+        conversation_id=conversation_id,
+        channel=channel,
+        summary=summary,
+        created_at=now,
+    )
+    s.add(row)
+    s.flush()
+    audit.record(
+        s,
+        now,
+        actor,
+        f"alert.{kind}",
+        f"alert:{row.id}",
+        channel=channel,
+        on_behalf_of=f"person:{person_id}" if person_id else None,
+    )
+    return AlertRecord.of(row)
 
 
 class Alerts:
@@ -31,32 +70,10 @@ class Alerts:
         channel: Optional[str] = None,
         actor: Actor = audit.SYSTEM,
     ) -> AlertRecord:
-        if kind not in PRIORITY:
-            raise InvalidRequest(f"unknown alert kind {kind!r}")
-        now = self.clock()
         with self.db.write() as s:
-            row = m.Alert(
-                kind=kind,
-                status="open",
-                priority=PRIORITY[kind],
-                person_id=person_id,
-                conversation_id=conversation_id,
-                channel=channel,
-                summary=summary,
-                created_at=now,
+            return insert_alert(
+                s, self.clock(), kind, summary, person_id, conversation_id, channel, actor
             )
-            s.add(row)
-            s.flush()
-            audit.record(
-                s,
-                now,
-                actor,
-                f"alert.{kind}",
-                f"alert:{row.id}",
-                channel=channel,
-                on_behalf_of=f"person:{person_id}" if person_id else None,
-            )
-            return AlertRecord.of(row)
 
     def open_alerts(self) -> list[AlertRecord]:
         """Open and acknowledged alerts: most urgent kind first, newest first within it."""
@@ -94,8 +111,8 @@ class Alerts:
             return AlertRecord.of(row)
 
     @staticmethod
-    def _get(s: object, alert_id: int) -> m.Alert:
-        row = s.get(m.Alert, alert_id)  # type: ignore[attr-defined]
+    def _get(s: Session, alert_id: int) -> m.Alert:
+        row = s.get(m.Alert, alert_id)
         if row is None:
             raise UnknownAlert(f"no alert {alert_id}", alert_id=alert_id)
         return row

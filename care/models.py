@@ -307,3 +307,24 @@ class CatalogMeta(Base):
     __tablename__ = "catalog_meta"
     key = Column(String(60), primary_key=True)
     value = Column(JSON, nullable=False)
+
+
+class Notification(Base):
+    """Outbox of messages to people (family told of an emergency, an elder of a booking).
+
+    Written in the same transaction as what caused it; the channels deliver them
+    and set ``delivered_at``, so a crash between the two loses nothing.
+    """
+
+    __tablename__ = "notifications"
+    id = Column(Integer, primary_key=True)
+    person_id = Column(ForeignKey("people.id"), nullable=False, index=True)
+    kind = Column(String(32), nullable=False)
+    subject = Column(String(120))
+    message = Column(Text, nullable=False)
+    urgent = Column(Boolean, nullable=False, server_default=text("false"))
+    created_at = Column(UTCDateTime, nullable=False)
+    delivered_at = Column(UTCDateTime)
+    delivered_channel = Column(String(32))
+    attempts = Column(Integer, nullable=False, server_default="0")
+    __table_args__ = (Index("ix_notifications_pending", "delivered_at", "urgent", "id"),)

@@ -13,6 +13,7 @@ from care.clock import Clock, system_clock, zone
 from care.config import CareSettings
 from care.db import Database
 from care.people import People
+from care.safety import Safety
 
 
 @dataclass
@@ -25,6 +26,7 @@ class CareServices:
     bookings: Bookings
     alerts: Alerts
     catalog: CatalogLoader
+    safety: Safety
 
     def close(self) -> None:
         self.db.dispose()
@@ -51,4 +53,5 @@ def build(
         bookings=Bookings(db, clock, tz),
         alerts=Alerts(db, clock),
         catalog=CatalogLoader(db, clock),
+        safety=Safety(db, clock, settings),
     )

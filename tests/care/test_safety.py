@@ -1,0 +1,49 @@
+"""Emergencies alert staff and tell linked family in one transaction; crises alert staff only."""
+
+from __future__ import annotations
+
+from care.audit import Actor
+from tests.care.helpers import child_linked, elder
+
+
+def test_emergency_alerts_staff_and_notifies_linked_family(care):
+    mum = elder(care)
+    care.people.add_identity(mum.id, "wechat", "oWx-mum")
+    daughter = child_linked(care, mum)
+    english_son = care.people.create("family", "Tom", preferred_language="en")
+    link = care.people.request_link(mum.id, english_son.id, "son")
+    care.people.consent_link(link.id, Actor.person(mum.id))
+    quiet = care.people.create("family", "不想被打扰的亲戚")
+    quiet_link = care.people.request_link(mum.id, quiet.id, "nephew", notify=False)
+    care.people.consent_link(quiet_link.id, Actor.person(mum.id))
+    pending = care.people.create("family", "还没同意的")
+    care.people.request_link(mum.id, pending.id, "niece")
+
+    outcome = care.safety.emergency("wechat", "oWx-mum", "  我摔倒了起不来  ")
+    assert outcome.person == mum
+    assert outcome.alert.kind == "emergency" and outcome.alert.summary == "我摔倒了起不来"
+    assert sorted(outcome.family_notified) == sorted([daughter.id, english_son.id])
+    [zh] = care.safety.pending_notifications(daughter.id)
+    assert "李秀兰" in zh and "120" in zh and "我摔倒了起不来" in zh
+    [en] = care.safety.pending_notifications(english_son.id)
+    assert en.startswith("[Anxin urgent]") and "call 120" in en
+    assert care.safety.pending_notifications(quiet.id) == []
+    assert care.safety.pending_notifications(pending.id) == []
+    assert care.alerts.open_alerts()[0].id == outcome.alert.id
+
+
+def test_unknown_sender_still_raises_the_alert(care):
+    outcome = care.safety.emergency("rest", "someone-new", "my husband collapsed")
+    assert outcome.person is None and outcome.family_notified == []
+    assert outcome.alert.conversation_id == "someone-new" and outcome.alert.channel == "rest"
+
+
+def test_crisis_and_handoff_alert_staff_without_telling_family(care):
+    dad = elder(care, "王大爷")
+    care.people.add_identity(dad.id, "telegram", "42")
+    son = child_linked(care, dad)
+    crisis = care.safety.crisis("telegram", "42", "活着没意思")
+    handoff = care.safety.handoff("telegram", "42", "转人工")
+    assert (crisis.alert.kind, handoff.alert.kind) == ("crisis", "handoff")
+    assert care.safety.pending_notifications(son.id) == []
+    assert [a.kind for a in care.alerts.open_alerts()] == ["crisis", "handoff"]
