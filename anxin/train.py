@@ -16,21 +16,29 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
+# Everything a trained model depends on: data, domain, pipeline and our NLU components' code.
 INPUTS = (
     "bot/config.yml",
     "bot/domain.yml",
     "nlu_data",
-    "anxin/nlu_language.py",
+    "anxin/nlu_*.py",
     "care/language.py",
+    "care/numbers.py",
+    "care/when*.py",
 )
+
+
+def _files(root: Path, pattern: str) -> list[Path]:
+    path = root / pattern
+    if path.is_dir():
+        return [p for p in path.rglob("*") if p.is_file()]
+    return list(root.glob(pattern))
 
 
 def fingerprint(root: Path) -> str:
     digest = hashlib.sha256()
-    for name in INPUTS:
-        path = root / name
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        for file in files:
+    for pattern in INPUTS:
+        for file in sorted(_files(root, pattern)):
             if file.suffix in (".yml", ".yaml", ".py"):
                 digest.update(str(file.relative_to(root)).encode())
                 digest.update(file.read_bytes())

@@ -1,0 +1,139 @@
+"""Rasa NLU component that reads dates, times and quantities (Anxin has no Duckling).
+
+Pipeline entry (``bot/config.yml``, repo root on ``PYTHONPATH``), after the
+tokenizer/featurizers and before ``EntitySynonymMapper``::
+
+    - name: anxin.nlu_when.WhenExtractor
+      timezone: Asia/Shanghai
+
+For every message (not ``/intent`` payloads) it calls :func:`care.when.parse_when`
+at the current time in ``timezone`` and :func:`care.numbers.find_quantity`, and
+adds, with ``extractor: WhenExtractor`` and start/end of the understood text:
+
+* ``date``: ``"YYYY-MM-DD"``;
+* ``time``: ``"HH:MM"`` (24-hour);
+* ``part_of_day``: ``morning`` / ``noon`` / ``afternoon`` / ``evening``;
+* ``when_ambiguous``: the reason to ask back (``week_without_day``, ``past_date`` …,
+  see :data:`care.when.REASONS`);
+* ``quantity``: a count of portions / people as a string of digits (``"2"``).
+
+An entity type that an earlier extractor already produced for the message is
+left alone. The environment variable ``ANXIN_NOW`` (ISO 8601, e.g.
+``2026-11-25T10:00:00+08:00``; without an offset it is read in ``timezone``)
+fixes "now", for tests and demos.
+
+The component is not trainable and keeps no state.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone, tzinfo
+from typing import Any, Dict, List, Optional
+from zoneinfo import ZoneInfo
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from care.numbers import find_quantity
+from care.when import parse_when
+
+NOW_ENV = "ANXIN_NOW"
+ENTITY_NAMES = ("date", "time", "part_of_day", "when_ambiguous", "quantity")
+_INTENT_PREFIX = "/"
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
+class WhenExtractor(GraphComponent, EntityExtractorMixin):
+    """Adds ``date``, ``time``, ``part_of_day``, ``when_ambiguous`` and ``quantity`` entities."""
+
+    @staticmethod
+    def get_default_config() -> Dict[str, Any]:
+        """``timezone``: the IANA zone "today" and "now" are taken in."""
+        return {"timezone": "Asia/Shanghai"}
+
+    @staticmethod
+    def supported_languages() -> Optional[List[str]]:
+        """Reads Chinese and English whatever the pipeline language."""
+        return None
+
+    def __init__(self, config: Dict[str, Any]) -> None:
+        self._config = {**self.get_default_config(), **(config or {})}
+        self._zone: tzinfo = ZoneInfo(self._config["timezone"])
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> WhenExtractor:
+        """Creates the component (see parent class for full docstring)."""
+        return cls(config)
+
+    @property
+    def name(self) -> str:
+        """The extractor name written into each entity."""
+        return "WhenExtractor"
+
+    def now(self) -> datetime:
+        """The current time in the configured zone, or ``ANXIN_NOW`` when set."""
+        fixed = os.environ.get(NOW_ENV, "").strip()
+        if fixed:
+            at = datetime.fromisoformat(fixed)
+            return at.replace(tzinfo=self._zone) if at.tzinfo is None else at.astimezone(self._zone)
+        return datetime.now(timezone.utc).astimezone(self._zone)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Adds the date/time/quantity entities to each message."""
+        now = self.now()
+        for message in messages:
+            self._process_one(message, now)
+        return messages
+
+    def _process_one(self, message: Message, now: datetime) -> None:
+        text = message.get(TEXT)
+        if (
+            not isinstance(text, str)
+            or not text.strip()
+            or text.lstrip().startswith(_INTENT_PREFIX)
+        ):
+            return
+        entities = list(message.get(ENTITIES) or [])
+        present = {e.get("entity") for e in entities}
+        found: list[tuple[str, str, tuple[int, int] | None]] = []
+        when = parse_when(text, now)
+        if when.date is not None:
+            found.append(("date", when.date.isoformat(), when.date_span))
+        if when.time is not None:
+            found.append(("time", when.time.strftime("%H:%M"), when.time_span))
+        if when.part_of_day is not None:
+            found.append(("part_of_day", when.part_of_day, when.part_span))
+        if when.ambiguous is not None:
+            found.append(("when_ambiguous", when.ambiguous, when.ambiguous_span))
+        quantity = find_quantity(text)
+        if quantity is not None:
+            found.append(("quantity", str(quantity[0]), quantity[1]))
+        added = False
+        for entity, value, span in found:
+            if entity in present:
+                continue
+            start, end = span if span is not None else (0, 0)
+            entities.append(
+                {
+                    "entity": entity,
+                    "value": value,
+                    "start": start,
+                    "end": end,
+                    "extractor": self.name,
+                }
+            )
+            added = True
+        if added:
+            message.set(ENTITIES, entities, add_to_output=True)
