@@ -59,3 +59,22 @@ class ActionListServices(Action):
             volunteers=o.volunteers,
         )
         return []
+
+
+class ActionNotYet(Action):
+    """Booking flows are being built (issue 3): until then, say so and give the hotline."""
+
+    def __init__(self, care: Optional[CareServices] = None) -> None:
+        self._care = care
+
+    def name(self) -> str:
+        return "action_not_yet"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        care = self._care or runtime.services()
+        dispatcher.utter_message(
+            response="utter_not_yet", centre_hotline=care.settings.centre_hotline
+        )
+        return []

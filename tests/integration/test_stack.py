@@ -17,6 +17,9 @@ from typing import Any, Iterator
 
 import pytest
 
+from care.config import CareSettings
+from care.services import build
+
 ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_S = 240
 
@@ -149,6 +152,19 @@ def test_run_answers_in_both_languages_and_ctrl_c_stops_all(tmp_path, stopped_at
     services_zh = post(port, "elder-zh", "你们都有啥服务")
     assert "午饭还有" in services_zh[0]["text"] and "陪聊电话" in services_zh[0]["text"]
     assert (tmp_path / "var" / "anxin.db").exists()
+
+    # Safety first: the first reply says call 120, and staff have an alert in the database.
+    fall = post(port, "elder-zh", "我摔倒了起不来")
+    assert "120" in fall[0]["text"] and "工作人员" in fall[1]["text"], fall
+    chest = post(port, "elder-en", "my chest hurts so bad i cant breathe")
+    assert "call 120" in chest[0]["text"], chest
+    care = build(CareSettings(db_url=f"sqlite:///{tmp_path / 'var' / 'anxin.db'}"))
+    alerts = care.alerts.open_alerts()
+    care.close()
+    assert [(a.kind, a.conversation_id, a.channel) for a in alerts] == [
+        ("emergency", "elder-en", "rest"),
+        ("emergency", "elder-zh", "rest"),
+    ]
 
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
     proc.wait(timeout=60)

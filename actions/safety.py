@@ -1,0 +1,115 @@
+"""Emergency, crisis and "a person, please": reply at once, then alert staff and family.
+
+The first words (call 120) never depend on the database: if recording the alert
+fails, the person still hears what to do now, and the centre's hotline.
+"""
+
+from __future__ import annotations
+
+import abc
+import logging
+from typing import Any, Optional
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import runtime
+from care.services import CareServices
+
+log = logging.getLogger(__name__)
+
+
+def _said(tracker: Tracker) -> str:
+    return str(tracker.latest_message.get("text") or "")
+
+
+def _channel(tracker: Tracker) -> str:
+    return tracker.get_latest_input_channel() or "unknown"
+
+
+class _SafetyAction(Action, abc.ABC):
+    """Shared parts; abstract, so rasa-sdk does not register it as an action itself."""
+
+    def __init__(self, care: Optional[CareServices] = None) -> None:
+        self._care = care
+
+    @abc.abstractmethod
+    def name(self) -> str: ...
+
+    @property
+    def care(self) -> CareServices:
+        return self._care or runtime.services()
+
+    def numbers(self) -> dict[str, str]:
+        settings = self.care.settings
+        return {
+            "ambulance": settings.ambulance,
+            "crisis_hotline": settings.crisis_hotline,
+            "centre_hotline": settings.centre_hotline,
+        }
+
+    def stop_any_form(self) -> list[EventType]:
+        # Safety interrupts whatever was being asked: no half-filled form resumes by itself.
+        return [ActiveLoop(None), SlotSet("requested_slot", None)]
+
+
+class ActionEmergency(_SafetyAction):
+    def name(self) -> str:
+        return "action_emergency"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        numbers = self.numbers()
+        dispatcher.utter_message(response="utter_emergency_call_now", **numbers)
+        try:
+            outcome = self.care.safety.emergency(
+                _channel(tracker), tracker.sender_id, _said(tracker)
+            )
+        except Exception:  # the person must still be told who to call
+            log.exception("could not record an emergency alert")
+            dispatcher.utter_message(response="utter_emergency_alert_failed", **numbers)
+            return self.stop_any_form()
+        dispatcher.utter_message(
+            response="utter_emergency_staff_told_family"
+            if outcome.family_notified
+            else "utter_emergency_staff_told",
+            **numbers,
+        )
+        return self.stop_any_form()
+
+
+class ActionCrisis(_SafetyAction):
+    def name(self) -> str:
+        return "action_crisis"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        numbers = self.numbers()
+        dispatcher.utter_message(response="utter_crisis", **numbers)
+        try:
+            self.care.safety.crisis(_channel(tracker), tracker.sender_id, _said(tracker))
+        except Exception:
+            log.exception("could not record a crisis alert")
+        dispatcher.utter_message(response="utter_crisis_offer_person", **numbers)
+        return self.stop_any_form()
+
+
+class ActionHandoff(_SafetyAction):
+    def name(self) -> str:
+        return "action_handoff"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        numbers = self.numbers()
+        try:
+            self.care.safety.handoff(_channel(tracker), tracker.sender_id, _said(tracker))
+        except Exception:
+            log.exception("could not record a hand-off alert")
+            dispatcher.utter_message(response="utter_handoff_failed", **numbers)
+            return self.stop_any_form()
+        dispatcher.utter_message(response="utter_handoff", **numbers)
+        return [*self.stop_any_form(), SlotSet("handed_off", True)]

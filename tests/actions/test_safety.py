@@ -1,0 +1,70 @@
+"""Safety actions reply first, then alert staff and family through care/."""
+
+from __future__ import annotations
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.safety import ActionCrisis, ActionEmergency, ActionHandoff
+from care.config import CareSettings
+from care.services import build
+from tests.care.helpers import child_linked, elder
+
+
+def tracker(sender: str, text: str, channel: str = "wechat") -> Tracker:
+    user = {"event": "user", "text": text, "input_channel": channel, "parse_data": {}}
+    return Tracker(sender, {}, {"text": text}, [user], False, None, {"name": "my_form"}, "")
+
+
+def responses(dispatcher: CollectingDispatcher) -> list[str]:
+    return [m["response"] for m in dispatcher.messages]
+
+
+async def test_emergency_says_call_120_first_and_tells_family(care):
+    mum = elder(care)
+    care.people.add_identity(mum.id, "wechat", "oWx-mum")
+    son = child_linked(care, mum)
+    dispatcher = CollectingDispatcher()
+    events = await ActionEmergency(care).run(dispatcher, tracker("oWx-mum", "我摔倒了"), {})
+    assert responses(dispatcher) == [
+        "utter_emergency_call_now",
+        "utter_emergency_staff_told_family",
+    ]
+    assert dispatcher.messages[0]["ambulance"] == "120"
+    assert {"event": "active_loop", "name": None} in [
+        {k: e.get(k) for k in ("event", "name")} for e in events
+    ]
+    assert care.alerts.open_alerts()[0].kind == "emergency"
+    assert care.safety.pending_notifications(son.id)
+
+
+async def test_emergency_from_a_stranger_alerts_staff_only(care):
+    dispatcher = CollectingDispatcher()
+    await ActionEmergency(care).run(dispatcher, tracker("new-person", "chest pain", "rest"), {})
+    assert responses(dispatcher) == ["utter_emergency_call_now", "utter_emergency_staff_told"]
+
+
+async def test_emergency_reply_survives_a_dead_database():
+    down = build(CareSettings(db_url="postgresql://nobody@127.0.0.1:1/anxin"), check=False)
+    dispatcher = CollectingDispatcher()
+    await ActionEmergency(down).run(dispatcher, tracker("x", "救命"), {})
+    assert responses(dispatcher) == ["utter_emergency_call_now", "utter_emergency_alert_failed"]
+    down.close()
+
+
+async def test_crisis_gives_the_hotline_and_offers_a_person(care):
+    dispatcher = CollectingDispatcher()
+    await ActionCrisis(care).run(dispatcher, tracker("u1", "活着没意思"), {})
+    assert responses(dispatcher) == ["utter_crisis", "utter_crisis_offer_person"]
+    assert dispatcher.messages[0]["crisis_hotline"] == "12356"
+    assert care.alerts.open_alerts()[0].kind == "crisis"
+
+
+async def test_handoff_marks_the_conversation(care):
+    dispatcher = CollectingDispatcher()
+    events = await ActionHandoff(care).run(dispatcher, tracker("u2", "转人工"), {})
+    assert responses(dispatcher) == ["utter_handoff"]
+    assert {"event": "slot", "name": "handed_off", "value": True} in [
+        {k: e.get(k) for k in ("event", "name", "value")} for e in events
+    ]
+    assert care.alerts.open_alerts()[0].kind == "handoff"
