@@ -22,55 +22,21 @@ The component is not trainable and keeps no state: Rasa builds it with
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional
+from typing import List
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
-from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from anxin.nlu_base import INTENT_PREFIX, StatelessExtractor
 from care.language import detect_language
 
 LANGUAGE_ENTITY = "language"
-# Intent-trigger messages ("/greet", button payloads) are not natural language.
-_INTENT_PREFIX = "/"
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
-class LanguageDetector(GraphComponent, EntityExtractorMixin):
+class LanguageDetector(StatelessExtractor):
     """Adds a ``language`` entity ("zh" / "en") to each message when it is clear."""
-
-    @staticmethod
-    def get_default_config() -> Dict[str, Any]:
-        """No options yet."""
-        return {}
-
-    @staticmethod
-    def supported_languages() -> Optional[List[str]]:
-        """Works for any pipeline language."""
-        return None
-
-    def __init__(self, config: Dict[str, Any]) -> None:
-        self._config = config
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> LanguageDetector:
-        """Creates the component (see parent class for full docstring)."""
-        return cls(config)
-
-    @property
-    def name(self) -> str:
-        """The extractor name written into each entity."""
-        return "LanguageDetector"
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Adds the language entity to each message that has a clear language."""
@@ -80,7 +46,7 @@ class LanguageDetector(GraphComponent, EntityExtractorMixin):
 
     def _process_one(self, message: Message) -> None:
         text = message.get(TEXT)
-        if not isinstance(text, str) or text.lstrip().startswith(_INTENT_PREFIX):
+        if not isinstance(text, str) or text.lstrip().startswith(INTENT_PREFIX):
             return
         entities = list(message.get(ENTITIES) or [])
         if any(e.get("entity") == LANGUAGE_ENTITY for e in entities):

@@ -29,27 +29,23 @@ from __future__ import annotations
 
 import os
 from datetime import datetime, timezone, tzinfo
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List
 from zoneinfo import ZoneInfo
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
-from rasa.nlu.extractors.extractor import EntityExtractorMixin
 from rasa.shared.nlu.constants import ENTITIES, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
+from anxin.nlu_base import INTENT_PREFIX, StatelessExtractor
 from care.numbers import find_quantity
 from care.when import parse_when
 
 NOW_ENV = "ANXIN_NOW"
 ENTITY_NAMES = ("date", "time", "part_of_day", "when_ambiguous", "quantity")
-_INTENT_PREFIX = "/"
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR], is_trainable=False)
-class WhenExtractor(GraphComponent, EntityExtractorMixin):
+class WhenExtractor(StatelessExtractor):
     """Adds ``date``, ``time``, ``part_of_day``, ``when_ambiguous`` and ``quantity`` entities."""
 
     @staticmethod
@@ -57,30 +53,9 @@ class WhenExtractor(GraphComponent, EntityExtractorMixin):
         """``timezone``: the IANA zone "today" and "now" are taken in."""
         return {"timezone": "Asia/Shanghai"}
 
-    @staticmethod
-    def supported_languages() -> Optional[List[str]]:
-        """Reads Chinese and English whatever the pipeline language."""
-        return None
-
     def __init__(self, config: Dict[str, Any]) -> None:
-        self._config = {**self.get_default_config(), **(config or {})}
+        super().__init__(config)
         self._zone: tzinfo = ZoneInfo(self._config["timezone"])
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[str, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> WhenExtractor:
-        """Creates the component (see parent class for full docstring)."""
-        return cls(config)
-
-    @property
-    def name(self) -> str:
-        """The extractor name written into each entity."""
-        return "WhenExtractor"
 
     def now(self) -> datetime:
         """The current time in the configured zone, or ``ANXIN_NOW`` when set."""
@@ -99,11 +74,7 @@ class WhenExtractor(GraphComponent, EntityExtractorMixin):
 
     def _process_one(self, message: Message, now: datetime) -> None:
         text = message.get(TEXT)
-        if (
-            not isinstance(text, str)
-            or not text.strip()
-            or text.lstrip().startswith(_INTENT_PREFIX)
-        ):
+        if not isinstance(text, str) or not text.strip() or text.lstrip().startswith(INTENT_PREFIX):
             return
         entities = list(message.get(ENTITIES) or [])
         present = {e.get("entity") for e in entities}
