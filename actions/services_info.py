@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any, Optional
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
+from actions.say import day_en, day_zh
 from care.overview import overview
 from care.services import CareServices
-
-WEEKDAYS_ZH = "一二三四五六日"
-
-
-def day_zh(day: Optional[date], today: date) -> str:
-    if day is None:
-        return "这几天"
-    named = {0: "今天", 1: "明天", 2: "后天"}.get((day - today).days)
-    return named or f"{day.month}月{day.day}号（星期{WEEKDAYS_ZH[day.weekday()]}）"
-
-
-def day_en(day: Optional[date], today: date) -> str:
-    if day is None:
-        return "this week"
-    named = {0: "today", 1: "tomorrow"}.get((day - today).days)
-    return named or f"on {day:%A} {day.day} {day:%B}"
 
 
 class ActionListServices(Action):

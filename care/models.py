@@ -328,3 +328,19 @@ class Notification(Base):
     delivered_channel = Column(String(32))
     attempts = Column(Integer, nullable=False, server_default="0")
     __table_args__ = (Index("ix_notifications_pending", "delivered_at", "urgent", "id"),)
+
+
+class MoodEntry(Base):
+    """How someone said they felt, per conversation turn: low moods over a week raise an alert."""
+
+    __tablename__ = "mood_log"
+    id = Column(Integer, primary_key=True)
+    person_id = Column(ForeignKey("people.id"), index=True)
+    conversation_id = Column(String(200), nullable=False)
+    channel = Column(String(32))
+    mood = Column(String(16), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False)
+    __table_args__ = (
+        CheckConstraint(_in("mood", ("lonely", "sad", "ok")), name="mood"),
+        Index("ix_mood_log_conversation", "conversation_id", "created_at"),
+    )

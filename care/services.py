@@ -10,6 +10,7 @@ from care.alerts import Alerts
 from care.booking import Bookings
 from care.catalog import CatalogLoader
 from care.clock import Clock, system_clock, zone
+from care.comfort import Comfort
 from care.config import CareSettings
 from care.db import Database
 from care.people import People
@@ -27,6 +28,7 @@ class CareServices:
     alerts: Alerts
     catalog: CatalogLoader
     safety: Safety
+    comfort: Comfort
 
     def close(self) -> None:
         self.db.dispose()
@@ -44,14 +46,16 @@ def build(
     if check:
         db.ping()
     tz = zone(settings.timezone)
+    bookings = Bookings(db, clock, tz)
     return CareServices(
         settings=settings,
         db=db,
         clock=clock,
         tz=tz,
         people=People(db, clock),
-        bookings=Bookings(db, clock, tz),
+        bookings=bookings,
         alerts=Alerts(db, clock),
         catalog=CatalogLoader(db, clock),
         safety=Safety(db, clock, settings),
+        comfort=Comfort(db, clock, bookings),
     )

@@ -7,7 +7,8 @@ from datetime import date
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.services_info import ActionListServices, day_en, day_zh
+from actions.say import day_en, day_zh
+from actions.services_info import ActionListServices
 from care.audit import Actor
 from tests.care.helpers import elder, load_small, slot_id
 

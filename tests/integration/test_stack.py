@@ -158,6 +158,8 @@ def test_run_answers_in_both_languages_and_ctrl_c_stops_all(tmp_path, stopped_at
     assert "120" in fall[0]["text"] and "工作人员" in fall[1]["text"], fall
     chest = post(port, "elder-en", "my chest hurts so bad i cant breathe")
     assert "call 120" in chest[0]["text"], chest
+    lonely = post(port, "elder-zh", "孩子都不在身边 俺一个人在家没人说话")
+    assert any("志愿者" in m["text"] for m in lonely), lonely
     care = build(CareSettings(db_url=f"sqlite:///{tmp_path / 'var' / 'anxin.db'}"))
     alerts = care.alerts.open_alerts()
     care.close()
