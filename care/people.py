@@ -115,6 +115,47 @@ class People:
             ).first()
             return PersonRecord.of(row) if row else None
 
+    def register_elder(
+        self, channel: str, external_id: str, name: str, preferred_language: str = "zh"
+    ) -> PersonRecord:
+        """The person behind a channel identity, created as an elder on first contact."""
+        now = self.clock()
+        with self.db.write() as s:
+            known = s.scalars(
+                select(m.Person)
+                .join(m.ChannelIdentity, m.ChannelIdentity.person_id == m.Person.id)
+                .where(
+                    m.ChannelIdentity.channel == channel,
+                    m.ChannelIdentity.external_id == external_id,
+                )
+            ).first()
+            if known is not None:
+                return PersonRecord.of(known)
+            if not name.strip():
+                raise InvalidRequest("a person needs a name")
+            row = m.Person(
+                kind="elder",
+                name=name.strip()[:120],
+                preferred_language=preferred_language,
+                created_at=now,
+            )
+            s.add(row)
+            s.flush()
+            s.add(
+                m.ChannelIdentity(
+                    person_id=row.id, channel=channel, external_id=external_id, created_at=now
+                )
+            )
+            audit.record(
+                s,
+                now,
+                Actor.person(row.id),
+                "person.register",
+                f"person:{row.id}",
+                channel=channel,
+            )
+            return PersonRecord.of(row)
+
     def request_link(
         self,
         elder_id: int,

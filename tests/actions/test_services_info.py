@@ -51,3 +51,11 @@ def test_days_are_said_the_way_people_say_them():
     assert day_zh(date(2026, 11, 28), today) == "11月28号（星期六）"
     assert day_en(date(2026, 11, 26), today) == "tomorrow"
     assert day_en(date(2026, 11, 28), today) == "on Saturday 28 November"
+
+
+def test_read_back_always_says_date_and_weekday():
+    from actions.say import full_day_zh
+
+    today = date(2026, 11, 25)
+    assert full_day_zh(date(2026, 11, 26), today) == "明天（11月26号，星期四）"
+    assert full_day_zh(date(2026, 12, 1), today) == "12月1号，星期二"

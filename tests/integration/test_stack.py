@@ -12,8 +12,10 @@ import sys
 import threading
 import time
 import urllib.request
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterator
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -234,3 +236,40 @@ def test_catalog_load_reports_file_line_and_field(tmp_path):
         env={**os.environ, "ANXIN_DB_URL": f"sqlite:///{tmp_path / 'c.db'}"},
     )
     assert good.returncode == 0 and "created" in good.stdout, good.stderr
+
+
+def next_weekday_after_tomorrow_or_so() -> date:
+    """A day with lunch in the demo catalogue (Mon-Sat), at least tomorrow in Harbin."""
+    day = datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=1)
+    while day.weekday() == 6:
+        day += timedelta(days=1)
+    return day
+
+
+def test_booking_lunch_through_the_form(tmp_path, stopped_at_end):
+    proc, env, out = start(tmp_path)
+    stopped_at_end.append(proc)
+    port = int(env["ANXIN_RASA_PORT"])
+    rasa_ready(port, proc)
+    day = next_weekday_after_tomorrow_or_so()
+
+    def say(text: str) -> str:
+        return " ".join(m.get("text", "") for m in post(port, "meal-elder", text))
+
+    assert "送到家" in say(f"俺想订{day.month}月{day.day}号的午饭")  # asks: canteen or home?
+    assert "称呼" in say("给俺送到家吧")  # a first-timer is asked their name
+    readback = say("李秀兰")
+    weekday = "一二三四五六日"[day.weekday()]
+    assert f"{day.month}月{day.day}号，星期{weekday}" in readback, readback
+    assert "午饭" in readback and "送到家" in readback and "对吗" in readback
+    assert "订好了" in say("对")
+
+    assert "不订了" in say("我还想订饭") + say("算了不订了")
+
+    care = build(CareSettings(db_url=f"sqlite:///{tmp_path / 'var' / 'anxin.db'}"))
+    person = care.people.find_by_identity("rest", "meal-elder")
+    assert person is not None and person.name == "李秀兰"
+    [booking] = care.bookings.upcoming(person.id)
+    care.close()
+    assert (booking.slot.code, booking.status) == (f"meal:{day}:lunch:delivery", "confirmed")
+    assert booking.channel == "rest" and booking.booked_by == f"person:{person.id}"

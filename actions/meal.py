@@ -1,0 +1,216 @@
+"""The meal booking form: date, lunch or dinner, dine-in or delivery, read back, then book.
+
+Thin on purpose: understanding dates lives in care/when.py (via the WhenExtractor
+entities), capacity and rules in care/booking.py. One question at a time; the
+booking is read back in full and only made after a yes.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Any, Optional
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import runtime
+from actions.say import day_en, day_zh, full_day_zh
+from care.audit import Actor
+from care.errors import AlreadyBooked, BookingClosed, CareError, SlotFull, UnknownSlot
+from care.services import CareServices
+
+log = logging.getLogger(__name__)
+
+FORM_SLOTS = ("meal_date", "meal", "dining", "meal_confirmed")
+MEAL_BY_PART = {"noon": "lunch", "evening": "dinner"}
+
+
+def entity(tracker: Tracker, name: str) -> Optional[str]:
+    values = [
+        e.get("value")
+        for e in tracker.latest_message.get("entities", [])
+        if e.get("entity") == name
+    ]
+    return str(values[-1]) if values else None
+
+
+class _CareAction:
+    _care: Optional[CareServices] = None
+
+    @property
+    def care(self) -> CareServices:
+        return self._care or runtime.services()
+
+    def today(self) -> date:
+        return self.care.clock().astimezone(self.care.tz).date()
+
+    def person(self, tracker: Tracker) -> Any:
+        channel = tracker.get_latest_input_channel() or "unknown"
+        return self.care.people.find_by_identity(channel, tracker.sender_id)
+
+
+class ValidateMealForm(_CareAction, FormValidationAction):
+    def __init__(self, care: Optional[CareServices] = None) -> None:
+        self._care = care
+
+    def name(self) -> str:
+        return "validate_meal_form"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> list[str]:
+        # Someone we do not know yet is asked their name once, before the read-back.
+        if self.person(tracker) is not None:
+            return [slot for slot in domain_slots if slot != "elder_name"]
+        return domain_slots
+
+    async def extract_meal(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        # "中午" / "晚上" say which meal as well as any word for lunch would.
+        if tracker.get_slot("meal") or entity(tracker, "meal"):
+            return {}
+        meal = MEAL_BY_PART.get(entity(tracker, "part_of_day") or "")
+        return {"meal": meal} if meal else {}
+
+    async def validate_meal_date(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> dict[str, Any]:
+        reason = entity(tracker, "when_ambiguous")
+        if reason:
+            dispatcher.utter_message(response=f"utter_date_{reason}")
+            if reason not in ("past_date",):
+                return {"meal_date": None}
+        try:
+            day = date.fromisoformat(str(value))
+        except ValueError:
+            return {"meal_date": None}
+        if day < self.today():
+            if not reason:
+                dispatcher.utter_message(response="utter_date_past_date")
+            return {"meal_date": None}
+        if not self.care.bookings.availability("meal", day, day, include_full=True):
+            dispatcher.utter_message(
+                response="utter_no_meals_that_day",
+                day=day_zh(day, self.today()),
+                day_en=day_en(day, self.today()),
+            )
+            return {"meal_date": None}
+        return {"meal_date": day.isoformat()}
+
+    async def validate_meal_confirmed(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> dict[str, Any]:
+        if value is True:
+            return {"meal_confirmed": True}
+        changed = {n for n in ("date", "meal", "dining") if entity(tracker, n)}
+        if changed:  # "不对，是后天": keep the correction, read back again
+            return {"meal_confirmed": None}
+        dispatcher.utter_message(response="utter_start_again")
+        return {slot: None for slot in FORM_SLOTS}
+
+
+class ActionAskMealConfirmed(_CareAction, Action):
+    """The read-back: date with weekday, which meal, where, how many — then wait for yes."""
+
+    def __init__(self, care: Optional[CareServices] = None) -> None:
+        self._care = care
+
+    def name(self) -> str:
+        return "action_ask_meal_confirmed"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        day = date.fromisoformat(tracker.get_slot("meal_date"))
+        today = self.today()
+        slot = self.care.bookings.slot_by_code(
+            f"meal:{day}:{tracker.get_slot('meal')}:{tracker.get_slot('dining')}"
+        )
+        local = slot.starts_at.astimezone(self.care.tz)
+        dispatcher.utter_message(
+            response=f"utter_readback_{tracker.get_slot('meal')}_{tracker.get_slot('dining')}",
+            day=full_day_zh(day, today),
+            day_en=f"{day:%A} {day.day} {day:%B}",
+            time=f"{local:%H:%M}",
+            quantity=int(float(tracker.get_slot("meal_quantity") or 1)),
+            buttons=[
+                {"title": "对 / Yes", "payload": "/affirm"},
+                {"title": "不对 / No", "payload": "/deny"},
+            ],
+        )
+        return []
+
+
+class ActionBookMeal(_CareAction, Action):
+    def __init__(self, care: Optional[CareServices] = None) -> None:
+        self._care = care
+
+    def name(self) -> str:
+        return "action_book_meal"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        reset = [SlotSet(slot, None) for slot in (*FORM_SLOTS, "meal_quantity", "elder_name")]
+        if tracker.get_slot("meal_confirmed") is not True:
+            return reset
+        channel = tracker.get_latest_input_channel() or "unknown"
+        language = tracker.get_slot("language") or "zh"
+        day = date.fromisoformat(tracker.get_slot("meal_date"))
+        code = f"meal:{day}:{tracker.get_slot('meal')}:{tracker.get_slot('dining')}"
+        # The confirming message's id: a retried action books nothing twice.
+        message_id = tracker.latest_message.get("message_id") or len(tracker.events)
+        key = f"{channel}:{tracker.sender_id}:{message_id}"
+        try:
+            person = self.person(tracker) or self.care.people.register_elder(
+                channel, tracker.sender_id, tracker.get_slot("elder_name") or "", language
+            )
+            slot = self.care.bookings.slot_by_code(code)
+            self.care.bookings.book(
+                person.id,
+                slot.id,
+                Actor.person(person.id),
+                channel,
+                idempotency_key=key,
+                quantity=int(float(tracker.get_slot("meal_quantity") or 1)),
+            )
+        except SlotFull as full:
+            alt = full.alternatives[0] if full.alternatives else None
+            if alt is not None:
+                dispatcher.utter_message(
+                    response="utter_meal_full_alternative",
+                    day=day_zh(alt.date, self.today()),
+                    day_en=day_en(alt.date, self.today()),
+                )
+            else:
+                dispatcher.utter_message(response="utter_meal_full")
+            return reset
+        except BookingClosed:
+            dispatcher.utter_message(response="utter_meal_closed")
+            return reset
+        except AlreadyBooked:
+            dispatcher.utter_message(response="utter_meal_already_booked")
+            return reset
+        except (UnknownSlot, CareError):
+            log.exception("meal booking failed")
+            dispatcher.utter_message(
+                response="utter_not_yet", centre_hotline=self.care.settings.centre_hotline
+            )
+            return reset
+        dispatcher.utter_message(response="utter_meal_booked")
+        return reset
