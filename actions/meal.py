@@ -27,6 +27,16 @@ FORM_SLOTS = ("meal_date", "meal", "dining", "meal_confirmed")
 MEAL_BY_PART = {"noon": "lunch", "evening": "dinner"}
 
 
+def meal_code(tracker: Tracker) -> str:
+    """The catalogue slot the answers point at, e.g. meal:2026-11-26:lunch:delivery."""
+    meal, dining = tracker.get_slot("meal"), tracker.get_slot("dining")
+    return f"meal:{tracker.get_slot('meal_date')}:{meal}:{dining}"
+
+
+def quantity(tracker: Tracker) -> int:
+    return int(float(tracker.get_slot("meal_quantity") or 1))
+
+
 def entity(tracker: Tracker, name: str) -> Optional[str]:
     values = [
         e.get("value")
@@ -37,7 +47,8 @@ def entity(tracker: Tracker, name: str) -> Optional[str]:
 
 
 class _CareAction:
-    _care: Optional[CareServices] = None
+    def __init__(self, care: Optional[CareServices] = None) -> None:
+        self._care = care
 
     @property
     def care(self) -> CareServices:
@@ -52,9 +63,6 @@ class _CareAction:
 
 
 class ValidateMealForm(_CareAction, FormValidationAction):
-    def __init__(self, care: Optional[CareServices] = None) -> None:
-        self._care = care
-
     def name(self) -> str:
         return "validate_meal_form"
 
@@ -127,9 +135,6 @@ class ValidateMealForm(_CareAction, FormValidationAction):
 class ActionAskMealConfirmed(_CareAction, Action):
     """The read-back: date with weekday, which meal, where, how many — then wait for yes."""
 
-    def __init__(self, care: Optional[CareServices] = None) -> None:
-        self._care = care
-
     def name(self) -> str:
         return "action_ask_meal_confirmed"
 
@@ -138,16 +143,14 @@ class ActionAskMealConfirmed(_CareAction, Action):
     ) -> list[EventType]:
         day = date.fromisoformat(tracker.get_slot("meal_date"))
         today = self.today()
-        slot = self.care.bookings.slot_by_code(
-            f"meal:{day}:{tracker.get_slot('meal')}:{tracker.get_slot('dining')}"
-        )
+        slot = self.care.bookings.slot_by_code(meal_code(tracker))
         local = slot.starts_at.astimezone(self.care.tz)
         dispatcher.utter_message(
             response=f"utter_readback_{tracker.get_slot('meal')}_{tracker.get_slot('dining')}",
             day=full_day_zh(day, today),
             day_en=f"{day:%A} {day.day} {day:%B}",
             time=f"{local:%H:%M}",
-            quantity=int(float(tracker.get_slot("meal_quantity") or 1)),
+            quantity=quantity(tracker),
             buttons=[
                 {"title": "对 / Yes", "payload": "/affirm"},
                 {"title": "不对 / No", "payload": "/deny"},
@@ -157,9 +160,6 @@ class ActionAskMealConfirmed(_CareAction, Action):
 
 
 class ActionBookMeal(_CareAction, Action):
-    def __init__(self, care: Optional[CareServices] = None) -> None:
-        self._care = care
-
     def name(self) -> str:
         return "action_book_meal"
 
@@ -171,8 +171,6 @@ class ActionBookMeal(_CareAction, Action):
             return reset
         channel = tracker.get_latest_input_channel() or "unknown"
         language = tracker.get_slot("language") or "zh"
-        day = date.fromisoformat(tracker.get_slot("meal_date"))
-        code = f"meal:{day}:{tracker.get_slot('meal')}:{tracker.get_slot('dining')}"
         # The confirming message's id: a retried action books nothing twice.
         message_id = tracker.latest_message.get("message_id") or len(tracker.events)
         key = f"{channel}:{tracker.sender_id}:{message_id}"
@@ -180,14 +178,14 @@ class ActionBookMeal(_CareAction, Action):
             person = self.person(tracker) or self.care.people.register_elder(
                 channel, tracker.sender_id, tracker.get_slot("elder_name") or "", language
             )
-            slot = self.care.bookings.slot_by_code(code)
+            slot = self.care.bookings.slot_by_code(meal_code(tracker))
             self.care.bookings.book(
                 person.id,
                 slot.id,
                 Actor.person(person.id),
                 channel,
                 idempotency_key=key,
-                quantity=int(float(tracker.get_slot("meal_quantity") or 1)),
+                quantity=quantity(tracker),
             )
         except SlotFull as full:
             alt = full.alternatives[0] if full.alternatives else None

@@ -18,8 +18,8 @@ from care.alerts import insert_alert
 from care.availability import SlotQueries
 from care.clock import Clock
 from care.db import Database
+from care.people import person_for
 from care.records import AlertRecord, PersonRecord, SlotRecord
-from care.safety import person_for
 
 LOW_MOODS = ("lonely", "sad")
 ALERT_AFTER = 3

@@ -45,6 +45,15 @@ def get_elder(session: Session, elder_id: int) -> m.Person:
     return row
 
 
+def person_for(s: Session, channel: str, external_id: str) -> Optional[m.Person]:
+    """The person behind a channel identity (WeChat openid, Telegram user id, ...)."""
+    return s.scalars(
+        select(m.Person)
+        .join(m.ChannelIdentity, m.ChannelIdentity.person_id == m.Person.id)
+        .where(m.ChannelIdentity.channel == channel, m.ChannelIdentity.external_id == external_id)
+    ).first()
+
+
 def active_link(session: Session, elder_id: int, family_id: int) -> Optional[m.FamilyLink]:
     return session.scalars(
         select(m.FamilyLink).where(
@@ -105,14 +114,7 @@ class People:
 
     def find_by_identity(self, channel: str, external_id: str) -> Optional[PersonRecord]:
         with self.db.read() as s:
-            row = s.scalars(
-                select(m.Person)
-                .join(m.ChannelIdentity, m.ChannelIdentity.person_id == m.Person.id)
-                .where(
-                    m.ChannelIdentity.channel == channel,
-                    m.ChannelIdentity.external_id == external_id,
-                )
-            ).first()
+            row = person_for(s, channel, external_id)
             return PersonRecord.of(row) if row else None
 
     def register_elder(
@@ -121,14 +123,7 @@ class People:
         """The person behind a channel identity, created as an elder on first contact."""
         now = self.clock()
         with self.db.write() as s:
-            known = s.scalars(
-                select(m.Person)
-                .join(m.ChannelIdentity, m.ChannelIdentity.person_id == m.Person.id)
-                .where(
-                    m.ChannelIdentity.channel == channel,
-                    m.ChannelIdentity.external_id == external_id,
-                )
-            ).first()
+            known = person_for(s, channel, external_id)
             if known is not None:
                 return PersonRecord.of(known)
             if not name.strip():

@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from care import models as m
 from care.alerts import insert_alert
 from care.clock import Clock
 from care.config import CareSettings
 from care.db import Database
+from care.people import person_for
 from care.records import AlertRecord, PersonRecord
 
 SUMMARY_LIMIT = 300
@@ -36,14 +36,6 @@ class SafetyOutcome:
     alert: AlertRecord
     person: Optional[PersonRecord]
     family_notified: list[int] = field(default_factory=list)
-
-
-def person_for(s: Session, channel: str, external_id: str) -> Optional[m.Person]:
-    return s.scalars(
-        select(m.Person)
-        .join(m.ChannelIdentity, m.ChannelIdentity.person_id == m.Person.id)
-        .where(m.ChannelIdentity.channel == channel, m.ChannelIdentity.external_id == external_id)
-    ).first()
 
 
 class Safety:
