@@ -34,6 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--clients", default="1,20", help="comma-separated client counts")
     b.add_argument("--seconds", type=float, default=5.0, help="duration of each run")
     b.add_argument("--write", metavar="FILE", help="append the results to this Markdown file")
+    r = bench.add_parser("rest", help="latency and msg/s of a running assistant (REST channel)")
+    r.add_argument("--url", default="http://127.0.0.1:5005", help="the Rasa server")
+    r.add_argument("--messages", type=int, default=200, help="messages per run")
+    r.add_argument("--concurrency", type=int, default=20, help="conversations at once")
     return p
 
 
@@ -95,6 +99,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         serve(run, care_settings)
         return 0
     if args.command == "bench":
+        if args.action == "rest":
+            from anxin.bench_rest import rest_bench
+
+            return rest_bench(args.url, args.messages, args.concurrency)
         from anxin.bench import booking_bench
 
         return booking_bench(
