@@ -113,3 +113,25 @@ class ActionHandoff(_SafetyAction):
             return self.stop_any_form()
         dispatcher.utter_message(response="utter_handoff", **numbers)
         return [*self.stop_any_form(), SlotSet("handed_off", True)]
+
+
+# Below the fallback threshold we would normally just ask again. But "我这胸口…" cut off
+# by a shaky voice line must not get "please say that again" if it smells like an emergency.
+SAFETY_NET = {"emergency": 0.25, "crisis": 0.25}
+
+
+class ActionSafeFallback(_SafetyAction):
+    def name(self) -> str:
+        return "action_safe_fallback"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        ranking = tracker.latest_message.get("intent_ranking") or []
+        top = next((r for r in ranking if r.get("name") != "nlu_fallback"), {})
+        threshold = SAFETY_NET.get(top.get("name", ""))
+        if threshold is not None and float(top.get("confidence") or 0) >= threshold:
+            action = ActionEmergency if top["name"] == "emergency" else ActionCrisis
+            return await action(self._care).run(dispatcher, tracker, domain)
+        dispatcher.utter_message(response="utter_please_rephrase")
+        return []

@@ -68,3 +68,35 @@ async def test_handoff_marks_the_conversation(care):
         {k: e.get(k) for k in ("event", "name", "value")} for e in events
     ]
     assert care.alerts.open_alerts()[0].kind == "handoff"
+
+
+def unsure(ranking: list[tuple[str, float]]) -> Tracker:
+    latest = {
+        "text": "我这胸口",
+        "intent": {"name": "nlu_fallback", "confidence": 0.35},
+        "intent_ranking": [{"name": "nlu_fallback", "confidence": 0.35}]
+        + [{"name": n, "confidence": c} for n, c in ranking],
+    }
+    user = {"event": "user", "text": "我这胸口", "input_channel": "rest", "parse_data": {}}
+    return Tracker("unsure", {}, latest, [user], False, None, {}, "")
+
+
+async def test_an_unsure_emergency_is_still_treated_as_one(care):
+    from actions.safety import ActionSafeFallback
+
+    dispatcher = CollectingDispatcher()
+    await ActionSafeFallback(care).run(dispatcher, unsure([("emergency", 0.3), ("greet", 0.2)]), {})
+    assert responses(dispatcher)[0] == "utter_emergency_call_now"
+    assert care.alerts.open_alerts()[0].kind == "emergency"
+    dispatcher = CollectingDispatcher()
+    await ActionSafeFallback(care).run(dispatcher, unsure([("crisis", 0.28)]), {})
+    assert responses(dispatcher)[0] == "utter_crisis"
+
+
+async def test_an_unsure_ordinary_message_is_asked_again(care):
+    from actions.safety import ActionSafeFallback
+
+    dispatcher = CollectingDispatcher()
+    await ActionSafeFallback(care).run(dispatcher, unsure([("greet", 0.3), ("emergency", 0.2)]), {})
+    assert responses(dispatcher) == ["utter_please_rephrase"]
+    assert care.alerts.open_alerts() == []
