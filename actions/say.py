@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Optional
+from datetime import date, tzinfo
+from typing import Any, Optional
 
 WEEKDAYS_ZH = "一二三四五六日"
 
@@ -27,3 +27,35 @@ def full_day_zh(day: date, today: date) -> str:
     exact = f"{day.month}月{day.day}号，星期{WEEKDAYS_ZH[day.weekday()]}"
     named = {0: "今天", 1: "明天", 2: "后天"}.get((day - today).days)
     return f"{named}（{exact}）" if named else exact
+
+
+MEAL_ZH = {"lunch": "午饭", "dinner": "晚饭"}
+OPTION_ZH = {"dine_in": "在食堂吃", "delivery": "送到家", "morning": "上午", "afternoon": "下午",
+             "full_day": "全天"}  # fmt: skip
+OPTION_EN = {"dine_in": "at the canteen", "delivery": "delivered home", "morning": "morning",
+             "afternoon": "afternoon", "full_day": "full day"}  # fmt: skip
+
+
+def describe_booking(booking: Any, language: str, today: date, tz: tzinfo) -> str:
+    """One line a person can check: what, which day (with weekday), when, where or with whom."""
+    slot = booking.slot
+    local = slot.starts_at.astimezone(tz)
+    d, opt = slot.details, slot.option
+    waiting = booking.status == "waitlisted"
+    if language == "en":
+        when = f"{slot.date:%A} {slot.date.day} {slot.date:%B}, {local:%H:%M}"
+        what = {
+            "meal": f"{str(d.get('meal', '')).capitalize()} {OPTION_EN.get(opt, '')}",
+            "day_care": f"Day care ({OPTION_EN.get(opt, opt)})",
+            "clinic": f"{d.get('department_en')} with {d.get('doctor_en')}",
+            "companion_call": f"A call from {d.get('volunteer_en')}",
+        }[slot.service]
+        return f"{when}: {what}" + (" (waiting list)" if waiting else "")
+    when = f"{full_day_zh(slot.date, today)} {local:%H:%M}"
+    what = {
+        "meal": f"{MEAL_ZH.get(str(d.get('meal')), '')}，{OPTION_ZH.get(opt, '')}",
+        "day_care": f"日托（{OPTION_ZH.get(opt, opt)}）",
+        "clinic": f"{d.get('department')}，{d.get('doctor')}医生",
+        "companion_call": f"志愿者{d.get('volunteer')}给您打电话",
+    }[slot.service]
+    return f"{when}：{what}" + ("（排队等位）" if waiting else "")

@@ -263,6 +263,7 @@ def test_booking_lunch_through_the_form(tmp_path, stopped_at_end):
     assert f"{day.month}月{day.day}号，星期{weekday}" in readback, readback
     assert "午饭" in readback and "送到家" in readback and "对吗" in readback
     assert "订好了" in say("对")
+    assert "午饭，送到家" in say("俺都约了啥")
 
     assert "不订了" in say("我还想订饭") + say("算了不订了")
 
