@@ -16,6 +16,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import runtime
+from actions.parsed import entity
 from actions.say import day_en, day_zh, full_day_zh
 from care.audit import Actor
 from care.errors import AlreadyBooked, BookingClosed, CareError, SlotFull, UnknownSlot
@@ -35,15 +36,6 @@ def meal_code(tracker: Tracker) -> str:
 
 def quantity(tracker: Tracker) -> int:
     return int(float(tracker.get_slot("meal_quantity") or 1))
-
-
-def entity(tracker: Tracker, name: str) -> Optional[str]:
-    values = [
-        e.get("value")
-        for e in tracker.latest_message.get("entities", [])
-        if e.get("entity") == name
-    ]
-    return str(values[-1]) if values else None
 
 
 class _CareAction:
@@ -115,6 +107,31 @@ class ValidateMealForm(_CareAction, FormValidationAction):
             )
             return {"meal_date": None}
         return {"meal_date": day.isoformat()}
+
+    async def validate_meal(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: dict[str, Any],
+    ) -> dict[str, Any]:
+        # Not every day has both meals (no dinner on Saturdays in the demo centre).
+        raw = tracker.get_slot("meal_date")
+        if not raw or value not in ("lunch", "dinner"):
+            return {"meal": value}
+        day = date.fromisoformat(raw)
+        served = {s.details.get("meal") for s in self.care.bookings.availability(
+            "meal", day, day, include_full=True
+        )}  # fmt: skip
+        if value not in served:
+            today = self.today()
+            dispatcher.utter_message(
+                response=f"utter_no_{value}_that_day",
+                day=day_zh(day, today),
+                day_en=day_en(day, today),
+            )
+            return {"meal": None}
+        return {"meal": value}
 
     async def validate_meal_confirmed(
         self,

@@ -43,3 +43,74 @@ async def test_nothing_booked(care):
     d = CollectingDispatcher()
     await ActionListBookings(care).run(d, tracker("nobody"), {})
     assert [m["response"] for m in d.messages] == ["utter_no_bookings"]
+
+
+def asking(sender: str, text: str, entities=(), slots=None) -> Tracker:
+    user = {"event": "user", "text": text, "input_channel": "wechat", "parse_data": {}}
+    latest = {"text": text, "entities": list(entities)}
+    return Tracker(sender, slots or {}, latest, [user], False, None, {}, "")
+
+
+async def test_cancel_tomorrows_lunch_by_name(care):
+    from actions.bookings import ActionCancelConfirmed, ActionCancelKept, ActionFindCancel
+
+    load_small(care)
+    grandma = elder(care)
+    care.people.add_identity(grandma.id, "wechat", "oWx-1")
+    lunch = care.bookings.book(
+        grandma.id,
+        slot_id(care, "meal:2026-11-26:lunch:delivery"),
+        Actor.person(grandma.id),
+        "wechat",
+    )
+    care.bookings.book(
+        grandma.id,
+        slot_id(care, "day_care:2026-11-26:afternoon"),
+        Actor.person(grandma.id),
+        "wechat",
+    )
+    # Two bookings tomorrow: "the one tomorrow" is not enough, "tomorrow's lunch" is.
+    d = CollectingDispatcher()
+    events = await ActionFindCancel(care).run(
+        d, asking("oWx-1", "取消明天的", [{"entity": "date", "value": "2026-11-26"}]), {}
+    )
+    assert d.messages[0]["response"] == "utter_cancel_which"
+    d = CollectingDispatcher()
+    events = await ActionFindCancel(care).run(
+        d,
+        asking("oWx-1", "取消明天的午饭", [
+            {"entity": "date", "value": "2026-11-26"}, {"entity": "meal", "value": "lunch"}
+        ]),
+        {},
+    )  # fmt: skip
+    assert d.messages[0]["response"] == "utter_ask_cancel_confirm"
+    assert "午饭，送到家" in d.messages[0]["line"]
+    pending = {e["name"]: e["value"] for e in events}["pending_cancel"]
+    assert pending == str(lunch.id)
+    # "No" keeps it; "yes" cancels it.
+    d = CollectingDispatcher()
+    await ActionCancelKept().run(d, asking("oWx-1", "不对"), {})
+    assert care.bookings.get(lunch.id).status == "confirmed"
+    d = CollectingDispatcher()
+    await ActionCancelConfirmed(care).run(
+        d, asking("oWx-1", "对", slots={"pending_cancel": pending}), {}
+    )
+    assert d.messages[0]["response"] == "utter_cancelled"
+    assert care.bookings.get(lunch.id).status == "cancelled"
+
+
+async def test_cancel_day_care_by_word_and_nothing_found(care):
+    from actions.bookings import ActionFindCancel
+
+    load_small(care)
+    grandma = elder(care)
+    care.people.add_identity(grandma.id, "wechat", "oWx-1")
+    care.bookings.book(
+        grandma.id, slot_id(care, "day_care:2026-11-26:morning"), Actor.person(grandma.id), "wechat"
+    )
+    d = CollectingDispatcher()
+    await ActionFindCancel(care).run(d, asking("oWx-1", "明天不去日托了"), {})
+    assert d.messages[0]["response"] == "utter_ask_cancel_confirm"
+    d = CollectingDispatcher()
+    await ActionFindCancel(care).run(d, asking("oWx-1", "取消看病的预约"), {})
+    assert d.messages[0]["response"] == "utter_cancel_nothing_found"

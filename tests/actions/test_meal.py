@@ -119,3 +119,13 @@ async def test_a_stranger_is_registered_on_first_booking(care):
     assert [b.slot.code for b in care.bookings.upcoming(person.id)] == [
         "meal:2026-11-27:lunch:delivery"
     ]
+
+
+async def test_a_meal_the_canteen_does_not_serve_that_day_is_asked_again(care):
+    known(care)  # the small catalogue: lunch on the 25th-27th only, dinners on weekdays
+    form, d = ValidateMealForm(care), CollectingDispatcher()
+    friday = tracker({"meal_date": "2026-11-27"})
+    assert await form.validate_meal("dinner", d, friday, {}) == {"meal": "dinner"}
+    saturday = tracker({"meal_date": "2026-11-28"})
+    assert await form.validate_meal("lunch", d, saturday, {}) == {"meal": None}
+    assert d.messages[0]["response"] == "utter_no_lunch_that_day"

@@ -239,9 +239,9 @@ def test_catalog_load_reports_file_line_and_field(tmp_path):
 
 
 def next_weekday_after_tomorrow_or_so() -> date:
-    """A day with lunch in the demo catalogue (Mon-Sat), at least tomorrow in Harbin."""
+    """A day with lunch and dinner in the demo catalogue (Mon-Fri), from tomorrow in Harbin."""
     day = datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=1)
-    while day.weekday() == 6:
+    while day.weekday() >= 5:
         day += timedelta(days=1)
     return day
 
@@ -266,6 +266,13 @@ def test_booking_lunch_through_the_form(tmp_path, stopped_at_end):
     assert "午饭，送到家" in say("俺都约了啥")
 
     assert "不订了" in say("我还想订饭") + say("算了不订了")
+
+    # Book dinner too, then cancel it by name.
+    say(f"再订{day.month}月{day.day}号的晚饭")
+    say("在食堂吃")
+    assert "订好了" in say("对")
+    assert "晚饭" in say(f"取消{day.month}月{day.day}号的晚饭")
+    assert "取消好了" in say("对")
 
     care = build(CareSettings(db_url=f"sqlite:///{tmp_path / 'var' / 'anxin.db'}"))
     person = care.people.find_by_identity("rest", "meal-elder")
