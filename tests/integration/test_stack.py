@@ -257,6 +257,8 @@ def test_booking_lunch_through_the_form(tmp_path, stopped_at_end):
         return " ".join(m.get("text", "") for m in post(port, "meal-elder", text))
 
     assert "送到家" in say(f"俺想订{day.month}月{day.day}号的午饭")  # asks: canteen or home?
+    menu = say("中午都有啥菜")  # a digression: the menu, then the same question again
+    assert "午饭：" in menu and "送到家" in menu, menu
     assert "称呼" in say("给俺送到家吧")  # a first-timer is asked their name
     readback = say("李秀兰")
     weekday = "一二三四五六日"[day.weekday()]
