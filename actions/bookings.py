@@ -8,37 +8,26 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import runtime
 from actions.parsed import entity
-from actions.say import describe_booking
+from actions.runtime import CareMixin
+from actions.say import YES_NO, describe_booking, numbered
 from care.audit import Actor
 from care.errors import BookingClosed, CareError, NotPermitted
-from care.services import CareServices
 
 
-class ActionListBookings(Action):
-    def __init__(self, care: Optional[CareServices] = None) -> None:
-        self._care = care
-
+class ActionListBookings(CareMixin, Action):
     def name(self) -> str:
         return "action_list_bookings"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        care = self._care or runtime.services()
-        channel = tracker.get_latest_input_channel() or "unknown"
-        person = care.people.find_by_identity(channel, tracker.sender_id)
-        bookings = care.bookings.upcoming(person.id) if person and person.kind == "elder" else []
+        bookings = self.upcoming(tracker)
         if not bookings:
             dispatcher.utter_message(response="utter_no_bookings")
             return []
         language = tracker.get_slot("language") or "zh"
-        today = care.clock().astimezone(care.tz).date()
-        lines = "\n".join(
-            f"{i}. {describe_booking(b, language, today, care.tz)}"
-            for i, b in enumerate(bookings, 1)
-        )
+        lines = numbered(bookings, language, self.today(), self.care.tz)
         dispatcher.utter_message(response="utter_your_bookings", count=len(bookings), lines=lines)
         return []
 
@@ -59,11 +48,8 @@ def _wanted_service(text: str) -> Optional[str]:
     return None
 
 
-class ActionFindCancel(Action):
+class ActionFindCancel(CareMixin, Action):
     """ "取消明天的午饭": find the one booking meant, read it back, and wait for a yes."""
-
-    def __init__(self, care: Optional[CareServices] = None) -> None:
-        self._care = care
 
     def name(self) -> str:
         return "action_find_cancel"
@@ -71,10 +57,7 @@ class ActionFindCancel(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        care = self._care or runtime.services()
-        channel = tracker.get_latest_input_channel() or "unknown"
-        person = care.people.find_by_identity(channel, tracker.sender_id)
-        bookings = care.bookings.upcoming(person.id) if person and person.kind == "elder" else []
+        bookings = self.upcoming(tracker)
         day, meal = entity(tracker, "date"), entity(tracker, "meal")
         service = "meal" if meal else _wanted_service(str(tracker.latest_message.get("text") or ""))
         matches = [
@@ -85,45 +68,35 @@ class ActionFindCancel(Action):
             and (meal is None or b.slot.details.get("meal") == meal)
         ]
         language = tracker.get_slot("language") or "zh"
-        today = care.clock().astimezone(care.tz).date()
+        today, tz = self.today(), self.care.tz
         if len(matches) == 1:
             dispatcher.utter_message(
                 response="utter_ask_cancel_confirm",
-                line=describe_booking(matches[0], language, today, care.tz),
-                buttons=[
-                    {"title": "对 / Yes", "payload": "/affirm"},
-                    {"title": "不对 / No", "payload": "/deny"},
-                ],
+                line=describe_booking(matches[0], language, today, tz),
+                buttons=YES_NO,
             )
             return [SlotSet("pending_cancel", str(matches[0].id))]
         if not matches:
             dispatcher.utter_message(response="utter_cancel_nothing_found")
         else:
-            lines = "\n".join(
-                f"{i}. {describe_booking(b, language, today, care.tz)}"
-                for i, b in enumerate(matches, 1)
-            )
+            lines = numbered(matches, language, today, tz)
             dispatcher.utter_message(response="utter_cancel_which", lines=lines)
         return [SlotSet("pending_cancel", None)]
 
 
-class ActionCancelConfirmed(Action):
-    def __init__(self, care: Optional[CareServices] = None) -> None:
-        self._care = care
-
+class ActionCancelConfirmed(CareMixin, Action):
     def name(self) -> str:
         return "action_cancel_confirmed"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        care = self._care or runtime.services()
+        care = self.care
         pending = tracker.get_slot("pending_cancel")
         if not pending:
             dispatcher.utter_message(response="utter_ok")
             return []
-        channel = tracker.get_latest_input_channel() or "unknown"
-        person = care.people.find_by_identity(channel, tracker.sender_id)
+        channel, person = self.channel(tracker), self.person(tracker)
         try:
             if person is None:
                 raise NotPermitted("unknown person")

@@ -4,34 +4,30 @@ from __future__ import annotations
 
 import logging
 from datetime import date
-from typing import Any, Optional
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import runtime
+from actions.runtime import CareMixin
 from actions.say import day_en, day_zh
-from care.services import CareServices
 
 log = logging.getLogger(__name__)
 
 
-class ActionComfort(Action):
-    def __init__(self, care: Optional[CareServices] = None) -> None:
-        self._care = care
-
+class ActionComfort(CareMixin, Action):
     def name(self) -> str:
         return "action_comfort"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        care = self._care or runtime.services()
+        care = self.care
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         mood = "lonely" if intent == "feeling_lonely" else "sad"
         language = tracker.get_slot("language") or "zh"
-        channel = tracker.get_latest_input_channel() or "unknown"
+        channel = self.channel(tracker)
         try:
             result = care.comfort.record(channel, tracker.sender_id, mood)
         except Exception:  # a kind word must not depend on the database
@@ -43,7 +39,7 @@ class ActionComfort(Action):
             dispatcher.utter_message(response=f"utter_comfort_{mood}_named", name=person.name)
         else:
             dispatcher.utter_message(response=f"utter_comfort_{mood}")
-        today = care.clock().astimezone(care.tz).date()
+        today = self.today()
         idea = care.comfort.suggest(person, language, today)
         if idea.call is not None:
             local = idea.call.starts_at.astimezone(care.tz)

@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import logging
 from datetime import date
-from typing import Any, Optional
+from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import runtime
 from actions.parsed import entity
-from actions.say import day_en, day_zh, full_day_zh
+from actions.runtime import CareMixin
+from actions.say import YES_NO, day_en, day_zh, full_day_zh
 from care.audit import Actor
 from care.errors import AlreadyBooked, BookingClosed, CareError, SlotFull, UnknownSlot
-from care.services import CareServices
 
 log = logging.getLogger(__name__)
 
@@ -38,23 +37,7 @@ def quantity(tracker: Tracker) -> int:
     return int(float(tracker.get_slot("meal_quantity") or 1))
 
 
-class _CareAction:
-    def __init__(self, care: Optional[CareServices] = None) -> None:
-        self._care = care
-
-    @property
-    def care(self) -> CareServices:
-        return self._care or runtime.services()
-
-    def today(self) -> date:
-        return self.care.clock().astimezone(self.care.tz).date()
-
-    def person(self, tracker: Tracker) -> Any:
-        channel = tracker.get_latest_input_channel() or "unknown"
-        return self.care.people.find_by_identity(channel, tracker.sender_id)
-
-
-class ValidateMealForm(_CareAction, FormValidationAction):
+class ValidateMealForm(CareMixin, FormValidationAction):
     def name(self) -> str:
         return "validate_meal_form"
 
@@ -149,7 +132,7 @@ class ValidateMealForm(_CareAction, FormValidationAction):
         return {slot: None for slot in FORM_SLOTS}
 
 
-class ActionAskMealConfirmed(_CareAction, Action):
+class ActionAskMealConfirmed(CareMixin, Action):
     """The read-back: date with weekday, which meal, where, how many — then wait for yes."""
 
     def name(self) -> str:
@@ -168,15 +151,12 @@ class ActionAskMealConfirmed(_CareAction, Action):
             day_en=f"{day:%A} {day.day} {day:%B}",
             time=f"{local:%H:%M}",
             quantity=quantity(tracker),
-            buttons=[
-                {"title": "对 / Yes", "payload": "/affirm"},
-                {"title": "不对 / No", "payload": "/deny"},
-            ],
+            buttons=YES_NO,
         )
         return []
 
 
-class ActionBookMeal(_CareAction, Action):
+class ActionBookMeal(CareMixin, Action):
     def name(self) -> str:
         return "action_book_meal"
 
@@ -186,7 +166,7 @@ class ActionBookMeal(_CareAction, Action):
         reset = [SlotSet(slot, None) for slot in (*FORM_SLOTS, "meal_quantity", "elder_name")]
         if tracker.get_slot("meal_confirmed") is not True:
             return reset
-        channel = tracker.get_latest_input_channel() or "unknown"
+        channel = self.channel(tracker)
         language = tracker.get_slot("language") or "zh"
         # The confirming message's id: a retried action books nothing twice.
         message_id = tracker.latest_message.get("message_id") or len(tracker.events)

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any, Optional
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import runtime
 from actions.parsed import entity
+from actions.runtime import CareMixin
 from actions.say import day_en, day_zh
-from care.services import CareServices
 
 TAGS_ZH = {"low-salt": "少盐", "low-sugar": "控糖", "soft": "软烂", "low-fat": "少油",
            "vegetarian": "素", "halal": "清真"}  # fmt: skip
@@ -26,19 +25,16 @@ def dish_line(dish: dict[str, Any], language: str) -> str:
     return dish["name"] + (f"（{'、'.join(TAGS_ZH.get(t, t) for t in tags)}）" if tags else "")
 
 
-class ActionShowMenu(Action):
-    def __init__(self, care: Optional[CareServices] = None) -> None:
-        self._care = care
-
+class ActionShowMenu(CareMixin, Action):
     def name(self) -> str:
         return "action_show_menu"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        care = self._care or runtime.services()
+        care = self.care
         language = tracker.get_slot("language") or "zh"
-        today = care.clock().astimezone(care.tz).date()
+        today = self.today()
         said = entity(tracker, "date") or tracker.get_slot("meal_date")
         first = date.fromisoformat(said) if said else today
         wanted = entity(tracker, "meal") or tracker.get_slot("meal")

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import abc
 import logging
-from typing import Any, Optional
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import runtime
-from care.services import CareServices
+from actions.runtime import CareMixin
 
 log = logging.getLogger(__name__)
 
@@ -24,22 +23,11 @@ def _said(tracker: Tracker) -> str:
     return str(tracker.latest_message.get("text") or "")
 
 
-def _channel(tracker: Tracker) -> str:
-    return tracker.get_latest_input_channel() or "unknown"
-
-
-class _SafetyAction(Action, abc.ABC):
+class _SafetyAction(CareMixin, Action, abc.ABC):
     """Shared parts; abstract, so rasa-sdk does not register it as an action itself."""
-
-    def __init__(self, care: Optional[CareServices] = None) -> None:
-        self._care = care
 
     @abc.abstractmethod
     def name(self) -> str: ...
-
-    @property
-    def care(self) -> CareServices:
-        return self._care or runtime.services()
 
     def numbers(self) -> dict[str, str]:
         settings = self.care.settings
@@ -65,7 +53,7 @@ class ActionEmergency(_SafetyAction):
         dispatcher.utter_message(response="utter_emergency_call_now", **numbers)
         try:
             outcome = self.care.safety.emergency(
-                _channel(tracker), tracker.sender_id, _said(tracker)
+                self.channel(tracker), tracker.sender_id, _said(tracker)
             )
         except Exception:  # the person must still be told who to call
             log.exception("could not record an emergency alert")
@@ -90,7 +78,7 @@ class ActionCrisis(_SafetyAction):
         numbers = self.numbers()
         dispatcher.utter_message(response="utter_crisis", **numbers)
         try:
-            self.care.safety.crisis(_channel(tracker), tracker.sender_id, _said(tracker))
+            self.care.safety.crisis(self.channel(tracker), tracker.sender_id, _said(tracker))
         except Exception:
             log.exception("could not record a crisis alert")
         dispatcher.utter_message(response="utter_crisis_offer_person", **numbers)
@@ -106,7 +94,7 @@ class ActionHandoff(_SafetyAction):
     ) -> list[EventType]:
         numbers = self.numbers()
         try:
-            self.care.safety.handoff(_channel(tracker), tracker.sender_id, _said(tracker))
+            self.care.safety.handoff(self.channel(tracker), tracker.sender_id, _said(tracker))
         except Exception:
             log.exception("could not record a hand-off alert")
             dispatcher.utter_message(response="utter_handoff_failed", **numbers)

@@ -59,3 +59,13 @@ def describe_booking(booking: Any, language: str, today: date, tz: tzinfo) -> st
         "companion_call": f"志愿者{d.get('volunteer')}给您打电话",
     }[slot.service]
     return f"{when}：{what}" + ("（排队等位）" if waiting else "")
+
+
+# Every read-back waits for a yes: the buttons work by tap, by number or by voice.
+YES_NO = [{"title": "对 / Yes", "payload": "/affirm"}, {"title": "不对 / No", "payload": "/deny"}]
+
+
+def numbered(bookings: list[Any], language: str, today: date, tz: tzinfo) -> str:
+    return "\n".join(
+        f"{i}. {describe_booking(b, language, today, tz)}" for i, b in enumerate(bookings, 1)
+    )

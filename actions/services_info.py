@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import runtime
+from actions.runtime import CareMixin
 from actions.say import day_en, day_zh
 from care.overview import overview
-from care.services import CareServices
 
 
-class ActionListServices(Action):
-    def __init__(self, care: Optional[CareServices] = None) -> None:
-        self._care = care
-
+class ActionListServices(CareMixin, Action):
     def name(self) -> str:
         return "action_list_services"
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        care = self._care or runtime.services()
-        today = care.clock().astimezone(care.tz).date()
+        care = self.care
+        today = self.today()
         o = overview(care, today)
         dispatcher.utter_message(
             response="utter_services_overview",
@@ -45,11 +41,8 @@ class ActionListServices(Action):
         return []
 
 
-class ActionNotYet(Action):
+class ActionNotYet(CareMixin, Action):
     """Booking flows are being built (issue 3): until then, say so and give the hotline."""
-
-    def __init__(self, care: Optional[CareServices] = None) -> None:
-        self._care = care
 
     def name(self) -> str:
         return "action_not_yet"
@@ -57,7 +50,7 @@ class ActionNotYet(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[dict[str, Any]]:
-        care = self._care or runtime.services()
+        care = self.care
         dispatcher.utter_message(
             response="utter_not_yet", centre_hotline=care.settings.centre_hotline
         )
