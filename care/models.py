@@ -117,6 +117,8 @@ class FamilyLink(Base):
     consented_at = Column(UTCDateTime)
     revoked_at = Column(UTCDateTime)
     created_at = Column(UTCDateTime, nullable=False)
+    # What the family member calls the elder ("mother", "grandfather"): "my mum" picks one.
+    elder_called = Column(String(40))
     __table_args__ = (
         UniqueConstraint("elder_id", "family_id", name="uq_family_link_pair"),
         CheckConstraint(_in("status", LINK_STATUSES), name="status"),
@@ -344,3 +346,28 @@ class MoodEntry(Base):
         CheckConstraint(_in("mood", ("lonely", "sad", "ok")), name="mood"),
         Index("ix_mood_log_conversation", "conversation_id", "created_at"),
     )
+
+
+class LinkInvite(Base):
+    """A 6-digit code an elder gives a relative: valid 48 h, single use (see care.family)."""
+
+    __tablename__ = "link_invites"
+    id = Column(Integer, primary_key=True)
+    code = Column(String(6), nullable=False, unique=True)
+    elder_id = Column(ForeignKey("people.id", ondelete="CASCADE"), nullable=False, index=True)
+    created_by = Column(String(120), nullable=False)
+    relation_hint = Column(String(40))
+    created_at = Column(UTCDateTime, nullable=False)
+    expires_at = Column(UTCDateTime, nullable=False)
+    used_at = Column(UTCDateTime)
+    used_by_id = Column(ForeignKey("people.id"))
+
+
+class LinkAttempt(Base):
+    """A wrong invitation code from one channel identity (hashed), for the brute-force guard."""
+
+    __tablename__ = "link_attempts"
+    id = Column(Integer, primary_key=True)
+    identity_key = Column(String(64), nullable=False)
+    at = Column(UTCDateTime, nullable=False)
+    __table_args__ = (Index("ix_link_attempts_identity", "identity_key", "at"),)

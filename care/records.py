@@ -51,6 +51,7 @@ class FamilyLinkRecord:
     can_cancel: bool
     notify: bool
     consented_at: Optional[datetime]
+    elder_called: Optional[str] = None
 
     @classmethod
     def of(cls, row: m.FamilyLink) -> FamilyLinkRecord:
@@ -64,6 +65,39 @@ class FamilyLinkRecord:
             can_cancel=bool(row.can_cancel),
             notify=bool(row.notify),
             consented_at=row.consented_at,
+            elder_called=row.elder_called,
+        )
+
+
+@dataclass(frozen=True)
+class InviteRecord:
+    """An invitation code for a family member; ``live(now)`` says whether it still works."""
+
+    id: int
+    code: str
+    elder_id: int
+    created_by: str
+    relation_hint: Optional[str]
+    created_at: datetime
+    expires_at: datetime
+    used_at: Optional[datetime]
+    used_by_id: Optional[int]
+
+    def live(self, now: datetime) -> bool:
+        return self.used_at is None and now < self.expires_at
+
+    @classmethod
+    def of(cls, row: m.LinkInvite) -> InviteRecord:
+        return cls(
+            id=row.id,
+            code=row.code,
+            elder_id=row.elder_id,
+            created_by=row.created_by,
+            relation_hint=row.relation_hint,
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            used_at=row.used_at,
+            used_by_id=row.used_by_id,
         )
 
 
