@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Optional
 
 from sqlalchemy import select
@@ -126,29 +127,7 @@ class People:
             known = person_for(s, channel, external_id)
             if known is not None:
                 return PersonRecord.of(known)
-            if not name.strip():
-                raise InvalidRequest("a person needs a name")
-            row = m.Person(
-                kind="elder",
-                name=name.strip()[:120],
-                preferred_language=preferred_language,
-                created_at=now,
-            )
-            s.add(row)
-            s.flush()
-            s.add(
-                m.ChannelIdentity(
-                    person_id=row.id, channel=channel, external_id=external_id, created_at=now
-                )
-            )
-            audit.record(
-                s,
-                now,
-                Actor.person(row.id),
-                "person.register",
-                f"person:{row.id}",
-                channel=channel,
-            )
+            row = register_in(s, now, "elder", channel, external_id, name, preferred_language)
             return PersonRecord.of(row)
 
     def request_link(
@@ -160,82 +139,32 @@ class People:
         can_cancel: bool = True,
         notify: bool = True,
         actor: Actor = audit.SYSTEM,
+        elder_called: Optional[str] = None,
     ) -> FamilyLinkRecord:
         """A pending link: nothing is allowed until the elder consents."""
-        now = self.clock()
         with self.db.write() as s:
-            get_elder(s, elder_id)
-            family = get_person(s, family_id)
-            if family.kind != "family":
-                raise InvalidRequest("only a family member can be linked to an elder")
-            row = s.scalars(
-                select(m.FamilyLink).where(
-                    m.FamilyLink.elder_id == elder_id, m.FamilyLink.family_id == family_id
-                )
-            ).first()
-            if row is None:
-                row = m.FamilyLink(elder_id=elder_id, family_id=family_id, created_at=now)
-                s.add(row)
-            elif row.status == "active":
-                return FamilyLinkRecord.of(row)
-            row.relation = relation
-            row.can_book, row.can_cancel, row.notify = can_book, can_cancel, notify
-            row.status, row.consented_at, row.consented_by_id, row.revoked_at = (
-                "pending",
-                None,
-                None,
-                None,
-            )
-            s.flush()
-            audit.record(
+            row = request_link_in(
                 s,
-                now,
-                actor,
-                "family_link.request",
-                f"family_link:{row.id}",
-                on_behalf_of=f"person:{elder_id}",
-                detail={"relation": relation},
+                self.clock(),
+                elder_id,
+                family_id,
+                relation,
+                can_book=can_book,
+                can_cancel=can_cancel,
+                notify=notify,
+                actor=actor,
+                elder_called=elder_called,
             )
             return FamilyLinkRecord.of(row)
 
     def consent_link(self, link_id: int, by: Actor) -> FamilyLinkRecord:
         """The elder (or staff on the elder's word) agrees: the link becomes active."""
-        now = self.clock()
         with self.db.write() as s:
-            row = self._link(s, link_id)
-            if by.person_id is not None and by.person_id != row.elder_id:
-                raise InvalidRequest("only the elder can consent to a family link")
-            if row.status != "pending":
-                raise InvalidTransition(f"the link is {row.status}, not pending")
-            row.status, row.consented_at = "active", now
-            row.consented_by_id = by.person_id if by.person_id is not None else row.elder_id
-            audit.record(
-                s,
-                now,
-                by,
-                "family_link.consent",
-                f"family_link:{row.id}",
-                on_behalf_of=f"person:{row.elder_id}",
-            )
-            return FamilyLinkRecord.of(row)
+            return FamilyLinkRecord.of(consent_link_in(s, self.clock(), get_link(s, link_id), by))
 
     def revoke_link(self, link_id: int, by: Actor) -> FamilyLinkRecord:
-        now = self.clock()
         with self.db.write() as s:
-            row = self._link(s, link_id)
-            if by.person_id is not None and by.person_id not in (row.elder_id, row.family_id):
-                raise InvalidRequest("only the elder or the family member can revoke a link")
-            if row.status != "revoked":
-                row.status, row.revoked_at = "revoked", now
-                audit.record(
-                    s,
-                    now,
-                    by,
-                    "family_link.revoke",
-                    f"family_link:{row.id}",
-                    on_behalf_of=f"person:{row.elder_id}",
-                )
-            return FamilyLinkRecord.of(row)
+            return FamilyLinkRecord.of(revoke_link_in(s, self.clock(), get_link(s, link_id), by))
 
     def links_of(self, person_id: int) -> list[FamilyLinkRecord]:
         with self.db.read() as s:
@@ -246,9 +175,121 @@ class People:
             )
             return [FamilyLinkRecord.of(r) for r in rows]
 
-    @staticmethod
-    def _link(s: Session, link_id: int) -> m.FamilyLink:
-        row = s.get(m.FamilyLink, link_id)
-        if row is None:
-            raise NotFound(f"no family link {link_id}", link_id=link_id)
+
+# -- inside a caller's write transaction (care.family adds its outbox) ------------------
+
+
+def register_in(
+    s: Session,
+    now: datetime,
+    kind: str,
+    channel: str,
+    external_id: str,
+    name: str,
+    preferred_language: str,
+) -> m.Person:
+    """A new person behind a channel identity the caller has checked is unknown."""
+    if not name.strip():
+        raise InvalidRequest("a person needs a name")
+    row = m.Person(
+        kind=kind, name=name.strip()[:120], preferred_language=preferred_language, created_at=now
+    )
+    s.add(row)
+    s.flush()
+    s.add(
+        m.ChannelIdentity(
+            person_id=row.id, channel=channel, external_id=external_id, created_at=now
+        )
+    )
+    audit.record(
+        s, now, Actor.person(row.id), "person.register", f"person:{row.id}", channel=channel
+    )
+    return row
+
+
+def get_link(session: Session, link_id: int) -> m.FamilyLink:
+    row = session.get(m.FamilyLink, link_id)
+    if row is None:
+        raise NotFound(f"no family link {link_id}", link_id=link_id)
+    return row
+
+
+def request_link_in(
+    s: Session,
+    now: datetime,
+    elder_id: int,
+    family_id: int,
+    relation: str,
+    *,
+    can_book: bool = True,
+    can_cancel: bool = True,
+    notify: bool = True,
+    actor: Actor = audit.SYSTEM,
+    elder_called: Optional[str] = None,
+) -> m.FamilyLink:
+    """A pending link (an active one is returned unchanged): nothing allowed until consent."""
+    get_elder(s, elder_id)
+    family = get_person(s, family_id)
+    if family.kind != "family":
+        raise InvalidRequest("only a family member can be linked to an elder")
+    row = s.scalars(
+        select(m.FamilyLink).where(
+            m.FamilyLink.elder_id == elder_id, m.FamilyLink.family_id == family_id
+        )
+    ).first()
+    if row is None:
+        row = m.FamilyLink(elder_id=elder_id, family_id=family_id, created_at=now)
+        s.add(row)
+    elif row.status == "active":
         return row
+    row.relation, row.elder_called = relation, elder_called
+    row.can_book, row.can_cancel, row.notify = can_book, can_cancel, notify
+    row.status, row.consented_at, row.consented_by_id, row.revoked_at = (
+        "pending",
+        None,
+        None,
+        None,
+    )
+    s.flush()
+    audit.record(
+        s,
+        now,
+        actor,
+        "family_link.request",
+        f"family_link:{row.id}",
+        on_behalf_of=f"person:{elder_id}",
+        detail={"relation": relation},
+    )
+    return row
+
+
+def consent_link_in(s: Session, now: datetime, row: m.FamilyLink, by: Actor) -> m.FamilyLink:
+    if by.person_id is not None and by.person_id != row.elder_id:
+        raise InvalidRequest("only the elder can consent to a family link")
+    if row.status != "pending":
+        raise InvalidTransition(f"the link is {row.status}, not pending")
+    row.status, row.consented_at = "active", now
+    row.consented_by_id = by.person_id if by.person_id is not None else row.elder_id
+    audit.record(
+        s,
+        now,
+        by,
+        "family_link.consent",
+        f"family_link:{row.id}",
+        on_behalf_of=f"person:{row.elder_id}",
+    )
+    return row
+
+
+def revoke_link_in(
+    s: Session, now: datetime, row: m.FamilyLink, by: Actor, action: str = "family_link.revoke"
+) -> m.FamilyLink:
+    """Revoke (or, with ``action="family_link.decline"``, turn down a pending request)."""
+    if by.person_id is not None and by.person_id not in (row.elder_id, row.family_id):
+        raise InvalidRequest("only the elder or the family member can revoke a link")
+    if row.status != "revoked":
+        row.status, row.revoked_at = "revoked", now
+        audit.record(
+            s, now, by, action, f"family_link:{row.id}", on_behalf_of=f"person:{row.elder_id}"
+        )
+    return row
