@@ -6,6 +6,7 @@ details they need to say something useful (alternatives when a slot is full).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Sequence
 
 
@@ -81,3 +82,19 @@ class InvalidRequest(CareError):
 
 class InvalidTransition(CareError):
     code = "invalid_transition"
+
+
+class InvalidCode(CareError):
+    """An invitation code that is unknown, expired or already used (``details["reason"]``)."""
+
+    code = "invalid_code"
+
+
+class TooManyAttempts(CareError):
+    """Too many wrong invitation codes from one identity: try again at ``retry_at``."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, retry_at: datetime) -> None:
+        super().__init__(message, retry_at=retry_at)
+        self.retry_at = retry_at

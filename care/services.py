@@ -13,6 +13,7 @@ from care.clock import Clock, system_clock, zone
 from care.comfort import Comfort
 from care.config import CareSettings
 from care.db import Database
+from care.family import Family
 from care.people import People
 from care.safety import Safety
 
@@ -24,6 +25,7 @@ class CareServices:
     clock: Clock
     tz: tzinfo
     people: People
+    family: Family
     bookings: Bookings
     alerts: Alerts
     catalog: CatalogLoader
@@ -53,6 +55,7 @@ def build(
         clock=clock,
         tz=tz,
         people=People(db, clock),
+        family=Family(db, clock),
         bookings=bookings,
         alerts=Alerts(db, clock),
         catalog=CatalogLoader(db, clock),
