@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from care import models as m
 from care.audit import Actor
 from care.config import CareSettings
-from care.errors import CareError, SlotFull
+from care.errors import CareError, InvalidCode, SlotFull
 from care.services import CareServices, build
 from tests.care.helpers import STAFF, elder, load_small, slot_id
 
@@ -97,3 +97,18 @@ def test_retries_of_one_key_make_one_booking(care, racers):
         assert len(rows) == 1
         care.bookings.cancel(rows[0].id, STAFF, "staff")
     assert care.bookings.slot(sid).used == 0
+
+
+def test_parallel_guesses_get_five_tries_and_one_code_one_relative(care, racers):
+    mum = elder(care)
+    inv = care.family.create_invite(mum.id, STAFF)
+    wrong = "000000" if inv.code != "000000" else "111111"
+    guesses = race(lambda i: racers[i].family.redeem(wrong, "wechat", "oWx-bot", "x", "son"))
+    assert sorted(type(r).__name__ for r in guesses) == sorted(
+        ["InvalidCode"] * 5 + ["TooManyAttempts"] * (RACERS - 5)
+    )
+    claims = race(lambda i: racers[i].family.redeem(inv.code, "wechat", f"oWx-{i}", "张", "son"))
+    links = [r for r in claims if not isinstance(r, Exception)]
+    assert len(links) == 1 and links[0].status == "pending"
+    assert {e.details["reason"] for e in claims if isinstance(e, InvalidCode)} == {"used"}
+    assert len(care.family.pending_for_elder(mum.id)) == 1
