@@ -38,6 +38,24 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--url", default="http://127.0.0.1:5005", help="the Rasa server")
     r.add_argument("--messages", type=int, default=200, help="messages per run")
     r.add_argument("--concurrency", type=int, default=20, help="conversations at once")
+    d = bench.add_parser(
+        "dialogue",
+        help="Anxin vs the stock `rasa init` bot: REST latency, msg/s, memory, in one run",
+    )
+    d.add_argument(
+        "--messages", type=int, default=200, help="about this many messages per run (whole chats)"
+    )
+    d.add_argument("--concurrency", type=int, default=20, help="conversations at once")
+    d.add_argument("--stock-port", type=int, default=5015, help="the stock bot's Rasa port")
+    d.add_argument("--anxin-port", type=int, default=5025, help="Anxin's Rasa port")
+    d.add_argument("--actions-port", type=int, default=5075, help="Anxin's action server port")
+    d.add_argument("--only", choices=("stock", "anxin"), help="bench one of the two bots")
+    d.add_argument(
+        "--fresh-stock", action="store_true", help="run `rasa init` again, not the cached bot"
+    )
+    d.add_argument(
+        "--keep", action="store_true", help="keep the server logs and the throwaway database"
+    )
     return p
 
 
@@ -99,6 +117,19 @@ def _dispatch(args: argparse.Namespace) -> int:
         serve(run, care_settings)
         return 0
     if args.command == "bench":
+        if args.action == "dialogue":
+            from anxin.bench_dialogue import dialogue_bench
+
+            return dialogue_bench(
+                args.messages,
+                args.concurrency,
+                args.stock_port,
+                args.anxin_port,
+                args.actions_port,
+                keep=args.keep,
+                only=args.only,
+                fresh_stock=args.fresh_stock,
+            )
         if args.action == "rest":
             from anxin.bench_rest import rest_bench
 
