@@ -234,8 +234,8 @@ class SideResult:
     actions_rss: Optional[int] = None
     # CPU milliseconds per message sent, of each server's process tree ("rasa", "actions").
     cpu_ms: dict[str, float] = field(default_factory=dict)
-    # The 1-minute load average just before the runs: other work on the machine.
-    load: Optional[float] = None
+    # CPU cores busy with other work during the runs: neither the servers nor this bench.
+    other_cores: Optional[float] = None
     outcomes: Optional[Counter[str]] = None
     db_bookings: Optional[int] = None
     # Latency of each step of the script: (step, sequential, concurrent).
@@ -300,7 +300,10 @@ def format_table(stock: Optional[SideResult], anxin: Optional[SideResult]) -> st
             ),
         ),
         ("lunch bookings (conversations)", _bookings),
-        ("load average before the runs", lambda s: "—" if s.load is None else f"{s.load:.2f}"),
+        (
+            "other work on the machine during the runs",
+            lambda s: "—" if s.other_cores is None else f"{s.other_cores:.2f} cores",
+        ),
     ]
     lines = [
         "| | " + " | ".join(header.get(s.name, s.name) for s in sides) + " |",
@@ -423,6 +426,22 @@ def tree_cpu(pid: int) -> float:
         except (OSError, IndexError, ValueError):
             pass
     return total
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores have spent busy since boot (0.0 without /proc/stat)."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0.0
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    # guest time is already counted in user time
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu() -> float:
+    t = os.times()
+    return t.user + t.system
 
 
 class PeakRss:
@@ -613,11 +632,13 @@ def measure(
         sequential, clients = plan(
             messages, concurrency, len(steps), lambda k: script(k, f"{name}-{run_id}-{k}")
         )
-        load = os.getloadavg()[0]
+        machine, own, t0 = machine_busy_seconds(), _own_cpu(), time.perf_counter()
         cpu = {n: -tree_cpu(c.proc.pid) for n, c in children.items()}
         seq = converse(url, [sequential])
         conc = converse(url, clients)
         cpu = {n: cpu[n] + tree_cpu(c.proc.pid) for n, c in children.items()}
+        other = machine_busy_seconds() - machine - (_own_cpu() - own) - sum(cpu.values())
+        other_cores = max(0.0, other) / (time.perf_counter() - t0) if machine else None
         for c in children.values():
             c.check()
     finally:
@@ -632,7 +653,7 @@ def measure(
         peak["rasa"],
         actions_rss=peak.get("actions"),
         cpu_ms={n: t * 1000 / max(1, len(seq.turns) + len(conc.turns)) for n, t in cpu.items()},
-        load=load,
+        other_cores=other_cores,
         steps=per_step(seq, conc, steps),
         run_id=run_id,
     )

@@ -30,6 +30,7 @@ from anxin.bench_dialogue import (
     format_table,
     format_transcript,
     lunch_days,
+    machine_busy_seconds,
     outcome_markers,
     outcomes,
     per_step,
@@ -205,7 +206,7 @@ def side(name: str, seq_p95: float, conc_per_s: float, **extra: Any) -> SideResu
 
 
 def test_table_puts_both_bots_side_by_side() -> None:
-    stock = side("stock", 96.0, 16.0, cpu_ms={"rasa": 49.4}, load=0.1)
+    stock = side("stock", 96.0, 16.0, cpu_ms={"rasa": 49.4}, other_cores=0.1)
     anxin = side(
         "anxin",
         140.0,
@@ -225,7 +226,7 @@ def test_table_puts_both_bots_side_by_side() -> None:
     assert "| peak RSS, action server | — | 64 MiB |" in table
     assert "| lunch bookings (conversations) | — | 73 booked, 1 full; 73 in the database |" in table
     assert "| server CPU per message | 49 ms | 114 ms (rasa 80 + actions 34) |" in table
-    assert "| load average before the runs | 0.10 | — |" in table
+    assert "| other work on the machine during the runs | 0.10 cores | — |" in table
 
     met = verdicts(stock, anxin)
     assert met[0] == "sequential p95 140 ms (target ≤ 150 ms): met"
@@ -318,4 +319,5 @@ def test_converse_runs_each_clients_conversations_in_order(echo_url) -> None:
 def test_process_tree_memory_and_cpu_of_this_process() -> None:
     assert tree_rss(os.getpid()) > 10 * 2**20
     assert tree_cpu(os.getpid()) > 0
+    assert machine_busy_seconds() >= tree_cpu(os.getpid())
     assert tree_rss(2**22 + 12345) == 0  # gone (or never was): nothing, no error
