@@ -34,6 +34,7 @@ class SlotQueries:
         volunteer_language: Optional[str] = None,
         quantity: int = 1,
         include_full: bool = False,
+        include_closed: bool = False,
     ) -> list[SlotRecord]:
         if service not in m.SERVICES:
             raise InvalidRequest(f"unknown service {service!r}")
@@ -44,7 +45,7 @@ class SlotQueries:
                 m.Slot.service == service,
                 m.Slot.date >= date_from,
                 m.Slot.date <= date_to,
-                m.Slot.cutoff_at > now,
+                m.Slot.starts_at > now if include_closed else m.Slot.cutoff_at > now,
             )
             .order_by(m.Slot.starts_at, m.Slot.id)
         )
