@@ -15,10 +15,11 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.asking import correction_instead_of_no, date_not_understood, name_not_given
+from actions.dates import checked_day
 from actions.parsed import entity
 from actions.runtime import CareMixin
-from actions.say import YES_NO, day_en, day_zh, full_day_zh
-from care.audit import Actor
+from actions.say import YES_NO, day_en, day_zh, describe_booking, full_day_zh
 from care.errors import AlreadyBooked, BookingClosed, CareError, SlotFull, UnknownSlot
 
 log = logging.getLogger(__name__)
@@ -49,9 +50,26 @@ class ValidateMealForm(CareMixin, FormValidationAction):
         domain: dict[str, Any],
     ) -> list[str]:
         # Someone we do not know yet is asked their name once, before the read-back.
+        if self.cannot_book_for_anyone(tracker):
+            return []  # action_book_meal explains how to link first
         if self.person(tracker) is not None:
             return [slot for slot in domain_slots if slot != "elder_name"]
         return domain_slots
+
+    async def extract_meal_date(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        return date_not_understood(dispatcher, tracker, "meal_date")
+
+    async def extract_elder_name(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        return name_not_given(tracker)
+
+    async def extract_meal_confirmed(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        return correction_instead_of_no(tracker, "meal_confirmed")
 
     async def extract_meal(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -69,25 +87,10 @@ class ValidateMealForm(CareMixin, FormValidationAction):
         tracker: Tracker,
         domain: dict[str, Any],
     ) -> dict[str, Any]:
-        reason = entity(tracker, "when_ambiguous")
-        if reason:
-            dispatcher.utter_message(response=f"utter_date_{reason}")
-            if reason not in ("past_date",):
-                return {"meal_date": None}
-        try:
-            day = date.fromisoformat(str(value))
-        except ValueError:
-            return {"meal_date": None}
-        if day < self.today():
-            if not reason:
-                dispatcher.utter_message(response="utter_date_past_date")
-            return {"meal_date": None}
-        if not self.care.bookings.availability("meal", day, day, include_full=True):
-            dispatcher.utter_message(
-                response="utter_no_meals_that_day",
-                day=day_zh(day, self.today()),
-                day_en=day_en(day, self.today()),
-            )
+        day = checked_day(
+            self.care, self.today(), dispatcher, tracker, value, "meal", "utter_no_meals_that_day"
+        )
+        if day is None:
             return {"meal_date": None}
         return {"meal_date": day.isoformat()}
 
@@ -152,6 +155,7 @@ class ActionAskMealConfirmed(CareMixin, Action):
             time=f"{local:%H:%M}",
             quantity=quantity(tracker),
             buttons=YES_NO,
+            **self.for_whom(tracker),
         )
         return []
 
@@ -165,21 +169,21 @@ class ActionBookMeal(CareMixin, Action):
     ) -> list[EventType]:
         reset = [SlotSet(slot, None) for slot in (*FORM_SLOTS, "meal_quantity", "elder_name")]
         if tracker.get_slot("meal_confirmed") is not True:
+            self.booking_party(tracker, dispatcher)  # a relative with no link hears why
             return reset
         channel = self.channel(tracker)
-        language = tracker.get_slot("language") or "zh"
         # The confirming message's id: a retried action books nothing twice.
         message_id = tracker.latest_message.get("message_id") or len(tracker.events)
         key = f"{channel}:{tracker.sender_id}:{message_id}"
         try:
-            person = self.person(tracker) or self.care.people.register_elder(
-                channel, tracker.sender_id, tracker.get_slot("elder_name") or "", language
-            )
+            who = self.booking_party(tracker, dispatcher)
+            if who is None:
+                return reset
             slot = self.care.bookings.slot_by_code(meal_code(tracker))
-            self.care.bookings.book(
-                person.id,
+            booking = self.care.bookings.book(
+                who.elder_id,
                 slot.id,
-                Actor.person(person.id),
+                who.actor,
                 channel,
                 idempotency_key=key,
                 quantity=quantity(tracker),
@@ -207,5 +211,7 @@ class ActionBookMeal(CareMixin, Action):
                 response="utter_not_yet", centre_hotline=self.care.settings.centre_hotline
             )
             return reset
+        today, tz = self.today(), self.care.tz
+        self.tell_elder(who, booking, lambda lang: describe_booking(booking, lang, today, tz))
         dispatcher.utter_message(response="utter_meal_booked")
         return reset

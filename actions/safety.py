@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import abc
 import logging
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -108,6 +109,23 @@ class ActionHandoff(_SafetyAction):
 SAFETY_NET = {"emergency": 0.25, "crisis": 0.25}
 
 
+WHEN_ENTITIES = ("date", "time", "part_of_day", "quantity")
+FILLER = re.compile(r"o'?clock|please|the|one|at|on|is|it|[\W\d_]|点|号|个|那|的|吧|钟|半", re.I)
+
+
+def only_when(message: dict[str, Any]) -> bool:
+    """ "9 o'clock", "10号": an answer about time, not a cry for help, whatever its guess."""
+    text = str(message.get("text") or "")
+    spans = sorted(
+        (int(e.get("start") or 0), int(e.get("end") or 0))
+        for e in message.get("entities") or []
+        if e.get("entity") in WHEN_ENTITIES and e.get("end")
+    )
+    for start, end in reversed(spans):
+        text = text[:start] + " " + text[end:]
+    return bool(spans) and not FILLER.sub("", text).strip()
+
+
 class ActionSafeFallback(_SafetyAction):
     def name(self) -> str:
         return "action_safe_fallback"
@@ -118,7 +136,8 @@ class ActionSafeFallback(_SafetyAction):
         ranking = tracker.latest_message.get("intent_ranking") or []
         top = next((r for r in ranking if r.get("name") != "nlu_fallback"), {})
         threshold = SAFETY_NET.get(top.get("name", ""))
-        if threshold is not None and float(top.get("confidence") or 0) >= threshold:
+        confident = threshold is not None and float(top.get("confidence") or 0) >= threshold
+        if confident and not only_when(tracker.latest_message):
             action = ActionEmergency if top["name"] == "emergency" else ActionCrisis
             return await action(self._care).run(dispatcher, tracker, domain)
         dispatcher.utter_message(response="utter_please_rephrase")

@@ -38,27 +38,52 @@ OPTION_EN = {"dine_in": "at the canteen", "delivery": "delivered home", "morning
 
 def describe_booking(booking: Any, language: str, today: date, tz: tzinfo) -> str:
     """One line a person can check: what, which day (with weekday), when, where or with whom."""
-    slot = booking.slot
+    return describe_slot(
+        booking.slot,
+        language,
+        today,
+        tz,
+        pickup=booking.details.get("pickup"),
+        waiting=booking.status == "waitlisted",
+    )
+
+
+def describe_slot(
+    slot: Any,
+    language: str,
+    today: date,
+    tz: tzinfo,
+    pickup: Optional[dict[str, Any]] = None,
+    waiting: bool = False,
+) -> str:
     local = slot.starts_at.astimezone(tz)
     d, opt = slot.details, slot.option
-    waiting = booking.status == "waitlisted"
     if language == "en":
         when = f"{slot.date:%A} {slot.date.day} {slot.date:%B}, {local:%H:%M}"
         what = {
             "meal": f"{str(d.get('meal', '')).capitalize()} {OPTION_EN.get(opt, '')}",
-            "day_care": f"Day care ({OPTION_EN.get(opt, opt)})",
-            "clinic": f"{d.get('department_en')} with {d.get('doctor_en')}",
+            "day_care": f"Day care ({OPTION_EN.get(opt, opt)})" + _place(d, "room_en", ", "),
+            "clinic": f"{d.get('department_en')} with {d.get('doctor_en')}"
+            + _place(d, "room_en", ", "),
             "companion_call": f"A call from {d.get('volunteer_en')}",
         }[slot.service]
+        if pickup:
+            what += f"; picked up at {pickup.get('time')} at {pickup.get('name_en')}"
         return f"{when}: {what}" + (" (waiting list)" if waiting else "")
     when = f"{full_day_zh(slot.date, today)} {local:%H:%M}"
     what = {
         "meal": f"{MEAL_ZH.get(str(d.get('meal')), '')}，{OPTION_ZH.get(opt, '')}",
-        "day_care": f"日托（{OPTION_ZH.get(opt, opt)}）",
-        "clinic": f"{d.get('department')}，{d.get('doctor')}医生",
+        "day_care": f"日托（{OPTION_ZH.get(opt, opt)}）" + _place(d, "room", "，"),
+        "clinic": f"{d.get('department')}，{d.get('doctor')}医生" + _place(d, "room", "，"),
         "companion_call": f"志愿者{d.get('volunteer')}给您打电话",
     }[slot.service]
+    if pickup:
+        what += f"，{pickup.get('time')}在{pickup.get('name')}接您"
     return f"{when}：{what}" + ("（排队等位）" if waiting else "")
+
+
+def _place(details: dict[str, Any], key: str, sep: str) -> str:
+    return f"{sep}{details[key]}" if details.get(key) else ""
 
 
 # Every read-back waits for a yes: the buttons work by tap, by number or by voice.

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 # Everything a trained model depends on: data, domain, pipeline and our NLU components' code.
 INPUTS = (
     "bot/config.yml",
-    "bot/domain.yml",
+    "bot/domain",
     "nlu_data",
     "anxin/nlu_*.py",
     "care/language.py",
@@ -67,7 +67,7 @@ def train(root: Path, models_dir: Path, env: dict[str, str], force: bool = False
         "--config",
         str(root / "bot/config.yml"),
         "--domain",
-        str(root / "bot/domain.yml"),
+        str(root / "bot/domain"),
         "--data",
         str(root / "nlu_data"),
         "--out",

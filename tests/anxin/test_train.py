@@ -28,7 +28,7 @@ def test_fingerprint_follows_data_and_code(tmp_path):
     assert fingerprint(root) == first
     (root / "README.md").write_text("not a training input")
     assert fingerprint(root) == first
-    for changed in ("nlu_data/nlu/zh/basics.yml", "bot/domain.yml", "care/when.py"):
+    for changed in ("nlu_data/nlu/zh/basics.yml", "bot/domain/core.yml", "care/when.py"):
         path = root / changed
         original = path.read_bytes()
         path.write_bytes(original + b"\n# changed\n")

@@ -42,7 +42,7 @@ def rasa(env: dict[str, str], *args: str) -> None:
 
 
 def test_training_data_validates(env):
-    rasa(env, "data", "validate", "--domain", "bot/domain.yml", "--data", "nlu_data",
+    rasa(env, "data", "validate", "--domain", "bot/domain", "--data", "nlu_data",
          "--config", "bot/config.yml")  # fmt: skip
 
 

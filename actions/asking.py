@@ -1,0 +1,51 @@
+"""When the answer to a form's question is not an answer: ask again kindly, do not give up.
+
+Returning ``{slot: None}`` keeps the form running (it asks again); returning
+``{}`` lets the message go to its own rule (the menu, "算了", an emergency).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.parsed import answers_question, entity, intent_of
+
+NAME_ANSWERS = ("inform", "nlu_fallback")
+
+
+def date_not_understood(
+    dispatcher: CollectingDispatcher, tracker: Tracker, slot: str
+) -> dict[str, Any]:
+    """Asked "which day?" and heard no day: say how to answer instead of giving up."""
+    if tracker.get_slot("requested_slot") != slot or not answers_question(tracker):
+        return {}
+    if entity(tracker, "date") or entity(tracker, "when_ambiguous"):
+        return {}
+    if intent_of(tracker) == "deny":
+        return {}  # "算了": the form's stop rule takes it
+    dispatcher.utter_message(response="utter_ask_date_again")
+    return {slot: None}
+
+
+def name_not_given(tracker: Tracker) -> dict[str, Any]:
+    """Asked a first-timer's name and heard "yes" or "thanks": just ask again."""
+    if tracker.get_slot("requested_slot") != "elder_name" or not answers_question(tracker):
+        return {}
+    if intent_of(tracker) in NAME_ANSWERS or intent_of(tracker) == "deny":
+        return {}
+    return {"elder_name": None}
+
+
+CORRECTIONS = ("date", "time", "part_of_day", "department", "meal", "dining")
+
+
+def correction_instead_of_no(tracker: Tracker, slot: str) -> dict[str, Any]:
+    """At the read-back, "no, 10 am" may read as inform: it is a "no" with a correction."""
+    if tracker.get_slot("requested_slot") != slot or intent_of(tracker) in ("affirm", "deny"):
+        return {}
+    if answers_question(tracker) and any(entity(tracker, name) for name in CORRECTIONS):
+        return {slot: False}
+    return {}
