@@ -97,11 +97,48 @@ class SlotQueries:
         return [SlotRecord.of(c) for c in same_kind[:limit]]
 
 
+    def counterpart(
+        self, slot_id: int, day: date, at: Optional[str] = None
+    ) -> Optional[SlotRecord]:
+        """The same thing on another day (same meal, period, department or volunteer), free.
+
+        At the time asked for (HH:MM), else at the old slot's time, else the nearest.
+        """
+        with self.db.read() as s:
+            old = _slot(s, slot_id)
+            wanted_hm = at or f"{old.starts_at.astimezone(self.tz):%H:%M}"
+            rows = s.scalars(
+                select(m.Slot).where(
+                    m.Slot.service == old.service,
+                    m.Slot.option == old.option,
+                    m.Slot.date == day,
+                    m.Slot.id != old.id,
+                    m.Slot.cutoff_at > self.clock(),
+                    m.Slot.used + 1 <= m.Slot.capacity,
+                )
+            ).unique()
+            same = [r for r in rows if _kind(r) == _kind(old) and _who(r) == _who(old)]
+            if not same:
+                return None
+            hh, mm = (int(x) for x in wanted_hm.split(":"))
+
+            def distance(r: m.Slot) -> tuple[int, int]:
+                local = r.starts_at.astimezone(self.tz)
+                return (abs(local.hour * 60 + local.minute - hh * 60 - mm), r.id)
+
+            return SlotRecord.of(min(same, key=distance))
+
+
 def _slot(s: Session, slot_id: int) -> m.Slot:
     row = s.get(m.Slot, slot_id)
     if row is None:
         raise UnknownSlot(f"no slot {slot_id}", slot_id=slot_id)
     return row
+
+
+def _who(slot: m.Slot) -> Any:
+    """A companion call moves with its volunteer; the rest move to any place of the kind."""
+    return slot.volunteer_id if slot.service == "companion_call" else None
 
 
 def _kind(slot: m.Slot) -> tuple[Any, ...]:
