@@ -22,6 +22,7 @@ INPUTS = (
     "bot/domain",
     "nlu_data",
     "anxin/nlu_*.py",
+    "anxin/policy_*.py",
     "care/language.py",
     "care/numbers.py",
     "care/when*.py",

@@ -85,6 +85,18 @@ class Alerts:
             )
             return [AlertRecord.of(r) for r in rows]
 
+    def handoff_open(self, conversation_id: str, channel: Optional[str] = None) -> bool:
+        """Staff still have this conversation: a hand-off alert for it is not resolved."""
+        with self.db.read() as s:
+            stmt = select(m.Alert.id).where(
+                m.Alert.kind == "handoff",
+                m.Alert.status != "resolved",
+                m.Alert.conversation_id == conversation_id,
+            )
+            if channel is not None:
+                stmt = stmt.where(m.Alert.channel == channel)
+            return s.execute(stmt.limit(1)).first() is not None
+
     def acknowledge(
         self, alert_id: int, staff: str, assign_to: Optional[str] = None
     ) -> AlertRecord:

@@ -77,11 +77,16 @@ def test_day_care_and_a_call_in_chinese(stack):
     assert f"{time}：{who.split('（')[0]}" in readback and "对吗" in readback, readback
     assert "约好了" in say("对")
 
+    tuesday = day + timedelta(days=1)
+    readback = say(f"把{zh}的日托改到{tuesday.month}月{tuesday.day}号")
+    assert f"{tuesday.month}月{tuesday.day}号，星期二" in readback and "对吗" in readback, readback
+    assert "改好了" in say("对")
+
     person = care.people.find_by_identity("rest", "zh-visits")
     bookings = care.bookings.upcoming(person.id)
     assert sorted((b.service, b.slot.date, b.status) for b in bookings) == [
         ("companion_call", day, "confirmed"),
-        ("day_care", day, "confirmed"),
+        ("day_care", tuesday, "confirmed"),
     ]
     day_care = next(b for b in bookings if b.service == "day_care")
     assert day_care.slot.option == "full_day"
@@ -103,12 +108,15 @@ def test_a_clinic_visit_in_english_with_a_correction(stack):
     assert "10:00" in readback and "right?" in readback, readback
     assert "booked" in say("yes")
     assert "10:00" in say("what have I booked")
+    readback = say("can you move my doctor's appointment to 11 am")
+    assert "11:00" in readback and "right?" in readback, readback
+    assert "moved" in say("yes")
 
     person = care.people.find_by_identity("rest", "en-visits")
     assert person.name == "Mary Smith" and person.preferred_language == "en"
     [booking] = care.bookings.upcoming(person.id)
     local = booking.slot.starts_at.astimezone(ZoneInfo("Asia/Shanghai"))
-    assert (booking.service, booking.slot.date, f"{local:%H:%M}") == ("clinic", day, "10:00")
+    assert (booking.service, booking.slot.date, f"{local:%H:%M}") == ("clinic", day, "11:00")
 
 
 def test_a_son_links_with_his_mothers_consent_and_books_for_her(stack):
@@ -142,3 +150,16 @@ def test_a_son_links_with_his_mothers_consent_and_books_for_her(stack):
     assert booking.booked_by == f"person:{relative.id}" and relative.kind == "family"
     told = care.safety.pending_notifications(mum_record.id)
     assert any("王强" in m and "午饭" in m for m in told), told
+
+
+def test_a_handed_off_conversation_waits_for_staff_but_not_in_an_emergency(stack):
+    port, care = stack
+    say = Chat(port, "handoff-elder")
+    assert "工作人员" in say("转人工")
+    assert say("你好 在吗") == ""  # staff have it: the bot does not talk over them
+    assert "120" in say("我摔倒了起不来了")  # an emergency is still answered at once
+    [handoff] = [a for a in care.alerts.open_alerts() if a.conversation_id == "handoff-elder"
+                 and a.kind == "handoff"]  # fmt: skip
+    care.alerts.resolve(handoff.id, "wang.staff", "called her back")  # staff release it
+    assert "安心" in say("谢谢")
+    assert "订" in say("你们都有啥服务")  # and the bot answers again
