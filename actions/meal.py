@@ -17,9 +17,11 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.asking import correction_instead_of_no, date_not_understood, name_not_given
 from actions.dates import checked_day
+from actions.menu import dish_line
 from actions.parsed import entity
 from actions.runtime import CareMixin
 from actions.say import YES_NO, day_en, day_zh, describe_booking, full_day_zh
+from care.choices import ordinal
 from care.errors import AlreadyBooked, BookingClosed, CareError, SlotFull, UnknownSlot
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,14 @@ def meal_code(tracker: Tracker) -> str:
 
 def quantity(tracker: Tracker) -> int:
     return int(float(tracker.get_slot("meal_quantity") or 1))
+
+
+def by_number(tracker: Tracker, slot: str, choices: tuple[str, ...]) -> dict[str, Any]:
+    """ "1" / "第二个" for the buttons just shown (channels show them as a numbered list)."""
+    if tracker.get_slot("requested_slot") != slot:
+        return {}
+    n = ordinal(str(tracker.latest_message.get("text") or ""), len(choices))
+    return {slot: choices[n - 1]} if n else {}
 
 
 class ValidateMealForm(CareMixin, FormValidationAction):
@@ -78,7 +88,14 @@ class ValidateMealForm(CareMixin, FormValidationAction):
         if tracker.get_slot("meal") or entity(tracker, "meal"):
             return {}
         meal = MEAL_BY_PART.get(entity(tracker, "part_of_day") or "")
-        return {"meal": meal} if meal else {}
+        return {"meal": meal} if meal else by_number(tracker, "meal", ("lunch", "dinner"))
+
+    async def extract_dining(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        if tracker.get_slot("dining") or entity(tracker, "dining"):
+            return {}
+        return by_number(tracker, "dining", ("dine_in", "delivery"))
 
     async def validate_meal_date(
         self,
@@ -148,12 +165,16 @@ class ActionAskMealConfirmed(CareMixin, Action):
         today = self.today()
         slot = self.care.bookings.slot_by_code(meal_code(tracker))
         local = slot.starts_at.astimezone(self.care.tz)
+        language = tracker.get_slot("language") or "zh"
         dispatcher.utter_message(
             response=f"utter_readback_{tracker.get_slot('meal')}_{tracker.get_slot('dining')}",
             day=full_day_zh(day, today),
             day_en=f"{day:%A} {day.day} {day:%B}",
             time=f"{local:%H:%M}",
             quantity=quantity(tracker),
+            dishes=("、" if language == "zh" else ", ").join(
+                dish_line(d, language) for d in slot.details.get("menu") or []
+            ),
             buttons=YES_NO,
             **self.for_whom(tracker),
         )

@@ -129,3 +129,14 @@ async def test_a_meal_the_canteen_does_not_serve_that_day_is_asked_again(care):
     saturday = tracker({"meal_date": "2026-11-28"})
     assert await form.validate_meal("lunch", d, saturday, {}) == {"meal": None}
     assert d.messages[0]["response"] == "utter_no_lunch_that_day"
+
+
+async def test_buttons_answered_by_number_and_the_menu_in_the_read_back(care):
+    known(care)
+    form, d = ValidateMealForm(care), CollectingDispatcher()
+    asked = {"requested_slot": "dining"}
+    one = Tracker("oWx-1", asked, {"text": "2", "entities": []}, [], False, None, {}, "")
+    assert await form.extract_dining(d, one, {}) == {"dining": "delivery"}
+    slots = {"meal_date": "2026-11-26", "meal": "lunch", "dining": "dine_in", "language": "zh"}
+    await ActionAskMealConfirmed(care).run(d, tracker(slots), {})
+    assert d.messages[-1]["dishes"] == "清蒸鲈鱼（软烂、控糖）、白菜豆腐汤（少盐）"
