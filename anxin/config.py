@@ -21,6 +21,9 @@ class RunSettings:
     rasa_port: int
     actions_port: int
     staff_port: int
+    # Rasa's HTTP API (trackers, /status) is an admin interface: token-protected
+    # whenever it listens beyond this machine.
+    rasa_token: Optional[str] = None
 
     @property
     def action_endpoint_url(self) -> str:
@@ -41,7 +44,12 @@ class RunSettings:
             rasa_port=_port(env, "ANXIN_RASA_PORT", 5005),
             actions_port=_port(env, "ANXIN_ACTIONS_PORT", 5055),
             staff_port=_port(env, "ANXIN_STAFF_PORT", 8080),
+            rasa_token=env.get("ANXIN_RASA_TOKEN") or None,
         )
+
+    @property
+    def local_only(self) -> bool:
+        return self.bind in ("127.0.0.1", "localhost", "::1")
 
 
 def _port(env: Mapping[str, str], name: str, default: int) -> int:

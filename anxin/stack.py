@@ -54,12 +54,16 @@ def setup(run: RunSettings, care_settings: CareSettings) -> Path:
 
 def processes(run: RunSettings, model: Path) -> dict[str, list[str]]:
     py = sys.executable
+    if run.rasa_token is None and not run.local_only:
+        raise SystemExit(
+            f"anxin: ANXIN_BIND={run.bind} exposes Rasa's HTTP API: set ANXIN_RASA_TOKEN too"
+        )
     return {
         "actions": [py, "-m", "anxin", "actions"],
         "rasa": [
             py,
             "-m",
-            "rasa",
+            "anxin.rasa_server",  # rasa's CLI, validating action responses faster
             "run",
             "--enable-api",
             "--model",
