@@ -16,6 +16,7 @@ from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.runtime import CareMixin
+from actions.say import day_en, full_day_zh
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +101,18 @@ class ActionHandoff(_SafetyAction):
             log.exception("could not record a hand-off alert")
             dispatcher.utter_message(response="utter_handoff_failed", **numbers)
             return self.stop_any_form()
-        dispatcher.utter_message(response="utter_handoff", **numbers)
+        local = self.care.clock().astimezone(self.care.tz)
+        hours = self.care.staff_hours
+        if hours.open_at(local):
+            dispatcher.utter_message(response="utter_handoff", **numbers)
+        else:  # nobody at the centre now: say when someone will be
+            back = hours.next_opening(local)
+            dispatcher.utter_message(
+                response="utter_handoff_after_hours",
+                when=f"{full_day_zh(back.date(), local.date())} {back:%H:%M}",
+                when_en=f"{day_en(back.date(), local.date())} at {back:%H:%M}",
+                **numbers,
+            )
         return [*self.stop_any_form(), SlotSet("handed_off", True)]
 
 
@@ -126,6 +138,34 @@ def only_when(message: dict[str, Any]) -> bool:
     return bool(spans) and not FILLER.sub("", text).strip()
 
 
+# What an elder most often wants, one tap (or one number) away.
+MAIN_MENU = [
+    {"title": "订饭 / Meals", "payload": "/book_meal"},
+    {"title": "日托 / Day care", "payload": "/book_day_care"},
+    {"title": "看病 / Clinic", "payload": "/book_clinic"},
+    {"title": "陪我聊聊 / A call", "payload": "/book_companion_call"},
+    {"title": "我的预约 / My bookings", "payload": "/list_bookings"},
+    {"title": "找工作人员 / A person", "payload": "/request_human"},
+]
+PERSON_OR_NOT = [
+    {"title": "请工作人员来 / Yes, a person", "payload": "/request_human"},
+    {"title": "不用 / No, thanks", "payload": "/deny"},
+]
+
+
+def misses_in_a_row(events: list[dict[str, Any]]) -> int:
+    """How many of the latest user messages in a row were not understood."""
+    count = 0
+    for event in reversed(events):
+        if event.get("event") != "user":
+            continue
+        intent = ((event.get("parse_data") or {}).get("intent") or {}).get("name")
+        if intent != "nlu_fallback":
+            break
+        count += 1
+    return count
+
+
 class ActionSafeFallback(_SafetyAction):
     def name(self) -> str:
         return "action_safe_fallback"
@@ -140,5 +180,8 @@ class ActionSafeFallback(_SafetyAction):
         if confident and not only_when(tracker.latest_message):
             action = ActionEmergency if top["name"] == "emergency" else ActionCrisis
             return await action(self._care).run(dispatcher, tracker, domain)
-        dispatcher.utter_message(response="utter_please_rephrase")
+        if misses_in_a_row(tracker.events) >= 2:  # twice lost: offer a person, not a third try
+            dispatcher.utter_message(response="utter_offer_person", buttons=PERSON_OR_NOT)
+        else:
+            dispatcher.utter_message(response="utter_please_rephrase", buttons=MAIN_MENU)
         return []

@@ -45,12 +45,15 @@ class HandoffPolicy(Policy):
         **kwargs: Any,
     ) -> PolicyPrediction:
         scores = self._default_predictions(domain)
-        if tracker.get_slot("handed_off") is not True:
-            return self._prediction(scores)
         last = tracker.latest_action_name
         if last == ACTION:
+            # Quiet, or just handed back (the slot is now false): either way, listen.
+            # Anything else here would be a core fallback that rewinds the release.
             scores[domain.index_for_action(ACTION_LISTEN_NAME)] = 1.0
-        elif last == ACTION_LISTEN_NAME:
+            return self._prediction(scores)
+        if tracker.get_slot("handed_off") is not True:
+            return self._prediction(scores)
+        if last == ACTION_LISTEN_NAME:
             intent = (tracker.latest_message.intent or {}).get("name")
             if intent not in self.config["let_through"]:
                 scores[domain.index_for_action(ACTION)] = 1.0

@@ -96,7 +96,6 @@ class SlotQueries:
         same_kind.sort(key=lambda c: (abs((c.starts_at - slot.starts_at).total_seconds()), c.id))
         return [SlotRecord.of(c) for c in same_kind[:limit]]
 
-
     def counterpart(
         self, slot_id: int, day: date, at: Optional[str] = None
     ) -> Optional[SlotRecord]:

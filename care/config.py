@@ -16,6 +16,9 @@ class CareSettings:
     ambulance: str = "120"
     crisis_hotline: str = "12356"
     centre_hotline: str = "12349"
+    # When staff answer hand-offs in person ("mon-fri 08:00-17:30"): outside them,
+    # people are told when someone will call back.
+    staff_hours: str = "mon-fri 08:00-17:30"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> CareSettings:
@@ -27,4 +30,5 @@ class CareSettings:
             ambulance=env.get("ANXIN_AMBULANCE_NUMBER", "120"),
             crisis_hotline=env.get("ANXIN_CRISIS_HOTLINE", "12356"),
             centre_hotline=env.get("ANXIN_CENTRE_HOTLINE", "12349"),
+            staff_hours=env.get("ANXIN_STAFF_HOURS", "mon-fri 08:00-17:30"),
         )

@@ -16,6 +16,7 @@ from care.db import Database
 from care.family import Family
 from care.people import People
 from care.safety import Safety
+from care.staff_hours import StaffHours
 
 
 @dataclass
@@ -31,6 +32,7 @@ class CareServices:
     catalog: CatalogLoader
     safety: Safety
     comfort: Comfort
+    staff_hours: StaffHours
 
     def close(self) -> None:
         self.db.dispose()
@@ -44,6 +46,7 @@ def build(
 ) -> CareServices:
     """Build everything; with ``check`` an unreachable database fails here, in one line."""
     settings = settings or CareSettings.from_env()
+    staff_hours = StaffHours.parse(settings.staff_hours)  # a typo fails at start-up
     db = Database(settings.db_url, pool_size=pool_size)
     if check:
         db.ping()
@@ -61,4 +64,5 @@ def build(
         catalog=CatalogLoader(db, clock),
         safety=Safety(db, clock, settings),
         comfort=Comfort(db, clock, bookings),
+        staff_hours=staff_hours,
     )

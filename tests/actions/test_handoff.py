@@ -49,6 +49,8 @@ def test_quiet_while_handed_off_but_emergencies_pass(tmp_path):
         "action_listen"
     )
     assert best(tmp_path, handed, *said("emergency")) is None
+    released = [handed, *said("greet"), ActionExecuted("action_handed_off")]
+    assert best(tmp_path, *released, SlotSet("handed_off", False)) == "action_listen"
 
 
 def tracker() -> Tracker:

@@ -100,3 +100,30 @@ async def test_an_unsure_ordinary_message_is_asked_again(care):
     await ActionSafeFallback(care).run(dispatcher, unsure([("greet", 0.3), ("emergency", 0.2)]), {})
     assert responses(dispatcher) == ["utter_please_rephrase"]
     assert care.alerts.open_alerts() == []
+
+
+async def test_after_hours_a_hand_off_says_when_someone_will_call(care, clock):
+    clock.advance(hours=12)  # Wednesday 20:00 in Harbin: the centre is closed
+    dispatcher = CollectingDispatcher()
+    await ActionHandoff(care).run(dispatcher, tracker("u3", "转人工"), {})
+    [message] = dispatcher.messages
+    assert message["response"] == "utter_handoff_after_hours"
+    assert message["when"] == "明天（11月26号，星期四） 08:00"
+    assert message["when_en"] == "tomorrow at 08:00"
+    assert care.alerts.open_alerts()[0].kind == "handoff"
+
+
+async def test_a_menu_when_unsure_and_a_person_after_two_misses(care):
+    from actions.safety import ActionSafeFallback, misses_in_a_row
+
+    dispatcher = CollectingDispatcher()
+    await ActionSafeFallback(care).run(dispatcher, unsure([("greet", 0.3)]), {})
+    assert "/request_human" in [b["payload"] for b in dispatcher.messages[0]["buttons"]]
+    missed = {"event": "user", "parse_data": {"intent": {"name": "nlu_fallback"}}}
+    understood = {"event": "user", "parse_data": {"intent": {"name": "greet"}}}
+    assert misses_in_a_row([understood, missed, {"event": "bot"}, missed]) == 2
+    twice = unsure([("greet", 0.3)])
+    twice.events = [missed, {"event": "action"}, missed]
+    dispatcher = CollectingDispatcher()
+    await ActionSafeFallback(care).run(dispatcher, twice, {})
+    assert responses(dispatcher) == ["utter_offer_person"]
