@@ -56,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument(
         "--keep", action="store_true", help="keep the server logs and the throwaway database"
     )
+    n = bench.add_parser("nlu", help="k-fold cross-validation of the NLU pipeline, per language")
+    n.add_argument("--folds", type=int, default=5, help="number of folds")
+    n.add_argument("--seed", type=int, default=0, help="seed of the stratified split")
+    n.add_argument("--out", default="var/bench/nlu", help="where predictions and reports go")
     return p
 
 
@@ -130,6 +134,12 @@ def _dispatch(args: argparse.Namespace) -> int:
                 only=args.only,
                 fresh_stock=args.fresh_stock,
             )
+        if args.action == "nlu":
+            from pathlib import Path
+
+            from anxin.bench_nlu import nlu_bench
+
+            return nlu_bench(run.root, args.folds, args.seed, Path(args.out))
         if args.action == "rest":
             from anxin.bench_rest import rest_bench
 
