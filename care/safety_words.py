@@ -1,0 +1,88 @@
+"""Words that mean danger, whatever the classifier thinks: emergency first, then crisis.
+
+Safety-critical recall cannot rest on a statistical classifier alone (5-fold
+cross-validation missed "帮俺叫120", "call an ambulance", "i want to kill
+myself"). These patterns are a floor under it: anything they match is treated
+as an emergency or a crisis. They favour recall — a false alarm costs a staff
+member a look; a missed one can cost a life. Pure, fixed-vector tested.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Optional
+
+_EMERGENCY_ZH = (
+    r"(?<!\d)(?:120|110|119)(?!\d)|救命|救救(?:我|俺|他|她)|快来人|来人啊|帮帮我|摔(?:倒|了|一跤|跤|地上|着了)|跌(?:倒|了一跤)|栽倒"
+    r"|起不来|晕(?:倒|过去|了)|昏(?:倒|过去|迷)|眼前(?:一黑|发黑)|不省人事|(?:叫|喊|推)不醒|没(?:了)?意识|胸(?:口|部)?(?:疼|痛|闷|发紧)"
+    r"|心(?:脏|口)(?:疼|痛|难受|不舒服)|心梗|心脏病(?:犯|发)|喘不(?:上|过|动)来?气|上不来气|呼吸困难|透不过气|憋得(?:慌|喘)|中风|脑梗|脑出血"
+    r"|半边身子|半身(?:没劲|不能动|发麻)|(?:口眼|嘴)歪|说话(?:不利索|含糊|不清)|说不出话|(?:胳膊|手|腿|脚)(?:腿|脚)?(?:不听使唤|没劲了)"
+    r"|一边(?:身子)?(?:没劲|发麻)|(?:流|出)血(?:不止|止不住)|血(?:止不住|一直流)|大出血|着火|失火|(?:煤气|燃气|天然气)(?:味|泄漏|漏)"
+    r"|噎(?:住|着)了|卡(?:住|着)嗓子|吃了(?:一把|好多|整瓶|一瓶)(?:安眠)?药|喝了(?:农药|敌敌畏|百草枯)|滑倒|掉下来了|动不了"
+    r"|胸口.{0,4}(?:闷|压|沉|疼|痛)|心口窝|(?:半边|一边)(?:身子|脸)?麻|抬不起来|站不(?:住|起来)|救护车|(?:我|俺)不行了"
+    r"|头疼得.{0,6}(?:裂|吐)|抽过去|抽风|舌头(?:发硬|不好使|发直)|嘴角(?:歪|往下)|喘气(?:费劲|喘不匀|困难)|一口气上不来"
+    r"|说(?:话)?说?不清(?:话|了|楚了)|出事了.{0,3}快|快来(?:人|救)",
+)
+_EMERGENCY_EN = (
+    r"\b(?:call|dial|ring|get)\s+(?:an?\s+|the\s+)?(?:ambulance|911|120|999|112|doctor now)\b"
+    r"|\bambulance\b|\bsos\b|\bhl?ep me\b|\bhlep\b|^\s*help\W*$|\bemergency\b|\bi need help now\b"
+    r"|\b(?:fell|fallen|fall down|had a fall|took a fall|slipped and fell)\b|\bon the floor\b"
+    r"|\bcan'?t get up\b|\bchest (?:pain|hurts?|is tight)\b|\bheart attack\b"
+    r"|\b(?:can'?t|cannot|struggling to) breathe\b|\bshort of breath\b|\bbreathless\b|\bstroke\b"
+    r"|\b(?:face|mouth) (?:is )?droop|\bdrooping\b|\bslurr|\bcan'?t (?:speak|talk) properly\b"
+    r"|\b(?:weak|numb) on one side\b|\bone side of (?:my|his|her) (?:body|face)\b"
+    r"|\bcan'?t feel (?:one side|my (?:arm|leg))|\bfaint|\bpass(?:ed)? out\b|\bcollapsed\b"
+    r"|\bunconscious\b|\bwon'?t wake up\b|\bnot waking up\b|\bbleeding\b|\bblood won'?t stop\b"
+    r"|\bthere'?s a fire\b|\bon fire\b|\bcaught fire\b|\bfire in (?:the|my)\b|^\W*fire\W*$"
+    r"|\bsmells? (?:of )?gas\b|\bgas leak\b|\bchoking\b"
+    r"|\btook (?:all|a lot of|too many|a whole bottle of) (?:my )?(?:pills|tablets)\b|\boverdose"
+    r"|^\W*(?:please\s+)?(?:somebody\s+)?help(?:\W+(?:me|help|us|please|someone|somebody))*\W*$"
+    r"|\bi need help (?:right )?now\b|\bchest pains?\b"
+    r"|\bchest\b.{0,20}\b(?:pain|hurts?|hurting|tight|heavy|pressure)\b"
+    r"|\b(?:pain|tight|heavy)\b.{0,12}\bchest\b|\bcan'?t (?:catch|get) my breath"
+    r"|\bcan'?t move (?:my|his|her) (?:arm|leg)|\b(?:hardly|barely) breathe\b|\bhaving a fit\b"
+    r"|\bseizure|\bconvuls|\b(?:arm|leg|face|hand)\b.{0,15}\b(?:gone weak|numb|dropped|droop)"
+    r"|\bcan'?t (?:lift|move) my (?:arm|leg)|\bslipped\b.{0,25}\bcan'?t move\b"
+    r"|\bdizzy\b.{0,20}\bcan'?t stand\b|\bcan'?t get (?:his|her|my) words out\b"
+    r"|\bworst headache\b",
+)
+_CRISIS_ZH = (
+    r"不想活|活着没(?:意思|劲|盼头)|活够了|不活了|死了算了|想(?:去)?死|去死|自杀|轻生|寻死|了结|结束(?:这一切|生命|自己)|割(?:腕|自己|手腕)|跳楼|上吊"
+    r"|一了百了|攒.{0,4}(?:安眠)?药|一把安眠药|安眠药.{0,3}(?:全|都)吃|喝农药|别醒(?:过来)?(?:就好|算了|最好)|一睡不醒"
+    r"|睡着了.{0,4}(?:不醒|别醒)|(?:我|俺)(?:走了|没了|死了).{0,6}(?:轻松|省心|解脱)|拖累(?:孩子|儿女|大家|家里)"
+    r"|(?:是|就是)(?:个)?累赘|没啥(?:可)?留恋|活着(?:也)?(?:多余|没用|白费)|活着(?:还)?有(?:啥|什么)意思"
+    r"|活着(?:真|也)?没(?:啥)?(?:意思|劲|盼头)|不如死|想喝药|一死了之|活着.{0,4}(?:遭罪|受罪)|还不如死|想(?:去|从楼上)?跳(?:下去|江|河|楼)"
+    r"|不想再活|了断|去找老伴儿|找老伴儿去|(?:随|跟)老伴儿.{0,4}(?:去|走)|活着.{0,8}想走了|一闭眼就过去|怎么死|死了(?:干净|省得|省心)|添累赘",
+)
+_CRISIS_EN = (
+    r"\bkill (?:myself|me)\b|\bsuicid|\bend(?:ing)? (?:it all|my life|things|everything)\b"
+    r"|\b(?:want|wanna|going) to die\b|\bdon'?t want to (?:live|be alive|be here|wake up|go on)\b"
+    r"|\bbetter off without me\b|\bno (?:reason|point) (?:to|in) (?:live|living|going on)\b"
+    r"|\bdon'?t see the point\b|\bnothing to live for\b|\b(?:a |nothing but a )burden\b"
+    r"|\bnobody would miss me\b|\bnot be here any ?more\b"
+    r"|\bsaving (?:up )?(?:my )?(?:sleeping )?(?:pills|tablets)\b|\bhurt myself\b|\bcut myself\b"
+    r"|\bhow i (?:would|could|will) do it\b|\bjump off\b|\bend it\b|\blife isn'?t worth"
+    r"|\bkilling myself\b|\bwish i (?:were|was) dead\b|\bnot wake up\b|\b(?:all|it) to be over\b"
+    r"|\btired of living\b|\bhad enough of life\b|\bending it all\b"
+    r"|\bbetter off (?:dead|if i died)\b|\btaking my own life\b|\bpoint (?:of|in) living\b"
+    r"|\b(?:life|living) has no (?:meaning|point)\b|\bno meaning to my life\b|\bbe with my late\b"
+    r"|\bjoin my (?:wife|husband) in heaven\b|\bcan'?t go on living\b"
+    r"|\brather (?:die|be dead|not be alive)\b|\bsooner be dead\b",
+)
+
+
+def _compile(*parts: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(p for group in parts for p in group), re.IGNORECASE)
+
+
+_EMERGENCY = _compile(_EMERGENCY_ZH, _EMERGENCY_EN)
+_CRISIS = _compile(_CRISIS_ZH, _CRISIS_EN)
+
+
+def danger_in(text: str) -> Optional[str]:
+    """ "emergency", "crisis" or None. Emergency wins: a body in danger now comes first."""
+    if _EMERGENCY.search(text):
+        return "emergency"
+    if _CRISIS.search(text):
+        return "crisis"
+    return None

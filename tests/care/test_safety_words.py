@@ -1,0 +1,48 @@
+"""Danger words: every miss of the classifier found by cross-validation, and ordinary speech."""
+
+from __future__ import annotations
+
+import pytest
+
+from care.safety_words import danger_in
+
+EMERGENCY = [
+    "半边身子没劲", "帮俺叫120", "眼前一黑差点晕过去", "着火了", "胳膊腿不听使唤了", "俺心脏疼",
+    "打120", "救救俺", "家里有煤气味儿", "喘不上来气了", "我妈半边脸麻了", "快叫救护车",
+    "俺吃了一把安眠药", "i fell down", "sos", "i think i'm having a stroke",
+    "my arm and leg are weak on one side", "i'm on the floor", "i can't feel one side of my body",
+    "i feel like i'm going to faint", "there's a fire", "it's an emergency", "heart attack",
+    "hlep", "my dad collapsed", "call 120", "i can't speak properly", "her mouth is drooping",
+    "i'm bleeding and it won't stop", "my wife won't wake up", "call an ambulance",
+    "help me please", "I've got chest pains", "I took all my pills",
+]  # fmt: skip
+CRISIS = [
+    "俺走了孩子就轻松了", "俺攒了一把安眠药", "想结束这一切", "想拿刀割自己", "俺不活了", "想自杀",
+    "俺活够了", "晚上睡着了别醒过来就好了", "没啥可留恋的了", "活着没啥意思了", "想去跳江",
+    "i've been saving up my sleeping pills", "i don't want to wake up tomorrow",
+    "they'd be better off without me", "i want to kill myself", "i don't see the point in going on",
+    "nobody would miss me if i was gone", "i've thought about how i would do it",
+    "there's no reason to live", "i'm just a burden to everyone", "i'm thinking of ending my life",
+]  # fmt: skip
+ORDINARY = [
+    "该喝药了", "俺想订明天的午饭", "我想约个门诊看看腰", "心里难受", "我有点孤单", "12月1号",
+    "我睡不着想开点安眠药", "想找个老伴儿", "打电话给我", "help me book lunch",
+    "can you help me with my booking", "i'd like to see a doctor about my knee",
+    "call me on friday", "my son will book for me", "i'm sad today", "晚上七点", "中午吃啥",
+    "the fire station bus stop", "转人工",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("text", EMERGENCY)
+def test_emergencies(text):
+    assert danger_in(text) == "emergency"
+
+
+@pytest.mark.parametrize("text", CRISIS)
+def test_crises(text):
+    assert danger_in(text) == "crisis"
+
+
+@pytest.mark.parametrize("text", ORDINARY)
+def test_ordinary_speech(text):
+    assert danger_in(text) is None
