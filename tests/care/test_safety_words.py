@@ -29,7 +29,10 @@ ORDINARY = [
     "我睡不着想开点安眠药", "想找个老伴儿", "打电话给我", "help me book lunch",
     "can you help me with my booking", "i'd like to see a doctor about my knee",
     "call me on friday", "my son will book for me", "i'm sad today", "晚上七点", "中午吃啥",
-    "the fire station bus stop", "转人工",
+    "the fire station bus stop", "转人工", "帮帮我订个饭", "早上起不来",
+    "我腿脚不好动不了 能送饭吗",
+    "胳膊抬不起来 想看看中医", "不想拖累孩子 想去日托", "他是怎么死的", "i fell asleep after lunch",
+    "my gums are bleeding a little", "i don't want to be a burden, can you deliver lunch",
 ]  # fmt: skip
 
 
