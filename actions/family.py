@@ -18,7 +18,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.parsed import answers_question, entity, intent_of
 from actions.runtime import CareMixin
-from actions.say import YES_NO
+from actions.say import YES_NO, buttons
 from care.audit import Actor
 from care.choices import Option, ordinal, pick
 from care.errors import CareError, InvalidCode, TooManyAttempts
@@ -112,14 +112,7 @@ class ActionAskFamilyRelation(Action):
         language = tracker.get_slot("language") or "zh"
         options = relation_options()
         dispatcher.utter_message(
-            response="utter_ask_family_relation",
-            buttons=[
-                {
-                    "title": f"{i}. {o.label_en if language == 'en' else o.label_zh}",
-                    "payload": f'/inform{{"choice":"{o.code}"}}',
-                }
-                for i, o in enumerate(options, 1)
-            ],
+            response="utter_ask_family_relation", buttons=buttons(options, language)
         )
         return [SlotSet("link_options", [asdict(o) for o in options])]
 

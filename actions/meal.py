@@ -193,9 +193,7 @@ class ActionBookMeal(CareMixin, Action):
             self.booking_party(tracker, dispatcher)  # a relative with no link hears why
             return reset
         channel = self.channel(tracker)
-        # The confirming message's id: a retried action books nothing twice.
-        message_id = tracker.latest_message.get("message_id") or len(tracker.events)
-        key = f"{channel}:{tracker.sender_id}:{message_id}"
+        key = self.request_key(tracker)
         try:
             who = self.booking_party(tracker, dispatcher)
             if who is None:

@@ -106,7 +106,7 @@ class ActionMoveConfirmed(CareMixin, Action):
             dispatcher.utter_message(response="utter_ok")
             return reset
         channel = self.channel(tracker)
-        key = f"{channel}:{tracker.sender_id}:{tracker.latest_message.get('message_id')}"
+        key = self.request_key(tracker)
         try:
             slot = self.care.bookings.slot_by_code(target)
             result = self.care.bookings.reschedule(

@@ -61,6 +61,11 @@ class CareMixin:
     def channel(tracker: Tracker) -> str:
         return tracker.get_latest_input_channel() or "unknown"
 
+    def request_key(self, tracker: Tracker) -> str:
+        """The confirming message's id: a retried action (Rasa retries) books nothing twice."""
+        message_id = tracker.latest_message.get("message_id") or len(tracker.events)
+        return f"{self.channel(tracker)}:{tracker.sender_id}:{message_id}"
+
     def person(self, tracker: Tracker) -> Optional[PersonRecord]:
         return self.care.people.find_by_identity(self.channel(tracker), tracker.sender_id)
 

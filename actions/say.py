@@ -94,3 +94,14 @@ def numbered(bookings: list[Any], language: str, today: date, tz: tzinfo) -> str
     return "\n".join(
         f"{i}. {describe_booking(b, language, today, tz)}" for i, b in enumerate(bookings, 1)
     )
+
+
+def buttons(options: list[Any], language: str) -> list[dict[str, str]]:
+    """Numbered choices; the payload names the exact choice, so a tap never depends on order."""
+    return [
+        {
+            "title": f"{i}. {o.label_en if language == 'en' else o.label_zh}",
+            "payload": f'/inform{{"choice":"{o.code}"}}',
+        }
+        for i, o in enumerate(options, 1)
+    ]

@@ -22,7 +22,7 @@ from actions.asking import correction_instead_of_no, date_not_understood, name_n
 from actions.dates import checked_day
 from actions.parsed import answers_question, entity, intent_of
 from actions.runtime import CareMixin
-from actions.say import YES_NO, day_en, day_zh, describe_slot
+from actions.say import YES_NO, buttons, day_en, day_zh, describe_slot
 from care.choices import Option, offer, option_of, pick
 from care.errors import AlreadyBooked, BookingClosed, CareError, NotPermitted, SlotFull
 from care.records import SlotRecord
@@ -43,17 +43,6 @@ def offered(tracker: Tracker) -> list[Option]:
     return [
         Option(**{**o, "keys": tuple(o.get("keys") or ())})
         for o in tracker.get_slot("visit_options") or []
-    ]
-
-
-def buttons(options: list[Option], language: str) -> list[dict[str, str]]:
-    # The payload names the exact slot, so a tap never depends on the list's order.
-    return [
-        {
-            "title": f"{i}. {o.label_en if language == 'en' else o.label_zh}",
-            "payload": f'/inform{{"choice":"{o.code}"}}',
-        }
-        for i, o in enumerate(options, 1)
     ]
 
 
@@ -330,8 +319,7 @@ class ActionBookVisit(CareMixin, Action):
             self.booking_party(tracker, dispatcher)  # a relative with no link hears why
             return reset
         channel, language = self.channel(tracker), tracker.get_slot("language") or "zh"
-        message_id = tracker.latest_message.get("message_id") or len(tracker.events)
-        key = f"{channel}:{tracker.sender_id}:{message_id}"
+        key = self.request_key(tracker)
         waitlist = bool(tracker.get_slot("visit_waitlist"))
         try:
             slot = self.care.bookings.slot_by_code(tracker.get_slot("visit_slot"))
