@@ -122,7 +122,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "bench":
         if args.action == "dialogue":
-            from anxin.bench_dialogue import dialogue_bench
+            from anxin.bench.dialogue import dialogue_bench
 
             return dialogue_bench(
                 args.messages,
@@ -137,14 +137,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.action == "nlu":
             from pathlib import Path
 
-            from anxin.bench_nlu import nlu_bench
+            from anxin.bench.nlu import nlu_bench
 
             return nlu_bench(run.root, args.folds, args.seed, Path(args.out))
         if args.action == "rest":
-            from anxin.bench_rest import rest_bench
+            from anxin.bench.rest import rest_bench
 
             return rest_bench(args.url, args.messages, args.concurrency)
-        from anxin.bench import booking_bench
+        from anxin.bench.booking import booking_bench
 
         return booking_bench(
             args.db or ["sqlite", "postgresql"], args.clients, args.seconds, args.write

@@ -19,28 +19,27 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from anxin.bench_dialogue import (
+from anxin.bench.conversations import (
     ANXIN_STEPS,
     DAY_PHRASES,
     STOCK_SCRIPT,
-    SideResult,
     anxin_script,
     classify,
+    lunch_days,
+    outcome_markers,
+    outcomes,
+    plan,
+    stock_script,
+)
+from anxin.bench.dialogue_report import (
+    SideResult,
     format_steps,
     format_table,
     format_transcript,
-    lunch_days,
-    machine_busy_seconds,
-    outcome_markers,
-    outcomes,
     per_step,
-    plan,
-    stock_script,
-    tree_cpu,
-    tree_rss,
     verdicts,
 )
-from anxin.bench_rest import (
+from anxin.bench.rest import (
     RestResult,
     Run,
     Script,
@@ -50,6 +49,7 @@ from anxin.bench_rest import (
     summarise,
     webhook,
 )
+from anxin.bench.servers import machine_busy_seconds, tree_cpu, tree_rss
 from care.when import parse_when
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,23 +15,19 @@ from pathlib import Path
 
 import pytest
 
-from anxin.bench_nlu import (
+from anxin.bench.folds import load_corpus, merge_lookup_tables, stratified_folds, tag_languages
+from anxin.bench.metrics import (
     FALLBACK_INTENT,
     Prediction,
     confusions,
     entity_scores,
-    format_markdown,
-    format_table,
     intent_report,
     language_report,
-    load_corpus,
-    merge_lookup_tables,
     normalize_value,
     prf,
     served_intent,
-    stratified_folds,
-    tag_languages,
 )
+from anxin.bench.nlu_report import format_markdown, format_table
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -80,7 +76,7 @@ def test_folds_are_deterministic_and_follow_the_seed():
 def test_folds_do_not_depend_on_hash_randomisation():
     code = (
         "import json\n"
-        "from anxin.bench_nlu import stratified_folds\n"
+        "from anxin.bench.folds import stratified_folds\n"
         "keys = [('zh', 'a')] * 6 + [('en', 'b')] * 7 + [('zh', 'c')] * 5\n"
         "print(json.dumps(stratified_folds(keys, 3, seed=1)))\n"
     )
