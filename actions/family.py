@@ -194,6 +194,11 @@ class ActionLinkAnswer(CareMixin, Action):
     ) -> list[EventType]:
         link_id: Optional[str] = tracker.get_slot("pending_link")
         person = self.person(tracker)
+        if not link_id and person is not None and person.kind == "elder":
+            # "同意" as the first words of a conversation: the answer to the question
+            # the channel delivered from the outbox, if exactly one relative is waiting.
+            pending = self.care.family.pending_for_elder(person.id)
+            link_id = str(pending[0].id) if len(pending) == 1 else None
         if not link_id or person is None:
             dispatcher.utter_message(response="utter_ok")
             return [SlotSet("pending_link", None)]

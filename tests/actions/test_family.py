@@ -120,3 +120,15 @@ async def test_wrong_codes_are_answered_kindly(care):
     assert [m["response"] for m in d.messages] == ["utter_link_code_unknown"] * 5 + [
         "utter_link_too_many_tries"
     ]
+
+
+async def test_yes_as_the_first_words_answers_the_question_the_channel_delivered(care):
+    grandma(care)
+    code = await code_for(care)
+    slots = {"invite_code": code, "family_name": "王强", "family_relation": "son"}
+    await ActionLinkFamily(care).run(CollectingDispatcher(), tracker("son", slots), {})
+    d = CollectingDispatcher()
+    await ActionLinkAnswer(care).run(d, tracker("mum", {}, "同意", "affirm"), {})
+    assert d.messages[0]["response"] == "utter_link_agreed"
+    son = care.people.find_by_identity("wechat", "son")
+    assert [e.name for _, e in care.family.elders_of(son.id)] == ["王秀英"]
