@@ -9,7 +9,7 @@ from __future__ import annotations
 import abc
 import logging
 import re
-from typing import Any
+from typing import Any, Mapping
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
@@ -125,7 +125,7 @@ WHEN_ENTITIES = ("date", "time", "part_of_day", "quantity")
 FILLER = re.compile(r"o'?clock|please|the|one|at|on|is|it|[\W\d_]|点|号|个|那|的|吧|钟|半", re.I)
 
 
-def only_when(message: dict[str, Any]) -> bool:
+def only_when(message: Mapping[str, Any]) -> bool:
     """ "9 o'clock", "10号": an answer about time, not a cry for help, whatever its guess."""
     text = str(message.get("text") or "")
     spans = sorted(
@@ -174,7 +174,7 @@ class ActionSafeFallback(_SafetyAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
         ranking = tracker.latest_message.get("intent_ranking") or []
-        top = next((r for r in ranking if r.get("name") != "nlu_fallback"), {})
+        top: dict[str, Any] = next((r for r in ranking if r.get("name") != "nlu_fallback"), {})
         threshold = SAFETY_NET.get(top.get("name", ""))
         confident = threshold is not None and float(top.get("confidence") or 0) >= threshold
         if confident and not only_when(tracker.latest_message):

@@ -148,7 +148,8 @@ class ValidateVisitForm(CareMixin, FormValidationAction):
         if day is None:
             return {"visit_date": None, "visit_slot": None}
         chosen = tracker.get_slot("visit_slot")
-        if chosen and self._slot(chosen) is not None and self._slot(chosen).date != day:
+        old = self._slot(chosen) if chosen else None
+        if old is not None and old.date != day:
             return {"visit_date": day.isoformat(), "visit_slot": None, "visit_pickup": None}
         return {"visit_date": day.isoformat()}
 
@@ -219,13 +220,13 @@ class ActionAskVisitSlot(CareMixin, Action):
         today, tz = self.today(), self.care.tz
         filters = filters_for(tracker)
         free = self.care.bookings.availability(service, day, day, **filters)
-        wish = {"time": entity(tracker, "time"), "part_of_day": entity(tracker, "part_of_day")}
-        options = offer(free, tz, **wish)
+        time, part = entity(tracker, "time"), entity(tracker, "part_of_day")
+        options = offer(free, tz, time=time, part_of_day=part)
         response = f"utter_ask_visit_slot_{service}"
         if not options:
             taken = self.care.bookings.availability(service, day, day, include_full=True, **filters)
             if taken:
-                full = offer(taken, tz, limit=1, **wish)[0]
+                full = offer(taken, tz, time=time, part_of_day=part, limit=1)[0]
                 alternatives = self.care.bookings.alternatives(self._id(full.code), limit=2)
                 options = [option_of(s, tz) for s in alternatives]
                 options.append(option_of(self.care.bookings.slot_by_code(full.code), tz, True))

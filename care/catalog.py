@@ -158,28 +158,28 @@ class _Upsert:
         for i, e in enumerate(self.cat.meals):
             for day in occurrences(e, self.today, self.days, self.closed):
                 self._meal(("meals", i), e, day)
-        for i, e in enumerate(self.cat.day_care):
-            for day in occurrences(e, self.today, self.days, self.closed):
-                self._day_care(("day_care", i), e, day)
-        for i, e in enumerate(self.cat.clinic):
-            for day in occurrences(e, self.today, self.days, self.closed):
-                self._clinic(("clinic", i), e, day)
+        for i, d in enumerate(self.cat.day_care):
+            for day in occurrences(d, self.today, self.days, self.closed):
+                self._day_care(("day_care", i), d, day)
+        for i, c in enumerate(self.cat.clinic):
+            for day in occurrences(c, self.today, self.days, self.closed):
+                self._clinic(("clinic", i), c, day)
         for i, v in enumerate(self.cat.volunteers):
             self._volunteers(("volunteers", i), v)
-        for e in self.cat.activities:
-            for day in occurrences(e, self.today, self.days, self.closed):
-                code = f"activity:{day}:{slug(e.name_en)}:{e.start:%H%M}"
+        for a in self.cat.activities:
+            for day in occurrences(a, self.today, self.days, self.closed):
+                code = f"activity:{day}:{slug(a.name_en)}:{a.start:%H%M}"
                 self._row(
                     m.Activity,
                     code,
                     date=day,
-                    kind=e.kind,
-                    name=e.name,
-                    name_en=e.name_en,
-                    start=e.start,
-                    end=e.end,
-                    place=e.place,
-                    place_en=e.place_en,
+                    kind=a.kind,
+                    name=a.name,
+                    name_en=a.name_en,
+                    start=a.start,
+                    end=a.end,
+                    place=a.place,
+                    place_en=a.place_en,
                 )
         self.s.flush()
 

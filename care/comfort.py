@@ -110,7 +110,7 @@ class Comfort:
         calls = self.slots.availability("companion_call", today, until, volunteer_language=language)
         interests = set(person.interests) if person else set()
         shared = [c for c in calls if interests & set(c.details.get("interests", []))]
-        call = (shared or calls or [None])[0]
+        call = (shared or calls)[0] if (shared or calls) else None
         interest = None
         if call is not None and shared:
             common = [i for i in call.details["interests"] if i in interests][0]

@@ -130,13 +130,13 @@ def scan_zh(norm: str) -> list[Item]:
     """All Chinese date/time pieces in normalised text."""
     items: list[Item] = []
     for m in _REL_RE.finditer(norm):
-        offset, part = _REL_DAYS[m[1]]
-        items.append(Item(m.start(), m.end(), day_offset=offset, part=part))
+        days, part = _REL_DAYS[m[1]]
+        items.append(Item(m.start(), m.end(), day_offset=days, part=part))
     for m in _DAYS_LATER.finditer(norm):
-        n = chinese_number(m[1])
-        if n:
+        count = chinese_number(m[1])
+        if count:
             unit = 1 if m[3] == "天" else 7
-            items.append(Item(m.start(), m.end(), day_offset=n * unit))
+            items.append(Item(m.start(), m.end(), day_offset=count * unit))
     for m in _WEEK_RE.finditer(norm):
         offset = _WEEK_MOD[m[1]] if m[1] else None
         if m[2] is None:

@@ -58,6 +58,7 @@ def anxin_script(k: int, days: Sequence[tuple[str, str]], sender: str) -> Script
     if not days:
         raise ValueError("no day to book lunch on")
     zh_day, en_day = days[(k // 2) % len(days)]
+    messages: tuple[str, ...]
     if k % 2 == 0:
         messages = ("你好", book_message(zh_day, "zh"), NAMES_ZH[(k // 2) % len(NAMES_ZH)])
         messages += ("对", "我都约了啥", "谢谢")

@@ -130,7 +130,7 @@ def served_intent(
     if name != FALLBACK_INTENT:
         return name, False
     ranking = result.get("intent_ranking") or []
-    top = next((r for r in ranking if r.get("name") != FALLBACK_INTENT), {})
+    top: dict[str, Any] = next((r for r in ranking if r.get("name") != FALLBACK_INTENT), {})
     threshold = safety_net.get(top.get("name", ""))
     if threshold is not None and float(top.get("confidence") or 0) >= threshold:
         if not only_when(result):
