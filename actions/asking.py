@@ -12,8 +12,10 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.parsed import answers_question, entity, intent_of
+from care.names import name_in
 
-NAME_ANSWERS = ("inform", "nlu_fallback")
+# Whatever they look like, these go to their own rules.
+NOT_A_NAME = ("emergency", "crisis", "request_human", "stop")
 
 
 def date_not_understood(
@@ -30,13 +32,20 @@ def date_not_understood(
     return {slot: None}
 
 
-def name_not_given(tracker: Tracker) -> dict[str, Any]:
-    """Asked a first-timer's name and heard "yes" or "thanks": just ask again."""
-    if tracker.get_slot("requested_slot") != "elder_name" or not answers_question(tracker):
+def name_answer(tracker: Tracker, slot: str) -> dict[str, Any]:
+    """Asked someone's name: take it when it looks like one, whatever the intent.
+
+    "Dorothy Clarke" may read as affirm and "张桂芬" as inform; "yes" or "谢谢" is
+    asked again; "我都约了啥" or "算了" goes to its own rule.
+    """
+    if tracker.get_slot("requested_slot") != slot:
         return {}
-    if intent_of(tracker) in NAME_ANSWERS or intent_of(tracker) == "deny":
-        return {}
-    return {"elder_name": None}
+    name = name_in(str(tracker.latest_message.get("text") or ""))
+    if name is not None and intent_of(tracker) not in NOT_A_NAME:
+        return {slot: name}
+    if answers_question(tracker) and intent_of(tracker) != "deny":
+        return {slot: None}
+    return {}
 
 
 CORRECTIONS = ("date", "time", "part_of_day", "department", "meal", "dining")

@@ -16,6 +16,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.asking import name_answer
 from actions.parsed import answers_question, entity, intent_of
 from actions.runtime import CareMixin
 from actions.say import YES_NO, buttons
@@ -73,6 +74,11 @@ class ValidateLinkForm(CareMixin, FormValidationAction):
         if person is None:
             wanted.append("family_name")
         return [*wanted, "family_relation"]
+
+    async def extract_family_name(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        return name_answer(tracker, "family_name")
 
     async def extract_family_relation(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]

@@ -15,7 +15,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.asking import correction_instead_of_no, date_not_understood, name_not_given
+from actions.asking import correction_instead_of_no, date_not_understood, name_answer
 from actions.dates import checked_day
 from actions.menu import dish_line
 from actions.parsed import entity
@@ -74,7 +74,7 @@ class ValidateMealForm(CareMixin, FormValidationAction):
     async def extract_elder_name(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
-        return name_not_given(tracker)
+        return name_answer(tracker, "elder_name")
 
     async def extract_meal_confirmed(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]

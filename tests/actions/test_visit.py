@@ -201,3 +201,13 @@ async def test_yes_is_not_a_name_and_no_stops_the_form(care):
     }
     assert d.messages[-1]["response"] == "utter_ask_date_again"
     assert await form.extract_visit_date(d, tracker(dated, "中午吃啥", intent="ask_menu"), {}) == {}
+
+
+async def test_a_name_is_taken_whatever_the_classifier_made_of_it(care):
+    known(care)
+    form, d = ValidateVisitForm(care), CollectingDispatcher()
+    asked = {"requested_slot": "elder_name"}
+    dorothy = tracker(asked, "Dorothy Clarke", intent="affirm")
+    assert await form.extract_elder_name(d, dorothy, {}) == {"elder_name": "Dorothy Clarke"}
+    listing = tracker(asked, "what have I booked", intent="list_bookings")
+    assert await form.extract_elder_name(d, listing, {}) == {}  # its own rule answers first
