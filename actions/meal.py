@@ -22,7 +22,7 @@ from actions.parsed import entity
 from actions.runtime import CareMixin
 from actions.say import YES_NO, day_en, day_zh, describe_booking, full_day_zh
 from care.choices import ordinal
-from care.errors import AlreadyBooked, BookingClosed, CareError, SlotFull, UnknownSlot
+from care.errors import CareError, SlotFull
 
 log = logging.getLogger(__name__)
 
@@ -218,17 +218,8 @@ class ActionBookMeal(CareMixin, Action):
             else:
                 dispatcher.utter_message(response="utter_meal_full")
             return reset
-        except BookingClosed:
-            dispatcher.utter_message(response="utter_meal_closed")
-            return reset
-        except AlreadyBooked:
-            dispatcher.utter_message(response="utter_meal_already_booked")
-            return reset
-        except (UnknownSlot, CareError):
-            log.exception("meal booking failed")
-            dispatcher.utter_message(
-                response="utter_not_yet", centre_hotline=self.care.settings.centre_hotline
-            )
+        except CareError as refused:
+            self.explain_refusal(dispatcher, refused, "meal")
             return reset
         today, tz = self.today(), self.care.tz
         self.tell_elder(who, booking, lambda lang: describe_booking(booking, lang, today, tz))

@@ -6,6 +6,7 @@ handed over here by ``anxin actions`` before the server starts, never at import.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date
 from typing import Callable, Optional
@@ -14,8 +15,11 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from care.audit import Actor
+from care.errors import AlreadyBooked, BookingClosed, CareError, NotPermitted
 from care.records import BookingRecord, PersonRecord
 from care.services import CareServices
+
+log = logging.getLogger(__name__)
 
 _services: Optional[CareServices] = None
 
@@ -131,3 +135,19 @@ class CareMixin:
         if person is None:
             return bool(tracker.get_slot("booking_for"))
         return person.kind == "family" and self.booking_party(tracker) is None
+
+    def explain_refusal(
+        self, dispatcher: CollectingDispatcher, error: CareError, flow: str
+    ) -> None:
+        """Why a booking was not made, kindly: closed, already booked, no permission, or call us."""
+        if isinstance(error, BookingClosed):
+            dispatcher.utter_message(response=f"utter_{flow}_closed")
+        elif isinstance(error, AlreadyBooked):
+            dispatcher.utter_message(response=f"utter_{flow}_already_booked")
+        elif isinstance(error, NotPermitted):
+            dispatcher.utter_message(response="utter_family_not_linked")
+        else:
+            log.exception("%s booking failed", flow)
+            dispatcher.utter_message(
+                response="utter_not_yet", centre_hotline=self.care.settings.centre_hotline
+            )

@@ -24,7 +24,7 @@ from actions.parsed import answers_question, entity, intent_of
 from actions.runtime import CareMixin
 from actions.say import YES_NO, buttons, day_en, day_zh, describe_slot
 from care.choices import Option, offer, option_of, pick
-from care.errors import AlreadyBooked, BookingClosed, CareError, NotPermitted, SlotFull
+from care.errors import CareError, SlotFull
 from care.records import SlotRecord
 
 log = logging.getLogger(__name__)
@@ -340,20 +340,8 @@ class ActionBookVisit(CareMixin, Action):
         except SlotFull:
             dispatcher.utter_message(response="utter_visit_taken")
             return reset
-        except BookingClosed:
-            dispatcher.utter_message(response="utter_visit_closed")
-            return reset
-        except AlreadyBooked:
-            dispatcher.utter_message(response="utter_visit_already_booked")
-            return reset
-        except NotPermitted:
-            dispatcher.utter_message(response="utter_family_not_linked")
-            return reset
-        except CareError:
-            log.exception("visit booking failed")
-            dispatcher.utter_message(
-                response="utter_not_yet", centre_hotline=self.care.settings.centre_hotline
-            )
+        except CareError as refused:
+            self.explain_refusal(dispatcher, refused, "visit")
             return reset
         waiting = booking.status == "waitlisted"
 

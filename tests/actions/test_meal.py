@@ -140,3 +140,19 @@ async def test_buttons_answered_by_number_and_the_menu_in_the_read_back(care):
     slots = {"meal_date": "2026-11-26", "meal": "lunch", "dining": "dine_in", "language": "zh"}
     await ActionAskMealConfirmed(care).run(d, tracker(slots), {})
     assert d.messages[-1]["dishes"] == "清蒸鲈鱼（软烂、控糖）、白菜豆腐汤（少盐）"
+
+
+async def test_every_refusal_is_explained_kindly(care):
+    from care.errors import AlreadyBooked, BookingClosed, InvalidRequest, NotPermitted
+
+    d = CollectingDispatcher()
+    action = ActionBookMeal(care)
+    for error in (BookingClosed("x"), AlreadyBooked("x"), NotPermitted("x"), InvalidRequest("x")):
+        action.explain_refusal(d, error, "meal")
+    assert [m["response"] for m in d.messages] == [
+        "utter_meal_closed",
+        "utter_meal_already_booked",
+        "utter_family_not_linked",
+        "utter_not_yet",
+    ]
+    assert d.messages[-1]["centre_hotline"] == "12349"
