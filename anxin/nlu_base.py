@@ -8,9 +8,19 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.extractors.extractor import EntityExtractorMixin
+from rasa.shared.nlu.constants import TEXT
+from rasa.shared.nlu.training_data.message import Message
 
 # Intent-trigger messages ("/greet", button payloads) are not natural language.
 INTENT_PREFIX = "/"
+
+
+def natural_text(message: Message) -> Optional[str]:
+    """The message's text when a person wrote it: not empty, not a "/intent" payload."""
+    text = message.get(TEXT)
+    if not isinstance(text, str) or not text.strip() or text.lstrip().startswith(INTENT_PREFIX):
+        return None
+    return text
 
 
 class StatelessExtractor(GraphComponent, EntityExtractorMixin):

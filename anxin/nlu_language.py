@@ -25,10 +25,10 @@ from __future__ import annotations
 from typing import List
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.constants import ENTITIES
 from rasa.shared.nlu.training_data.message import Message
 
-from anxin.nlu_base import INTENT_PREFIX, StatelessExtractor
+from anxin.nlu_base import StatelessExtractor, natural_text
 from care.language import detect_language
 
 LANGUAGE_ENTITY = "language"
@@ -45,8 +45,8 @@ class LanguageDetector(StatelessExtractor):
         return messages
 
     def _process_one(self, message: Message) -> None:
-        text = message.get(TEXT)
-        if not isinstance(text, str) or text.lstrip().startswith(INTENT_PREFIX):
+        text = natural_text(message)
+        if text is None:
             return
         entities = list(message.get(ENTITIES) or [])
         if any(e.get("entity") == LANGUAGE_ENTITY for e in entities):

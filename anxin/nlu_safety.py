@@ -17,10 +17,10 @@ from __future__ import annotations
 from typing import Any, List
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY
 from rasa.shared.nlu.training_data.message import Message
 
-from anxin.nlu_base import INTENT_PREFIX, StatelessExtractor
+from anxin.nlu_base import StatelessExtractor, natural_text
 from care.safety_words import danger_in
 
 RANKING = "intent_ranking"
@@ -34,8 +34,8 @@ class SafetyFloor(StatelessExtractor):
         return messages
 
     def _process_one(self, message: Message) -> None:
-        text = message.get(TEXT)
-        if not isinstance(text, str) or text.lstrip().startswith(INTENT_PREFIX):
+        text = natural_text(message)
+        if text is None:
             return
         danger = danger_in(text)
         guessed = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)

@@ -33,10 +33,10 @@ from typing import Any, Dict, List
 from zoneinfo import ZoneInfo
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.shared.nlu.constants import ENTITIES, TEXT
+from rasa.shared.nlu.constants import ENTITIES
 from rasa.shared.nlu.training_data.message import Message
 
-from anxin.nlu_base import INTENT_PREFIX, StatelessExtractor
+from anxin.nlu_base import StatelessExtractor, natural_text
 from care.numbers import find_quantity
 from care.when import parse_when
 
@@ -73,8 +73,8 @@ class WhenExtractor(StatelessExtractor):
         return messages
 
     def _process_one(self, message: Message, now: datetime) -> None:
-        text = message.get(TEXT)
-        if not isinstance(text, str) or not text.strip() or text.lstrip().startswith(INTENT_PREFIX):
+        text = natural_text(message)
+        if text is None:
             return
         entities = list(message.get(ENTITIES) or [])
         present = {e.get("entity") for e in entities}
