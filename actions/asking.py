@@ -58,3 +58,12 @@ def correction_instead_of_no(tracker: Tracker, slot: str) -> dict[str, Any]:
     if answers_question(tracker) and any(entity(tracker, name) for name in CORRECTIONS):
         return {slot: False}
     return {}
+
+
+class AsksName:
+    """For a form that asks a first-timer's name (``elder_name``): a mixin, not an Action."""
+
+    async def extract_elder_name(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> dict[str, Any]:
+        return name_answer(tracker, "elder_name")

@@ -15,7 +15,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.asking import correction_instead_of_no, date_not_understood, name_answer
+from actions.asking import AsksName, correction_instead_of_no, date_not_understood
 from actions.dates import checked_day
 from actions.menu import dish_line
 from actions.parsed import entity
@@ -48,7 +48,7 @@ def by_number(tracker: Tracker, slot: str, choices: tuple[str, ...]) -> dict[str
     return {slot: choices[n - 1]} if n else {}
 
 
-class ValidateMealForm(CareMixin, FormValidationAction):
+class ValidateMealForm(AsksName, CareMixin, FormValidationAction):
     def name(self) -> str:
         return "validate_meal_form"
 
@@ -70,11 +70,6 @@ class ValidateMealForm(CareMixin, FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
         return date_not_understood(dispatcher, tracker, "meal_date")
-
-    async def extract_elder_name(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> dict[str, Any]:
-        return name_answer(tracker, "elder_name")
 
     async def extract_meal_confirmed(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]

@@ -18,7 +18,7 @@ from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.asking import correction_instead_of_no, date_not_understood, name_answer
+from actions.asking import AsksName, correction_instead_of_no, date_not_understood
 from actions.dates import checked_day
 from actions.parsed import answers_question, entity, intent_of
 from actions.runtime import CareMixin
@@ -56,7 +56,7 @@ def filters_for(tracker: Tracker) -> dict[str, Any]:
     return filters
 
 
-class ValidateVisitForm(CareMixin, FormValidationAction):
+class ValidateVisitForm(AsksName, CareMixin, FormValidationAction):
     def name(self) -> str:
         return "validate_visit_form"
 
@@ -80,11 +80,6 @@ class ValidateVisitForm(CareMixin, FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> dict[str, Any]:
         return date_not_understood(dispatcher, tracker, "visit_date")
-
-    async def extract_elder_name(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
-    ) -> dict[str, Any]:
-        return name_answer(tracker, "elder_name")
 
     async def extract_visit_confirmed(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
