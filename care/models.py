@@ -371,3 +371,43 @@ class LinkAttempt(Base):
     identity_key = Column(String(64), nullable=False)
     at = Column(UTCDateTime, nullable=False)
     __table_args__ = (Index("ix_link_attempts_identity", "identity_key", "at"),)
+
+
+class ChannelReceipt(Base):
+    """A platform message already taken in (WeChat MsgId, Telegram update_id).
+
+    The primary key makes "first time?" a single INSERT that only one process can win,
+    so a retry that reaches another replica, or comes after a restart, is recognised.
+    """
+
+    __tablename__ = "channel_receipts"
+    channel = Column(String(32), primary_key=True)
+    key = Column(String(200), primary_key=True)
+    received_at = Column(UTCDateTime, nullable=False, index=True)
+
+
+class ChannelToken(Base):
+    """A short-lived platform credential (WeChat access_token) shared by every process."""
+
+    __tablename__ = "channel_tokens"
+    name = Column(String(64), primary_key=True)
+    value = Column(Text, nullable=False)
+    expires_at = Column(UTCDateTime, nullable=False)
+
+
+class ChannelInbox(Base):
+    """A message the assistant could not answer yet (Rasa or the action server down).
+
+    Kept until it is answered, so nothing a person says is silently lost.
+    """
+
+    __tablename__ = "channel_inbox"
+    id = Column(Integer, primary_key=True)
+    channel = Column(String(32), nullable=False)
+    sender_id = Column(String(200), nullable=False)
+    text = Column(Text, nullable=False)
+    meta = Column(JSON, nullable=False, default=dict)
+    received_at = Column(UTCDateTime, nullable=False)
+    attempts = Column(Integer, nullable=False, server_default="0")
+    answered_at = Column(UTCDateTime)
+    __table_args__ = (Index("ix_channel_inbox_pending", "answered_at", "channel", "id"),)

@@ -9,6 +9,7 @@ from typing import Optional
 from care.alerts import Alerts
 from care.booking import Bookings
 from care.catalog import CatalogLoader
+from care.channel_store import ChannelStore
 from care.clock import Clock, system_clock, zone
 from care.comfort import Comfort
 from care.config import CareSettings
@@ -33,6 +34,7 @@ class CareServices:
     safety: Safety
     comfort: Comfort
     staff_hours: StaffHours
+    channels: ChannelStore
 
     def close(self) -> None:
         self.db.dispose()
@@ -65,4 +67,5 @@ def build(
         safety=Safety(db, clock, settings),
         comfort=Comfort(db, clock, bookings),
         staff_hours=staff_hours,
+        channels=ChannelStore(db, clock),
     )

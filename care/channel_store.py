@@ -1,0 +1,185 @@
+"""What the channels share between processes: receipts, platform tokens, the inbox.
+
+In the database (SQLite or PostgreSQL, the same one as the rest of ``care/``), so a
+platform's retry that reaches another Rasa replica, or arrives after a restart, is
+still recognised, and a message the assistant could not answer yet survives a crash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Optional
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+
+from care import models as m
+from care.clock import Clock
+from care.db import Database
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A notification from the outbox, addressed to one identity on one channel."""
+
+    notification_id: int
+    person_id: int
+    external_id: str
+    kind: str
+    message: str
+    urgent: bool
+
+
+@dataclass(frozen=True)
+class HeldMessage:
+    id: int
+    channel: str
+    sender_id: str
+    text: str
+    received_at: datetime
+    attempts: int
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, row: m.ChannelInbox) -> HeldMessage:
+        return cls(
+            id=row.id,
+            channel=row.channel,
+            sender_id=row.sender_id,
+            text=row.text,
+            received_at=row.received_at,
+            attempts=row.attempts,
+            meta=dict(row.meta or {}),
+        )
+
+
+class ChannelStore:
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+
+    # Receipts -----------------------------------------------------------------
+
+    def first_delivery(self, channel: str, key: str) -> bool:
+        """True the first time (channel, key) is seen, False for every retry, in any process."""
+        try:
+            with self.db.write() as s:
+                s.add(m.ChannelReceipt(channel=channel, key=key, received_at=self.clock()))
+                s.flush()
+        except IntegrityError:
+            return False
+        return True
+
+    def forget_receipts(self, older_than: timedelta) -> int:
+        """Drop receipts past any platform's retry window (WeChat: seconds, Telegram: a day)."""
+        with self.db.write() as s:
+            result = s.execute(
+                delete(m.ChannelReceipt).where(
+                    m.ChannelReceipt.received_at < self.clock() - older_than
+                )
+            )
+            return int(result.rowcount or 0)
+
+    # Tokens -------------------------------------------------------------------
+
+    def token(self, name: str, margin: timedelta = timedelta(minutes=5)) -> Optional[str]:
+        """A stored token that stays valid for at least ``margin``, else None (refresh it)."""
+        with self.db.read() as s:
+            row = s.get(m.ChannelToken, name)
+            if row is None or row.expires_at - margin <= self.clock():
+                return None
+            return str(row.value)
+
+    def save_token(self, name: str, value: str, expires_at: datetime) -> None:
+        with self.db.write() as s:
+            row = s.get(m.ChannelToken, name)
+            if row is None:
+                s.add(m.ChannelToken(name=name, value=value, expires_at=expires_at))
+            else:
+                row.value, row.expires_at = value, expires_at
+
+    # Inbox --------------------------------------------------------------------
+
+    def hold(self, channel: str, sender_id: str, text: str, meta: Optional[dict] = None) -> int:
+        """Keep a message that could not be answered now; returns its inbox id."""
+        with self.db.write() as s:
+            row = m.ChannelInbox(
+                channel=channel,
+                sender_id=sender_id,
+                text=text,
+                meta=meta or {},
+                received_at=self.clock(),
+            )
+            s.add(row)
+            s.flush()
+            return int(row.id)
+
+    def held(self, channel: str, limit: int = 50) -> list[HeldMessage]:
+        """Unanswered messages of a channel, oldest first."""
+        with self.db.read() as s:
+            rows = s.scalars(
+                select(m.ChannelInbox)
+                .where(m.ChannelInbox.answered_at.is_(None), m.ChannelInbox.channel == channel)
+                .order_by(m.ChannelInbox.id)
+                .limit(limit)
+            ).all()
+            return [HeldMessage.of(r) for r in rows]
+
+    def tried(self, inbox_id: int) -> None:
+        with self.db.write() as s:
+            s.execute(
+                update(m.ChannelInbox)
+                .where(m.ChannelInbox.id == inbox_id)
+                .values(attempts=m.ChannelInbox.attempts + 1)
+            )
+
+    def answered(self, inbox_id: int) -> bool:
+        """Mark a held message answered; False if another process already did."""
+        with self.db.write() as s:
+            result = s.execute(
+                update(m.ChannelInbox)
+                .where(m.ChannelInbox.id == inbox_id, m.ChannelInbox.answered_at.is_(None))
+                .values(answered_at=self.clock())
+            )
+            return bool(result.rowcount)
+
+    # Outbox -------------------------------------------------------------------
+
+    def outbox(self, channel: str, limit: int = 50) -> list[Outgoing]:
+        """Undelivered notifications for people reachable on ``channel``, urgent first."""
+        with self.db.read() as s:
+            rows = s.execute(
+                select(m.Notification, m.ChannelIdentity.external_id)
+                .join(m.ChannelIdentity, m.ChannelIdentity.person_id == m.Notification.person_id)
+                .where(m.Notification.delivered_at.is_(None), m.ChannelIdentity.channel == channel)
+                .order_by(m.Notification.urgent.desc(), m.Notification.id)
+                .limit(limit)
+            ).all()
+            return [
+                Outgoing(n.id, n.person_id, external_id, n.kind, n.message, bool(n.urgent))
+                for n, external_id in rows
+            ]
+
+    def claim(self, notification_id: int, channel: str) -> bool:
+        """Take a notification for sending; False if another channel or process has it."""
+        with self.db.write() as s:
+            result = s.execute(
+                update(m.Notification)
+                .where(m.Notification.id == notification_id, m.Notification.delivered_at.is_(None))
+                .values(
+                    delivered_at=self.clock(),
+                    delivered_channel=channel,
+                    attempts=m.Notification.attempts + 1,
+                )
+            )
+            return bool(result.rowcount)
+
+    def unclaim(self, notification_id: int) -> None:
+        """Sending failed: the notification goes back to the outbox for the next try."""
+        with self.db.write() as s:
+            s.execute(
+                update(m.Notification)
+                .where(m.Notification.id == notification_id)
+                .values(delivered_at=None, delivered_channel=None)
+            )

@@ -1,0 +1,64 @@
+"""What every channel shares: one way to build a ``UserMessage``, body limits, care services.
+
+Receive order in every channel: verify → decode → parse → map → reply. Nothing that
+fails verification or decoding reaches Rasa.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Optional
+
+from rasa.core.channels.channel import OutputChannel, UserMessage
+from sanic.request import Request
+
+from care.services import CareServices, build
+
+log = logging.getLogger(__name__)
+
+# Platforms never send more than a few KB of text; anything bigger is not theirs.
+MAX_BODY_BYTES = 1_000_000
+
+_care: Optional[CareServices] = None
+
+
+def care_services() -> CareServices:
+    """The care domain of this Rasa process, built on first use by a channel's factory.
+
+    Channels are created by Rasa from ``bot/credentials.yml`` (``from_credentials``),
+    which is their start-up; they call this there, never at import.
+    """
+    global _care
+    if _care is None:
+        _care = build()
+    return _care
+
+
+def body_too_large(request: Request, limit: int = MAX_BODY_BYTES) -> bool:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return True
+    return len(request.body or b"") > limit
+
+
+def user_message(
+    text: str,
+    output: OutputChannel,
+    sender_id: str,
+    channel: str,
+    message_id: Optional[str] = None,
+    metadata: Optional[dict[str, Any]] = None,
+) -> UserMessage:
+    """The one place a channel's message becomes Rasa's ``UserMessage``.
+
+    ``message_id`` is the platform's own id where it has one, so a booking confirmed
+    by a retried message is recognised by its idempotency key (actions.runtime).
+    """
+    return UserMessage(
+        text=text,
+        output_channel=output,
+        sender_id=sender_id,
+        input_channel=channel,
+        message_id=message_id,
+        metadata=metadata or {},
+    )
