@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Mapping, Optional
 
 from honcho.manager import Manager
 
@@ -52,7 +53,24 @@ def setup(run: RunSettings, care_settings: CareSettings) -> Path:
     return train(run.root, run.models_dir, child_env(run, care_settings))
 
 
-def processes(run: RunSettings, model: Path) -> dict[str, list[str]]:
+def write_credentials(run: RunSettings, environ: Optional[Mapping[str, str]] = None) -> Path:
+    """Rasa's credentials file: the REST channel, plus each channel whose secrets are set.
+
+    The file names channels only; their secrets stay in the environment
+    (channels.config), so nothing secret is written to disk.
+    """
+    from channels.config import enabled_channels
+
+    path = run.var_dir / "credentials.yml"
+    lines = ["# Written by `anxin run` from bot/credentials.yml and the environment.\n"]
+    lines.append((run.root / "bot/credentials.yml").read_text(encoding="utf-8"))
+    lines += [f"\n{channel}: {{}}\n" for channel in enabled_channels(environ)]
+    run.var_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
+def processes(run: RunSettings, model: Path, credentials: Path) -> dict[str, list[str]]:
     py = sys.executable
     if run.rasa_token is None and not run.local_only:
         raise SystemExit(
@@ -71,7 +89,7 @@ def processes(run: RunSettings, model: Path) -> dict[str, list[str]]:
             "--endpoints",
             str(run.root / "bot/endpoints.yml"),
             "--credentials",
-            str(run.root / "bot/credentials.yml"),
+            str(credentials),
             "--interface",
             run.bind,
             "--port",
@@ -84,7 +102,8 @@ def run_all(run: RunSettings, care_settings: CareSettings) -> int:
     model = setup(run, care_settings)
     env = {**os.environ, **child_env(run, care_settings)}
     manager = Manager()
-    for name, argv in processes(run, model).items():
+    credentials = write_credentials(run)
+    for name, argv in processes(run, model, credentials).items():
         manager.add_process(name, _shell(argv), env=env, cwd=str(run.root))
     host = "127.0.0.1" if run.bind in ("0.0.0.0", "::") else run.bind
     print(

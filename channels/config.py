@@ -1,0 +1,76 @@
+"""Channel settings, read from the environment once per Rasa process.
+
+A channel whose credentials are not set is not started (``anxin run`` leaves it out of
+the credentials file it hands Rasa). Secrets only ever come from the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Mapping, Optional
+
+
+def _env(environ: Optional[Mapping[str, str]]) -> Mapping[str, str]:
+    return os.environ if environ is None else environ
+
+
+@dataclass(frozen=True)
+class WeChatSettings:
+    token: str  # the URL-verification token set in the official account's console
+    app_id: str
+    app_secret: str
+    aes_key: Optional[str] = None  # EncodingAESKey: safe mode (encrypted bodies) when set
+    api_base: str = "https://api.weixin.qq.com"
+    # WeChat gives up after 5 s; answer passively only when the turn ends well before.
+    passive_deadline_s: float = 3.5
+
+    @classmethod
+    def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> Optional[WeChatSettings]:
+        env = _env(environ)
+        if not env.get("ANXIN_WECHAT_TOKEN"):
+            return None
+        missing = [k for k in ("ANXIN_WECHAT_APPID", "ANXIN_WECHAT_SECRET") if not env.get(k)]
+        if missing:
+            raise SystemExit(f"ANXIN_WECHAT_TOKEN is set but {', '.join(missing)} is not")
+        return cls(
+            token=env["ANXIN_WECHAT_TOKEN"],
+            app_id=env["ANXIN_WECHAT_APPID"],
+            app_secret=env["ANXIN_WECHAT_SECRET"],
+            aes_key=env.get("ANXIN_WECHAT_AES_KEY") or None,
+            api_base=env.get("ANXIN_WECHAT_API_BASE", cls.api_base).rstrip("/"),
+            passive_deadline_s=float(env.get("ANXIN_WECHAT_PASSIVE_S", cls.passive_deadline_s)),
+        )
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    bot_token: str
+    # Sent back by Telegram in X-Telegram-Bot-Api-Secret-Token; required for webhooks.
+    webhook_secret: Optional[str] = None
+    # python-telegram-bot's base_url / base_file_url: a local fake Bot API in tests.
+    api_base: str = "https://api.telegram.org/bot"
+    file_base: str = "https://api.telegram.org/file/bot"
+
+    @classmethod
+    def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> Optional[TelegramSettings]:
+        env = _env(environ)
+        if not env.get("ANXIN_TELEGRAM_TOKEN"):
+            return None
+        return cls(
+            bot_token=env["ANXIN_TELEGRAM_TOKEN"],
+            webhook_secret=env.get("ANXIN_TELEGRAM_SECRET") or None,
+            api_base=env.get("ANXIN_TELEGRAM_API_BASE", cls.api_base),
+            file_base=env.get("ANXIN_TELEGRAM_FILE_BASE", cls.file_base),
+        )
+
+
+# The Rasa channels ``anxin run`` registers, each when its settings are present.
+CHANNELS: dict[str, type] = {
+    "channels.wechat.WeChatInput": WeChatSettings,
+    "channels.telegram.TelegramInput": TelegramSettings,
+}
+
+
+def enabled_channels(environ: Optional[Mapping[str, str]] = None) -> list[str]:
+    return [path for path, settings in CHANNELS.items() if settings.from_env(environ) is not None]
