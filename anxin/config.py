@@ -24,6 +24,10 @@ class RunSettings:
     # Rasa's HTTP API (trackers, /status) is an admin interface: token-protected
     # whenever it listens beyond this machine.
     rasa_token: Optional[str] = None
+    # Scale-out: conversations (trackers) and their locks in Redis, shared by several
+    # Rasa worker processes; without Redis, one process keeps them in memory.
+    redis_url: Optional[str] = None
+    rasa_workers: int = 1
 
     @property
     def action_endpoint_url(self) -> str:
@@ -45,6 +49,8 @@ class RunSettings:
             actions_port=_port(env, "ANXIN_ACTIONS_PORT", 5055),
             staff_port=_port(env, "ANXIN_STAFF_PORT", 8080),
             rasa_token=env.get("ANXIN_RASA_TOKEN") or None,
+            redis_url=env.get("ANXIN_REDIS_URL") or None,
+            rasa_workers=_workers(env),
         )
 
     @property
@@ -56,4 +62,14 @@ def _port(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name, str(default))
     if not raw.isdigit() or not 0 < int(raw) < 65536:
         raise SystemExit(f"{name}={raw!r} is not a port number")
+    return int(raw)
+
+
+def _workers(env: Mapping[str, str]) -> int:
+    """Rasa worker processes: one per core with Redis, else one (memory is not shared)."""
+    if not env.get("ANXIN_REDIS_URL"):
+        return 1
+    raw = env.get("ANXIN_RASA_WORKERS", str(os.cpu_count() or 1))
+    if not raw.isdigit() or int(raw) < 1:
+        raise SystemExit(f"ANXIN_RASA_WORKERS={raw!r} is not a number of processes")
     return int(raw)

@@ -6,6 +6,7 @@ import os
 import sys
 from pathlib import Path
 from typing import Mapping, Optional
+from urllib.parse import unquote, urlsplit
 
 from honcho.manager import Manager
 
@@ -32,6 +33,9 @@ def child_env(run: RunSettings, care: CareSettings) -> dict[str, str]:
         "PYTHONWARNINGS": "ignore::DeprecationWarning",
         "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
         "TF_CPP_MIN_LOG_LEVEL": "2",
+        # Rasa forks this many Sanic workers; it refuses more than one without Redis.
+        "SANIC_WORKERS": str(run.rasa_workers),
+        **redis_secret(run),
     }
 
 
@@ -70,7 +74,56 @@ def write_credentials(run: RunSettings, environ: Optional[Mapping[str, str]] = N
     return path
 
 
-def processes(run: RunSettings, model: Path, credentials: Path) -> dict[str, list[str]]:
+# Conversations idle this long are dropped from Redis; bookings live in care/ anyway.
+TRACKER_TTL_S = 30 * 24 * 3600
+
+
+def redis_secret(run: RunSettings) -> dict[str, str]:
+    """Rasa reads the Redis password from the environment, never from a file we write."""
+    if run.redis_url is None:
+        return {}
+    password = urlsplit(run.redis_url).password
+    return {"ANXIN_REDIS_PASSWORD": unquote(password)} if password else {}
+
+
+def write_endpoints(run: RunSettings) -> Path:
+    """Rasa's endpoints: bot/endpoints.yml, plus Redis tracker and lock stores when set.
+
+    With ``ANXIN_REDIS_URL`` every Rasa worker (and replica) shares conversations and
+    their ticket locks, so one conversation is still handled one message at a time.
+    """
+    text = (run.root / "bot/endpoints.yml").read_text(encoding="utf-8")
+    if run.redis_url is not None:
+        url = urlsplit(run.redis_url)
+        if url.scheme not in ("redis", "rediss") or not url.hostname:
+            raise SystemExit("ANXIN_REDIS_URL must look like redis://host:6379/0")
+        db = url.path.strip("/") or "0"
+        common = [
+            f"  url: {url.hostname}",
+            f"  port: {url.port or 6379}",
+            f"  db: {db}",
+            "  key_prefix: anxin",
+        ]
+        if url.password:
+            common.append("  password: ${ANXIN_REDIS_PASSWORD}")
+        if url.scheme == "rediss":
+            common.append("  use_ssl: true")
+        text += "\n".join(
+            ["", "# Added by `anxin run` for ANXIN_REDIS_URL.", "tracker_store:", "  type: redis"]
+            + common
+            + [f"  record_exp: {TRACKER_TTL_S}", "lock_store:", "  type: redis"]
+            + common
+            + [""]
+        )
+    path = run.var_dir / "endpoints.yml"
+    run.var_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def processes(
+    run: RunSettings, model: Path, credentials: Path, endpoints: Path
+) -> dict[str, list[str]]:
     py = sys.executable
     if run.rasa_token is None and not run.local_only:
         raise SystemExit(
@@ -87,7 +140,7 @@ def processes(run: RunSettings, model: Path, credentials: Path) -> dict[str, lis
             "--model",
             str(model),
             "--endpoints",
-            str(run.root / "bot/endpoints.yml"),
+            str(endpoints),
             "--credentials",
             str(credentials),
             "--interface",
@@ -102,8 +155,8 @@ def run_all(run: RunSettings, care_settings: CareSettings) -> int:
     model = setup(run, care_settings)
     env = {**os.environ, **child_env(run, care_settings)}
     manager = Manager()
-    credentials = write_credentials(run)
-    for name, argv in processes(run, model, credentials).items():
+    rasa_files = write_credentials(run), write_endpoints(run)
+    for name, argv in processes(run, model, *rasa_files).items():
         manager.add_process(name, _shell(argv), env=env, cwd=str(run.root))
     host = "127.0.0.1" if run.bind in ("0.0.0.0", "::") else run.bind
     print(
@@ -113,12 +166,20 @@ def run_all(run: RunSettings, care_settings: CareSettings) -> int:
         f"  action server  http://{host}:{run.actions_port}/webhook  (health: /health)\n"
         f"  database       {_safe(care_settings.db_url)}\n"
         f"  model          {model.name}\n"
+        f"  conversations  {_conversations(run)}\n"
         "  Ctrl-C stops everything; if one process dies, the others are stopped and its exit "
         "code is reported.",
         flush=True,
     )
     manager.loop()
     return int(manager.returncode or 0)
+
+
+def _conversations(run: RunSettings) -> str:
+    if run.redis_url is None:
+        return "in memory, one Rasa process (set ANXIN_REDIS_URL to share them and scale out)"
+    safe = urlsplit(run.redis_url)._replace(netloc=urlsplit(run.redis_url).hostname or "")
+    return f"Redis {safe.geturl()}, {run.rasa_workers} Rasa worker process(es)"
 
 
 def _shell(argv: list[str]) -> str:

@@ -156,7 +156,13 @@ def bench_anxin(
     tmp: Path, rasa_port: int, actions_port: int, messages: int, concurrency: int
 ) -> SideResult:
     from anxin.config import RunSettings
-    from anxin.stack import child_env, processes, setup, write_credentials
+    from anxin.stack import (
+        child_env,
+        processes,
+        setup,
+        write_credentials,
+        write_endpoints,
+    )
     from care.config import CareSettings
     from care.services import build
 
@@ -188,7 +194,9 @@ def bench_anxin(
     env.pop("ANXIN_NOW", None)  # the real clock for the NLU too, as for the action server
     children = {
         name: Child(f"anxin {name}", argv, run.root, env, tmp / f"anxin-{name}.log")
-        for name, argv in processes(run, model, write_credentials(run)).items()
+        for name, argv in processes(
+            run, model, write_credentials(run), write_endpoints(run)
+        ).items()
     }
     health = f"http://127.0.0.1:{actions_port}/health"
     side, seq, conc = measure(

@@ -7,31 +7,72 @@ from pathlib import Path
 import pytest
 
 from anxin.config import RunSettings
-from anxin.stack import processes, write_credentials
+from anxin.stack import child_env, processes, write_credentials, write_endpoints
+from care.config import CareSettings
+
+
+def _yaml(path: Path) -> dict:
+    from ruamel.yaml import YAML
+
+    return dict(YAML(typ="safe").load(path.read_text(encoding="utf-8")))
 
 
 def test_a_public_bind_needs_a_token_which_never_goes_on_the_command_line():
     model, creds = Path("models/x.tar.gz"), Path("var/credentials.yml")
+    ends = Path("var/endpoints.yml")
     local = RunSettings.from_env({})
-    assert "anxin.rasa_server" in processes(local, model, creds)["rasa"]
+    assert "anxin.rasa_server" in processes(local, model, creds, ends)["rasa"]
     with pytest.raises(SystemExit, match="ANXIN_RASA_TOKEN"):
-        processes(RunSettings.from_env({"ANXIN_BIND": "0.0.0.0"}), model, creds)
+        processes(RunSettings.from_env({"ANXIN_BIND": "0.0.0.0"}), model, creds, ends)
     public = RunSettings.from_env({"ANXIN_BIND": "0.0.0.0", "ANXIN_RASA_TOKEN": "s3cret"})
-    argv = processes(public, model, creds)["rasa"]
+    argv = processes(public, model, creds, ends)["rasa"]
     assert "s3cret" not in " ".join(argv) and "0.0.0.0" in argv
 
 
 def test_channels_are_registered_only_when_their_secrets_are_set(tmp_path):
     run = RunSettings.from_env({"ANXIN_VAR_DIR": str(tmp_path)})
-    plain = write_credentials(run, {}).read_text(encoding="utf-8")
-    assert "rest:" in plain and "channels." not in plain.split("are registered")[-1]
+    assert set(_yaml(write_credentials(run, {}))) == {"rest"}
     env = {
         "ANXIN_WECHAT_TOKEN": "tok", "ANXIN_WECHAT_APPID": "wx1", "ANXIN_WECHAT_SECRET": "shh",
         "ANXIN_TELEGRAM_TOKEN": "123:abc",
     }  # fmt: skip
-    both = write_credentials(run, env).read_text(encoding="utf-8")
-    assert "channels.wechat.WeChatInput: {}" in both
-    assert "channels.telegram.TelegramInput: {}" in both
+    path = write_credentials(run, env)
+    assert _yaml(path) == {
+        "rest": None,
+        "channels.wechat.WeChatInput": {},
+        "channels.telegram.TelegramInput": {},
+    }
+    both = path.read_text(encoding="utf-8")
     assert "shh" not in both and "123:abc" not in both  # secrets stay in the environment
     with pytest.raises(SystemExit, match="ANXIN_WECHAT_SECRET"):
         write_credentials(run, {"ANXIN_WECHAT_TOKEN": "tok", "ANXIN_WECHAT_APPID": "wx1"})
+
+
+def test_without_redis_one_rasa_process_keeps_conversations_in_memory(tmp_path):
+    run = RunSettings.from_env({"ANXIN_VAR_DIR": str(tmp_path)})
+    assert set(_yaml(write_endpoints(run))) == {"action_endpoint"}
+    assert child_env(run, CareSettings(db_url="sqlite://"))["SANIC_WORKERS"] == "1"
+
+
+def test_with_redis_workers_share_trackers_and_locks_and_the_password_stays_off_disk(tmp_path):
+    env = {"ANXIN_VAR_DIR": str(tmp_path), "ANXIN_REDIS_URL": "redis://:pa%40ss@10.0.0.5:6380/2"}
+    run = RunSettings.from_env({**env, "ANXIN_RASA_WORKERS": "3"})
+    path = write_endpoints(run)
+    stores = _yaml(path)
+    for store in ("tracker_store", "lock_store"):
+        assert stores[store]["type"] == "redis"
+        assert (stores[store]["url"], stores[store]["port"], stores[store]["db"]) == (
+            "10.0.0.5",
+            6380,
+            2,
+        )
+        assert stores[store]["password"] == "${ANXIN_REDIS_PASSWORD}"  # Rasa substitutes it
+    text = path.read_text(encoding="utf-8")
+    assert "pa@ss" not in text and "pa%40ss" not in text
+    child = child_env(run, CareSettings(db_url="sqlite://"))
+    assert child["SANIC_WORKERS"] == "3" and child["ANXIN_REDIS_PASSWORD"] == "pa@ss"
+    assert RunSettings.from_env(env).rasa_workers >= 1  # one per core by default
+    with pytest.raises(SystemExit, match="ANXIN_RASA_WORKERS"):
+        RunSettings.from_env({**env, "ANXIN_RASA_WORKERS": "0"})
+    with pytest.raises(SystemExit, match="ANXIN_REDIS_URL"):
+        write_endpoints(RunSettings.from_env({**env, "ANXIN_REDIS_URL": "localhost:6379"}))
