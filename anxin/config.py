@@ -27,6 +27,7 @@ class RunSettings:
     # Scale-out: conversations (trackers) and their locks in Redis, shared by several
     # Rasa worker processes; without Redis, one process keeps them in memory.
     redis_url: Optional[str] = None
+    redis_prefix: str = "anxin"  # several centres (or test runs) may share one Redis
     rasa_workers: int = 1
 
     @property
@@ -50,6 +51,7 @@ class RunSettings:
             staff_port=_port(env, "ANXIN_STAFF_PORT", 8080),
             rasa_token=env.get("ANXIN_RASA_TOKEN") or None,
             redis_url=env.get("ANXIN_REDIS_URL") or None,
+            redis_prefix=_prefix(env),
             rasa_workers=_workers(env),
         )
 
@@ -73,3 +75,10 @@ def _workers(env: Mapping[str, str]) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise SystemExit(f"ANXIN_RASA_WORKERS={raw!r} is not a number of processes")
     return int(raw)
+
+
+def _prefix(env: Mapping[str, str]) -> str:
+    raw = env.get("ANXIN_REDIS_PREFIX", "anxin")
+    if not raw.isalnum():  # Rasa's Redis stores accept letters and digits only
+        raise SystemExit(f"ANXIN_REDIS_PREFIX={raw!r}: letters and digits only")
+    return raw

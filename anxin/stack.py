@@ -102,7 +102,7 @@ def write_endpoints(run: RunSettings) -> Path:
             f"  url: {url.hostname}",
             f"  port: {url.port or 6379}",
             f"  db: {db}",
-            "  key_prefix: anxin",
+            f"  key_prefix: {run.redis_prefix}",
         ]
         if url.password:
             common.append("  password: ${ANXIN_REDIS_PASSWORD}")
@@ -178,8 +178,9 @@ def run_all(run: RunSettings, care_settings: CareSettings) -> int:
 def _conversations(run: RunSettings) -> str:
     if run.redis_url is None:
         return "in memory, one Rasa process (set ANXIN_REDIS_URL to share them and scale out)"
-    safe = urlsplit(run.redis_url)._replace(netloc=urlsplit(run.redis_url).hostname or "")
-    return f"Redis {safe.geturl()}, {run.rasa_workers} Rasa worker process(es)"
+    url = urlsplit(run.redis_url)
+    where = f"{url.hostname}:{url.port or 6379}"  # never the password
+    return f"Redis {url.scheme}://{where}{url.path}, {run.rasa_workers} Rasa worker process(es)"
 
 
 def _shell(argv: list[str]) -> str:

@@ -1,4 +1,9 @@
-"""Day care, clinic, calls and family links through the real stack (Rasa + actions + SQLite)."""
+"""Day care, clinic, calls and family links through the real stack (Rasa + actions + SQLite).
+
+The stack runs scaled out, as a busy centre would: conversations and their locks in
+the real Redis and two Rasa worker processes, so consecutive messages of one form land
+on either worker and only the shared tracker keeps the form going.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,9 @@ import os
 import re
 import signal
 import subprocess
+import uuid
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any, Iterator
 from zoneinfo import ZoneInfo
 
@@ -16,13 +23,27 @@ from care.config import CareSettings
 from care.services import CareServices, build
 from tests.integration.test_stack import post, rasa_ready, start
 
+REDIS_URL = os.environ.get("ANXIN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, CareServices]]:
     tmp = tmp_path_factory.mktemp("visits")
-    proc, env, out = start(tmp)
+    prefix = f"test{uuid.uuid4().hex[:10]}"
+    proc, env, out = start(
+        tmp,
+        ANXIN_REDIS_URL=REDIS_URL,
+        ANXIN_REDIS_PREFIX=prefix,
+        ANXIN_RASA_WORKERS="2",
+    )
     try:
+        assert (
+            "Redis redis://127.0.0.1:6379/0, 2 Rasa worker"
+            in out.wait_for(r"conversations .*", 60)[0]
+        )
         rasa_ready(int(env["ANXIN_RASA_PORT"]), proc)
+        # Rasa's main process and the two workers it forked, all sharing Redis.
+        assert len(rasa_processes(env["ANXIN_RASA_PORT"])) == 3
         care = build(CareSettings(db_url=f"sqlite:///{tmp / 'var' / 'anxin.db'}"))
         yield int(env["ANXIN_RASA_PORT"]), care
         care.close()
@@ -33,6 +54,33 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, CareS
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
         out.close()
+        forget_redis_keys(prefix)
+
+
+def rasa_processes(port: str) -> list[int]:
+    """Pids of the processes of the Rasa server on ``port`` (read from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            environ = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"anxin.rasa_server" in argv and f"ANXIN_RASA_PORT={port}".encode() in environ:
+            found.append(int(entry.name))
+    return found
+
+
+def forget_redis_keys(prefix: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter(f"{prefix}*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
 
 
 def a_monday() -> date:
