@@ -1,4 +1,4 @@
-"""The ``anxin`` command: run, train, catalog load, db upgrade, actions, bench."""
+"""The ``anxin`` command: run, train, catalog load, db upgrade, actions, wechat menu, bench."""
 
 from __future__ import annotations
 
@@ -28,6 +28,10 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database").add_subparsers(dest="action", required=True)
     db.add_parser("upgrade", help="apply database migrations")
     sub.add_parser("actions", help="start the Rasa action server")
+    wechat = sub.add_parser("wechat", help="WeChat official account").add_subparsers(
+        dest="action", required=True
+    )
+    wechat.add_parser("menu", help="create the account's custom menu (ANXIN_WECHAT_* settings)")
     bench = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="action", required=True)
     b = bench.add_parser("booking", help="bookings per second, 1 and 20 clients")
     b.add_argument("--db", action="append", help="sqlite, postgresql or a URL (repeatable)")
@@ -120,6 +124,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         serve(run, care_settings)
         return 0
+    if args.command == "wechat":
+        return _wechat_menu(care_settings)
     if args.command == "bench":
         if args.action == "dialogue":
             from anxin.bench.dialogue import dialogue_bench
@@ -150,6 +156,36 @@ def _dispatch(args: argparse.Namespace) -> int:
             args.db or ["sqlite", "postgresql"], args.clients, args.seconds, args.write
         )
     raise AssertionError(args.command)
+
+
+def _wechat_menu(care_settings: CareSettings) -> int:
+    import asyncio
+
+    import aiohttp
+
+    from care import migrate
+    from care.services import build
+    from channels.config import WeChatSettings
+    from channels.wechat_api import WeChatAPIError, create_menu_now
+
+    settings = WeChatSettings.from_env()
+    if settings is None:
+        print(
+            "anxin: set ANXIN_WECHAT_TOKEN, ANXIN_WECHAT_APPID and ANXIN_WECHAT_SECRET",
+            file=sys.stderr,
+        )
+        return 2
+    care = build(care_settings)
+    try:
+        migrate.upgrade(care.db)  # the access token is cached in the database
+        create_menu_now(settings, care.channels)
+    except (WeChatAPIError, OSError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        print(f"anxin: the WeChat menu was not created: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        care.close()
+    print("anxin: WeChat menu created: 订餐 | 预约 (日托, 看病, 陪我聊聊) | 我的预约")
+    return 0
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ class WeChatSettings:
     api_base: str = "https://api.weixin.qq.com"
     # WeChat gives up after 5 s; answer passively only when the turn ends well before.
     passive_deadline_s: float = 3.5
+    # How often the channel delivers the outbox and retries messages it could not answer.
+    poll_s: float = 5.0
 
     @classmethod
     def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> Optional[WeChatSettings]:
@@ -40,6 +42,7 @@ class WeChatSettings:
             aes_key=env.get("ANXIN_WECHAT_AES_KEY") or None,
             api_base=env.get("ANXIN_WECHAT_API_BASE", cls.api_base).rstrip("/"),
             passive_deadline_s=float(env.get("ANXIN_WECHAT_PASSIVE_S", cls.passive_deadline_s)),
+            poll_s=float(env.get("ANXIN_WECHAT_POLL_S", cls.poll_s)),
         )
 
 

@@ -1,0 +1,325 @@
+"""The WeChat channel without its web server: receive a callback, answer within 5 s.
+
+``receive`` is the whole request path (verify → decode → parse → map → reply), so it is
+tested and fuzzed without Sanic. The Rasa turn runs on a collecting output channel: a
+turn that ends before ``passive_deadline_s`` is answered passively; a slower one gets
+``success`` at once and its replies go out through the customer-service API. A message
+that cannot be answered (a turn that raises, or says nothing while the action server is
+down) is held in the inbox and answered by ``poll`` once the assistant is back; a turn
+still running after ``PATIENCE_S`` (a hung action server) tells the person we will answer
+shortly, and its answer follows when it ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Awaitable, Callable, Mapping, Optional
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from wechatpy.crypto import WeChatCrypto
+
+from care import address_hints
+from care.services import CareServices
+from channels.common import user_message
+from channels.config import WeChatSettings
+from channels.wechat_api import WeChatAPI
+from channels.wechat_text import say
+from channels.wechat_xml import (
+    Incoming,
+    Rejected,
+    decode,
+    pack,
+    parse,
+    passive_reply,
+    render_messages,
+    verify_get,
+)
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "wechat"
+SUCCESS = "success"  # WeChat: "received, no passive reply, do not retry"
+REMEMBER_S = 120.0  # WeChat retries within ~15 s; an answer is kept this long for a retry
+AFTER_PASSIVE_S = 0.3  # the rest of a long answer follows the passive reply
+PATIENCE_S = 8.0  # a turn still running this long after the message: "we will answer shortly"
+
+Handler = Callable[[UserMessage], Awaitable[Any]]
+Transcriber = Callable[[bytes, str], Awaitable[Optional[str]]]  # (audio, format) → text
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: str
+    content_type: str = "text/plain; charset=utf-8"
+
+
+async def _always(*_: Any) -> bool:
+    return True
+
+
+async def _chinese(_: str) -> str:
+    return "zh"
+
+
+class WeChatCore:
+    def __init__(
+        self,
+        settings: WeChatSettings,
+        care: CareServices,
+        api: WeChatAPI,
+        handler: Optional[Handler] = None,
+        assistant_up: Callable[[], Awaitable[bool]] = _always,
+        language_of: Callable[[str], Awaitable[str]] = _chinese,
+        transcribe: Optional[Transcriber] = None,  # the voice seam (voice/, a later issue)
+    ) -> None:
+        self.settings = settings
+        self.care = care
+        self.store = care.channels
+        self.api = api
+        self.handler = handler
+        self.assistant_up = assistant_up
+        self.language_of = language_of
+        self.transcribe = transcribe
+        self.crypto = (
+            WeChatCrypto(settings.token, settings.aes_key, settings.app_id)
+            if settings.aes_key
+            else None
+        )
+        # key → the passive answer (None: answered by `success`), for retries in this process
+        self._answers: OrderedDict[str, tuple[float, asyncio.Future[Optional[str]]]] = OrderedDict()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._hinted: set[str] = set()  # openids with a location kept until they are known
+
+    # The request path -------------------------------------------------------------
+
+    def verify(self, args: Mapping[str, str]) -> Reply:
+        try:
+            return Reply(200, verify_get(self.settings.token, args))
+        except Rejected as rejected:
+            log.info("WeChat URL verification refused: %s", rejected.reason)
+            return Reply(rejected.status, "")
+
+    async def receive(self, args: Mapping[str, str], body: bytes) -> Reply:
+        started = time.monotonic()
+        try:
+            xml, encrypted = decode(self.settings.token, args, body, self.crypto)
+            incoming = parse(xml)
+        except Rejected as rejected:
+            log.info("WeChat callback refused (%d): %s", rejected.status, rejected.reason)
+            return Reply(rejected.status, "")
+        text = await self.answer(incoming, started)
+        if not text:
+            return Reply(200, SUCCESS)
+        xml = passive_reply(incoming, text)
+        if encrypted and self.crypto is not None:
+            xml = self.crypto.encrypt_message(xml, args["nonce"], args["timestamp"])
+        return Reply(200, xml, "application/xml; charset=utf-8")
+
+    async def answer(self, incoming: Incoming, started: float) -> Optional[str]:
+        """The passive answer to a message (None: `success`), once per message key."""
+        deadline = started + self.settings.passive_deadline_s
+        known = self._answers.get(incoming.key)
+        if known is not None:  # a retry of a message this process is answering or answered
+            try:
+                remaining = max(0.0, deadline - time.monotonic())
+                return await asyncio.wait_for(asyncio.shield(known[1]), remaining)
+            except asyncio.TimeoutError:
+                return None
+        future: asyncio.Future[Optional[str]] = asyncio.get_running_loop().create_future()
+        self._remember(incoming.key, future)
+        try:
+            first = await asyncio.to_thread(self.store.first_delivery, CHANNEL, incoming.key)
+            text = await self._answer(incoming, deadline) if first else None
+        except Exception:
+            log.exception("answering a WeChat message failed")
+            text = None
+        future.set_result(text)
+        return text
+
+    def _remember(self, key: str, future: asyncio.Future[Optional[str]]) -> None:
+        now = time.monotonic()
+        while self._answers and next(iter(self._answers.values()))[0] < now - REMEMBER_S:
+            self._answers.popitem(last=False)
+        self._answers[key] = (now, future)
+
+    async def _answer(self, incoming: Incoming, deadline: float) -> Optional[str]:
+        kind = incoming.kind
+        if kind == "unsubscribe":
+            return None
+        if kind == "text" and incoming.text:
+            return await self._turn(incoming, deadline)
+        if kind == "voice" and self.transcribe is not None:
+            return await self._turn(incoming, deadline)
+        language = await self.language_of(incoming.openid)
+        if kind == "subscribe":
+            return say("welcome", language)
+        if kind == "location":
+            return await self._location(incoming, language)
+        return say("voice" if kind == "voice" else "other", language)
+
+    async def _location(self, incoming: Incoming, language: str) -> str:
+        lat, lon = incoming.extra["latitude"], incoming.extra["longitude"]
+        label = incoming.extra["label"] or f"{lat},{lon}"
+        hint = address_hints.describe(label, lat, lon)
+        db, clock = self.care.db, self.care.clock
+        if not await asyncio.to_thread(
+            address_hints.note, db, clock, CHANNEL, incoming.openid, hint
+        ):
+            self._hinted.add(incoming.openid)  # kept until they are known (their first booking)
+        return say("location_saved", language, label=label)
+
+    # A Rasa turn ------------------------------------------------------------------
+
+    async def _turn(self, incoming: Incoming, deadline: float) -> Optional[str]:
+        task = self._spawn(self._run(incoming))
+        try:
+            remaining = max(0.0, deadline - time.monotonic())
+            messages = await asyncio.wait_for(asyncio.shield(task), remaining)
+        except asyncio.TimeoutError:
+            log.info("a WeChat turn passed the deadline: answering through the API")
+            self._spawn(self._deliver_late(incoming, task))
+            return None
+        except Exception as exc:  # Rasa not ready, the tracker store down ...
+            log.warning("a WeChat turn failed: %r", exc)
+            return await self._hold(incoming, "turn failed")
+        texts = pack(render_messages(messages))
+        if not texts and not await self._up():
+            # Rasa carries on when a custom action cannot be reached: nothing was said.
+            return await self._hold(incoming, "no answer and the action server is down")
+        if len(texts) > 1:
+            self._spawn(self._send(incoming.openid, texts[1:], AFTER_PASSIVE_S))
+        return texts[0] if texts else None
+
+    async def _run(self, incoming: Incoming) -> list[dict[str, Any]]:
+        text = incoming.text
+        if incoming.kind == "voice" and self.transcribe is not None:
+            audio = await self.api.download_media(incoming.media_id)
+            text = await self.transcribe(audio, str(incoming.extra.get("format", ""))) or ""
+        return await self.run_turn(incoming.openid, text, incoming.key)
+
+    async def run_turn(self, openid: str, text: str, message_id: str) -> list[dict[str, Any]]:
+        """Rasa's turn for one message; the message id keeps a retried booking single."""
+        if self.handler is None:
+            raise RuntimeError("the WeChat channel has no Rasa handler yet")
+        collector = CollectingOutputChannel()
+        await self.handler(user_message(text, collector, openid, CHANNEL, message_id=message_id))
+        if openid in self._hinted:
+            db, clock = self.care.db, self.care.clock
+            if await asyncio.to_thread(address_hints.apply_pending, db, clock, CHANNEL, openid):
+                self._hinted.discard(openid)
+        return list(collector.messages)
+
+    async def _up(self, timeout: float = 1.0) -> bool:
+        try:
+            return await asyncio.wait_for(self.assistant_up(), timeout)
+        except asyncio.TimeoutError:
+            return False
+
+    async def _hold(self, incoming: Incoming, why: str) -> str:
+        log.warning("WeChat message held for a later answer: %s", why)
+        meta = {"message_id": incoming.key}
+        await asyncio.to_thread(self.store.hold, CHANNEL, incoming.openid, incoming.text, meta)
+        return say("later", await self.language_of(incoming.openid))
+
+    async def _deliver_late(self, incoming: Incoming, task: asyncio.Task[Any]) -> None:
+        """A slow turn's replies, through the API; a hung one gets a kind word meanwhile."""
+        done, _ = await asyncio.wait({task}, timeout=PATIENCE_S)
+        if not done:
+            await self._send(
+                incoming.openid, [say("later", await self.language_of(incoming.openid))]
+            )
+            await asyncio.wait({task})
+        if task.cancelled() or task.exception() is not None:
+            log.warning(
+                "a slow WeChat turn failed: %r", None if task.cancelled() else task.exception()
+            )
+            await self._send(incoming.openid, [await self._hold(incoming, "slow turn failed")])
+            return
+        texts = pack(render_messages(task.result()))
+        if not texts and not await self._up():
+            await self._send(
+                incoming.openid, [await self._hold(incoming, "no answer, action server down")]
+            )
+            return
+        await self._send(incoming.openid, texts)
+
+    async def _send(self, openid: str, texts: list[str], after: float = 0.0) -> bool:
+        if after:
+            await asyncio.sleep(after)
+        try:
+            for text in texts:
+                await self.api.send_text(openid, text)
+        except Exception as exc:  # the 48-hour window, the network: logged, not raised
+            log.warning("a WeChat customer-service message was not sent: %s", exc)
+            return False
+        return True
+
+    def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # In the background --------------------------------------------------------------
+
+    async def poll(self) -> None:
+        """Deliver the outbox, then answer held messages if the assistant is back."""
+        await self.deliver_outbox()
+        await self.answer_held()
+
+    async def deliver_outbox(self) -> int:
+        sent = 0
+        for item in await asyncio.to_thread(self.store.outbox, CHANNEL):
+            if not await asyncio.to_thread(self.store.claim, item.notification_id, CHANNEL):
+                continue  # another process has it
+            if await self._send(item.external_id, [item.message]):
+                sent += 1
+            else:
+                await asyncio.to_thread(self.store.unclaim, item.notification_id)
+        return sent
+
+    async def answer_held(self) -> int:
+        held = await asyncio.to_thread(self.store.held, CHANNEL)
+        if not held or not await self._up():
+            return 0
+        answered = 0
+        for message in held:
+            await asyncio.to_thread(self.store.tried, message.id)
+            message_id = str(message.meta.get("message_id") or f"held:{message.id}")
+            try:
+                replies = await self.run_turn(message.sender_id, message.text, message_id)
+            except Exception as exc:
+                log.warning("a held WeChat message still cannot be answered: %r", exc)
+                return answered
+            texts = pack(render_messages(replies))
+            if not texts and not await self._up():
+                return answered
+            if await asyncio.to_thread(self.store.answered, message.id):
+                await self._send(message.sender_id, texts)
+                answered += 1
+        return answered
+
+    async def run_forever(self) -> None:
+        last_cleanup = 0.0
+        while True:
+            try:
+                await self.poll()
+                if time.monotonic() - last_cleanup > 3600:
+                    await asyncio.to_thread(self.store.forget_receipts, timedelta(days=1))
+                    last_cleanup = time.monotonic()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("the WeChat background delivery failed; trying again")
+            await asyncio.sleep(self.settings.poll_s)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await self.api.close()

@@ -1,0 +1,48 @@
+"""What the WeChat channel says itself (no Rasa turn), in Chinese and English.
+
+Short sentences, never blaming the person (the domain's rules for wording).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+TEXTS: dict[str, dict[str, str]] = {
+    "welcome": {
+        "zh": (
+            "您好，欢迎关注安心！我是安心小助手。\n"
+            "我能帮您：订餐（食堂吃或送到家）、约日托、约看病、安排志愿者陪您打电话聊聊，"
+            "还能查您的预约。\n"
+            "直接打字或者用语音跟我说就行，也可以点下面的菜单。\n"
+            "Prefer English? Just write to me in English."
+        ),
+        "en": (
+            "Welcome to Anxin! I'm your care assistant.\n"
+            "I can book meals (canteen or delivery), day care, clinic visits and a friendly "
+            "volunteer call, and tell you what you have booked.\n"
+            "Just write to me, or use the menu below.\n"
+            "想用中文？直接说中文就行。"
+        ),
+    },
+    "voice": {
+        "zh": "抱歉，我现在还听不了语音。麻烦您打字告诉我，好吗？",
+        "en": "Sorry, I can't listen to voice messages yet. Could you type it for me?",
+    },
+    "other": {
+        "zh": "收到啦。不过我只看得懂文字，麻烦您打字告诉我想办点啥。",
+        "en": "Thank you! I can only read text for now. Could you type what you need?",
+    },
+    "later": {
+        "zh": "收到您的消息了。系统正忙，稍后一定回复您，请别着急。",
+        "en": "I have your message. The system is busy right now; I will answer you shortly.",
+    },
+    "location_saved": {
+        "zh": "记下了，您的位置是：{label}。送餐、接送时会用到。",
+        "en": "Noted, your location is: {label}. We use it for deliveries and pick-ups.",
+    },
+}
+
+
+def say(name: str, language: Optional[str], **values: str) -> str:
+    text = TEXTS[name].get(language or "zh") or TEXTS[name]["zh"]
+    return text.format(**values) if values else text

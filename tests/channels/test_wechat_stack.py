@@ -1,0 +1,227 @@
+"""WeChat against the real stack: `anxin run` with ANXIN_WECHAT_* set, Rasa and actions real.
+
+The tests are WeChat's server (signed, and in safe mode encrypted, XML) and serve its API
+on loopback (ANXIN_WECHAT_API_BASE). One stack serves every test here; the hung action
+server is last because it stops the action server for a while.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from typing import Iterator
+
+import pytest
+import xmltodict
+
+from care.config import CareSettings
+from care.services import CareServices, build
+from tests.channels.wechat_fakes import (
+    AES_KEY,
+    APP_ID,
+    SECRET,
+    TOKEN,
+    FakeWeChatAPI,
+    WeChatServer,
+    event_xml,
+    signed,
+    text_xml,
+)
+from tests.integration.test_stack import (
+    Output,
+    next_weekday_after_tomorrow_or_so,
+    post,
+    rasa_ready,
+    start,
+)
+
+
+class Stack:
+    def __init__(self, port: int, care: CareServices, fake: FakeWeChatAPI, out: Output) -> None:
+        self.port, self.care, self.fake, self.out = port, care, fake, out
+        self.url = f"http://127.0.0.1:{port}/webhooks/wechat/webhook"
+        self.wechat = WeChatServer(self.url)
+
+    def user_turns(self, sender: str) -> int:
+        url = f"http://127.0.0.1:{self.port}/conversations/{sender}/tracker"
+        with urllib.request.urlopen(url, timeout=30) as resp:
+            events = json.loads(resp.read())["events"]
+        return sum(1 for e in events if e["event"] == "user")
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    tmp = tmp_path_factory.mktemp("wechat-stack")
+    with FakeWeChatAPI() as fake:
+        proc, env, out = start(
+            tmp,
+            ANXIN_WECHAT_TOKEN=TOKEN,
+            ANXIN_WECHAT_APPID=APP_ID,
+            ANXIN_WECHAT_SECRET=SECRET,
+            ANXIN_WECHAT_AES_KEY=AES_KEY,
+            ANXIN_WECHAT_API_BASE=fake.base,
+            ANXIN_WECHAT_POLL_S="0.5",
+        )
+        try:
+            rasa_ready(int(env["ANXIN_RASA_PORT"]), proc)
+            post(int(env["ANXIN_RASA_PORT"]), "warm-up", "你们都有啥服务")  # the first turn is slow
+            care = build(CareSettings(db_url=f"sqlite:///{tmp / 'var' / 'anxin.db'}"))
+            yield Stack(int(env["ANXIN_RASA_PORT"]), care, fake, out)
+            care.close()
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+            out.close()
+
+
+def content(body: str) -> str:
+    return str(xmltodict.parse(body)["xml"]["Content"])
+
+
+MSG_IDS = itertools.count(1_000_000)
+
+
+class Elder:
+    """One WeChat user talking to the account; every reply must come within 5 s."""
+
+    def __init__(self, stack: Stack, openid: str, safe: bool = False) -> None:
+        self.stack, self.openid = stack, openid
+        self.wechat = WeChatServer(stack.url, safe=safe)
+        # A MsgId is unique per account: a reused one is (rightly) taken for a retry.
+        self.msg_id = next(MSG_IDS) * 1000
+
+    def post(self, text: str, msg_id: int | None = None) -> str:
+        """WeChat's raw answer: the passive reply's text, or "" for `success`."""
+        if msg_id is None:
+            self.msg_id += 1
+            msg_id = self.msg_id
+        status, body, took = self.wechat.post(text_xml(self.openid, text, msg_id))
+        assert status == 200 and took < 5, (status, took)
+        return "" if body == "success" else content(body)
+
+    def says(self, text: str, msg_id: int | None = None) -> str:
+        """What the elder reads: the passive reply, or (a slow turn) what the API brought."""
+        before = len(self.stack.fake.texts_to(self.openid))
+        passive = self.post(text, msg_id)
+        if passive:
+            return passive
+        return "\n\n".join(self.stack.fake.wait_for_texts(self.openid, before + 1)[before:])
+
+
+def test_url_verification_and_bad_requests_never_reach_rasa(stack):
+    args = {**signed(), "echostr": "4827195"}
+    url = f"{stack.url}?{'&'.join(f'{k}={v}' for k, v in args.items())}"
+    with urllib.request.urlopen(url, timeout=30) as resp:
+        assert resp.read() == b"4827195"
+
+    xml = text_xml("oIntruder", "我摔倒了", 1)
+    assert stack.wechat.post(xml, {**signed(), "signature": "0" * 40})[0] == 403
+    assert stack.wechat.post(xml, {"timestamp": "1", "nonce": "2"})[0] == 403
+    assert stack.wechat.raw(b"<xml><FromUserName>oIntruder", signed())[:2] == (400, "")
+    assert stack.wechat.raw(b"x" * 1_000_001, signed())[0] == 413
+    status, body, _ = stack.wechat.raw(b"\x00\xff<xml>", signed())
+    assert status == 400 and "Traceback" not in body
+    assert stack.user_turns("oIntruder") == 0
+
+
+def test_subscribe_then_book_lunch_by_text_and_number_and_a_retried_yes(stack):
+    elder = Elder(stack, "oLiXiulan")
+    status, body, took = elder.wechat.post(event_xml(elder.openid, "subscribe", 1_700_000_000))
+    assert status == 200 and took < 5
+    assert "欢迎关注安心" in content(body) and "订餐" in content(body)
+
+    day = next_weekday_after_tomorrow_or_so()
+    ask = elder.says(f"俺想订{day.month}月{day.day}号的午饭")
+    assert "送到家" in ask and "1. " in ask and "2. 送到家" in ask, ask  # numbered choices
+    assert "称呼" in elder.says("2")  # answered by number: delivery
+    readback = elder.says("李秀兰")
+    assert "午饭" in readback and "送到家" in readback and "对吗" in readback, readback
+
+    # WeChat retries the "对" three times at once (our answer was slow to reach it).
+    elder.msg_id += 1
+    before = len(stack.fake.texts_to(elder.openid))
+    with ThreadPoolExecutor(3) as pool:
+        answers = list(pool.map(lambda _: elder.post("对", elder.msg_id), range(3)))
+    answers.append(elder.post("对", elder.msg_id))  # and once more, later
+    if answers[0]:  # answered passively: every retry got the very same answer
+        assert "订好了" in answers[0] and len(set(answers)) == 1, answers
+    else:  # a slow turn (a busy machine): `success` to all, one message through the API
+        assert set(answers) == {""}
+        time.sleep(2)
+        [sent] = stack.fake.wait_for_texts(elder.openid, before + 1)[before:]
+        assert "订好了" in sent
+
+    person = stack.care.people.find_by_identity("wechat", elder.openid)
+    assert person is not None and person.name == "李秀兰"
+    [booking] = stack.care.bookings.upcoming(person.id)
+    assert (booking.slot.code, booking.status) == (f"meal:{day}:lunch:delivery", "confirmed")
+    assert booking.channel == "wechat"
+    assert stack.user_turns(elder.openid) == 4  # one turn per message, not per retry
+
+    # The menu's 我的预约 is an intent message; it lists the lunch.
+    before = len(stack.fake.texts_to(elder.openid))
+    status, body, _ = elder.wechat.post(
+        event_xml(elder.openid, "CLICK", 1_700_000_500, "MY_BOOKINGS")
+    )
+    if body == "success":
+        listed = stack.fake.wait_for_texts(elder.openid, before + 1)[-1]
+    else:
+        listed = content(body)
+    assert status == 200 and "午饭" in listed, listed
+
+
+def test_safe_mode_round_trip(stack):
+    elder = Elder(stack, "oSafeMode", safe=True)
+    hello = elder.says("你们都有啥服务")  # a custom action reading the catalogue
+    assert "午饭还有" in hello, hello
+
+
+def test_a_son_books_for_his_mother_and_she_is_told_on_wechat(stack):
+    day = next_weekday_after_tomorrow_or_so()
+    zh = f"{day.month}月{day.day}号"
+    mum, son = Elder(stack, "oLiXiulan"), Elder(stack, "oWangQiang")
+    asked = mum.says("我要关联家人")
+    code = re.search(r"关联码是 (\d{6})", asked)
+    assert code, asked
+    assert "称呼" in son.says(f"关联码 {code.group(1)}")
+    assert "什么人" in son.says("王强")
+    assert "确认" in son.says("我是她儿子")
+    assert "同意吗" in mum.says("谁要关联我")
+    assert "关联上了" in mum.says("同意")
+
+    assert "送到家" in son.says(f"给我妈订{zh}的晚饭")
+    assert "给李秀兰订" in son.says("在食堂吃")
+    assert "订好了" in son.says("对")
+    # The outbox reaches her through the customer-service API, claimed once.
+    deadline = time.monotonic() + 20
+    while not any("王强" in t and "晚饭" in t for t in stack.fake.texts_to(mum.openid)):
+        assert time.monotonic() < deadline, stack.fake.texts_to(mum.openid)
+        time.sleep(0.2)
+    assert stack.care.channels.outbox("wechat") == []
+
+
+def test_a_hung_action_server_gets_success_a_kind_word_and_the_answer_when_back(stack):
+    actions_pid = int(stack.out.wait_for(r"\bactions started \(pid=(\d+)\)", 5).group(1))
+    elder = Elder(stack, "oWaiting")
+    os.kill(actions_pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        assert elder.post("你们都有啥服务") == ""  # `success` within 5 s: WeChat stops retrying
+        later = stack.fake.wait_for_texts(elder.openid, 1, timeout=20)
+        assert "稍后" in later[0], later  # still hung: told we will answer shortly
+        assert time.monotonic() - started < 15
+    finally:
+        os.kill(actions_pid, signal.SIGCONT)
+    texts = stack.fake.wait_for_texts(elder.openid, 2, timeout=30)
+    assert "午饭还有" in texts[1], texts  # the real answer, through the customer-service API
+    assert stack.user_turns(elder.openid) == 1
