@@ -147,6 +147,8 @@ class TelegramInput(InputChannel):
         settings = TelegramSettings.from_env()
         if settings is None:
             raise RasaException("channels.telegram.TelegramInput needs ANXIN_TELEGRAM_TOKEN")
+        # httpx logs every request's URL at INFO, and a Bot API URL carries the bot token.
+        logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
         return cls(settings, care_services(), Timing.from_env())
 
     def __init__(self, settings: TelegramSettings, care: CareServices, timing: Timing) -> None:

@@ -274,3 +274,14 @@ def test_poll_relays_updates_to_the_same_handlers(stack, tmp_path):
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
+
+
+def test_the_logs_hold_no_token_and_nothing_people_wrote(stack):
+    # Runs last in this module: everything above has been logged by now.
+    logged = stack.out.text
+    assert re.search(r"\brasa started \(pid=\d+\)", logged)  # this is the stack's output
+    if os.environ.get("ANXIN_TEST_DUMP_LOG"):
+        with open(os.environ["ANXIN_TEST_DUMP_LOG"], "w", encoding="utf-8") as dump:
+            dump.write(logged)
+    for secret_or_private in (TOKEN, SECRET, "Mary Li", "John Li", "book lunch", "5003"):
+        assert secret_or_private not in logged, secret_or_private
