@@ -18,9 +18,10 @@ Logs carry ids and counts, never what people wrote or their chat ids at INFO.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import OrderedDict
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, AsyncIterator, Awaitable, Callable, Optional
 
 import httpx
 from aiolimiter import AsyncLimiter
@@ -127,13 +128,23 @@ class Turns:
         self.assistant = assistant
         self.sender = sender
         self.care = care
-        self._locks: dict[int, asyncio.Lock] = {}
+        self._locks: dict[int, tuple[asyncio.Lock, list[int]]] = {}  # lock, users
         self._waiting: set[int] = set()  # chats with held messages: new ones queue behind
         self._loaded = False
         self._refused: set[int] = set()  # notifications a person's Telegram refused
 
-    def _lock(self, chat_id: int) -> asyncio.Lock:
-        return self._locks.setdefault(chat_id, asyncio.Lock())
+    @contextlib.asynccontextmanager
+    async def _one_at_a_time(self, chat_id: int) -> AsyncIterator[None]:
+        """One turn per chat at a time, in arrival order; the lock goes when nobody waits."""
+        lock, users = self._locks.setdefault(chat_id, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                del self._locks[chat_id]
 
     def _load_waiting(self) -> None:
         if not self._loaded:
@@ -154,7 +165,7 @@ class Turns:
     ) -> None:
         """One message from a person: answered now, or kept and answered later."""
         meta = {"message_id": message_id}
-        async with self._lock(chat_id):
+        async with self._one_at_a_time(chat_id):
             self._load_waiting()
             if app_language:
                 meta["app_language"] = app_language
@@ -194,7 +205,7 @@ class Turns:
         for item in held:
             chat_id = int(item.sender_id)
             message_id = str(item.meta.get("message_id") or f"held-{item.id}")
-            async with self._lock(chat_id):
+            async with self._one_at_a_time(chat_id):
                 self.care.channels.tried(item.id)
                 try:
                     replies = await self.assistant.turn(
