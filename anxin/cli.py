@@ -1,4 +1,4 @@
-"""The ``anxin`` command: run, train, catalog load, db upgrade, actions, wechat menu, bench."""
+"""The ``anxin`` command: run, train, catalog load, db upgrade, actions, wechat, telegram, bench."""
 
 from __future__ import annotations
 
@@ -32,6 +32,12 @@ def _parser() -> argparse.ArgumentParser:
         dest="action", required=True
     )
     wechat.add_parser("menu", help="create the account's custom menu (ANXIN_WECHAT_* settings)")
+    tg = sub.add_parser("telegram", help="Telegram").add_subparsers(dest="action", required=True)
+    tp = tg.add_parser(
+        "poll", help="long-poll Telegram and relay updates to a running assistant (no HTTPS)"
+    )
+    tp.add_argument("--url", help="the Rasa server (default: http://127.0.0.1:$ANXIN_RASA_PORT)")
+    tp.add_argument("--timeout", type=int, default=30, help="long-poll seconds per getUpdates")
     bench = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="action", required=True)
     b = bench.add_parser("booking", help="bookings per second, 1 and 20 clients")
     b.add_argument("--db", action="append", help="sqlite, postgresql or a URL (repeatable)")
@@ -126,6 +132,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "wechat":
         return _wechat_menu(care_settings)
+    if args.command == "telegram":
+        from channels.telegram_poll import poll
+
+        return poll(args.url or f"http://127.0.0.1:{run.rasa_port}", args.timeout)
     if args.command == "bench":
         if args.action == "dialogue":
             from anxin.bench.dialogue import dialogue_bench

@@ -1,0 +1,239 @@
+"""Telegram as a Rasa input channel (``channels.telegram.TelegramInput``).
+
+``POST /webhooks/telegram/webhook``: Telegram's updates, in this order —
+secret header (403) → size (413) → JSON and ``Update.de_json`` (400) → ``update_id``
+seen before? (200, nothing more: Telegram redelivers until it gets a 2xx) → 200 at once,
+and the update goes to the embedded python-telegram-bot ``Application`` in the
+background, one chat's updates in the order they came. The responses carry no detail.
+
+Background tasks of the Rasa process: the application is initialised (``getMe``) and
+started; held messages are retried; the outbox is delivered (channels/telegram_turns.py).
+
+``anxin telegram poll`` (channels/telegram_poll.py) fetches updates with ``getUpdates``
+and posts them to this same route, so webhook and polling share every handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Awaitable, Callable, Optional
+
+from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.shared.exceptions import RasaException
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from sqlalchemy.exc import SQLAlchemyError
+from telegram import Update
+from telegram.ext import Application
+
+from care.errors import DatabaseUnavailable
+from care.services import CareServices
+from channels.common import MAX_BODY_BYTES, care_services
+from channels.config import TelegramSettings
+from channels.telegram_bot import Handlers, build_application
+from channels.telegram_render import BadUpdate, parse_update, secret_ok
+from channels.telegram_turns import CHANNEL, Assistant, Sender, Turns
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+RECEIPTS_KEPT = timedelta(days=2)  # Telegram stops redelivering after a day
+
+
+@dataclass(frozen=True)
+class Timing:
+    """How often the background work runs (seconds); tests make them short."""
+
+    retry_s: float = 10.0
+    outbox_s: float = 2.0
+    health_timeout_s: float = 2.0
+
+    @classmethod
+    def from_env(cls) -> Timing:
+        env = os.environ
+        return cls(
+            retry_s=float(env.get("ANXIN_TELEGRAM_RETRY_S", cls.retry_s)),
+            outbox_s=float(env.get("ANXIN_TELEGRAM_OUTBOX_S", cls.outbox_s)),
+        )
+
+
+def chat_of(data: dict[str, Any]) -> str:
+    """The chat an update belongs to, for ordering; "" when it has none."""
+    for key in ("message", "edited_message", "callback_query"):
+        part = data.get(key)
+        if isinstance(part, dict):
+            message = part.get("message", part) if key == "callback_query" else part
+            chat = message.get("chat") if isinstance(message, dict) else None
+            if isinstance(chat, dict) and chat.get("id") is not None:
+                return str(chat["id"])
+    return ""
+
+
+class Webhook:
+    """The webhook's door and dispatch, apart from Sanic so it can be fuzzed directly."""
+
+    def __init__(self, settings: TelegramSettings, care: CareServices, application: Application):
+        self.settings = settings
+        self.care = care
+        self.application = application
+        self.ready = False  # the application is initialised (it knows its bot)
+        self._chains: dict[str, asyncio.Task[None]] = {}
+
+    async def receive(
+        self, secret: Optional[str], declared_length: Optional[str], body: bytes
+    ) -> tuple[int, dict[str, Any]]:
+        if not secret_ok(self.settings.webhook_secret, secret):
+            return 403, {"ok": False, "error": "forbidden"}
+        too_big = declared_length is not None and declared_length.isdigit()
+        if (too_big and int(str(declared_length)) > MAX_BODY_BYTES) or len(body) > MAX_BODY_BYTES:
+            return 413, {"ok": False, "error": "too large"}
+        try:
+            data = parse_update(body)
+            update = Update.de_json(data, self.application.bot)
+        except BadUpdate:
+            return 400, {"ok": False, "error": "not an update"}
+        except Exception:  # a JSON object PTB cannot read as an update
+            return 400, {"ok": False, "error": "not an update"}
+        if not self.ready or update is None:
+            return 503, {"ok": False, "error": "starting"}  # Telegram will redeliver
+        try:
+            first = self.care.channels.first_delivery(CHANNEL, str(data["update_id"]))
+        except (DatabaseUnavailable, SQLAlchemyError):
+            log.warning("telegram: database unavailable; Telegram will redeliver")
+            return 503, {"ok": False, "error": "unavailable"}
+        if first:
+            self._dispatch(chat_of(data), update)
+        return 200, {"ok": True}
+
+    def _dispatch(self, chat: str, update: Update) -> None:
+        """Process in the background, after the same chat's earlier updates."""
+        before = self._chains.get(chat)
+
+        async def run() -> None:
+            if before is not None:
+                await asyncio.gather(before, return_exceptions=True)
+            try:
+                await self.application.process_update(update)
+            except Exception as exc:
+                log.warning("telegram: update %s failed: %s", update.update_id,
+                            type(exc).__name__)  # fmt: skip
+            finally:
+                if self._chains.get(chat) is task:
+                    del self._chains[chat]
+
+        task = asyncio.ensure_future(run())
+        self._chains[chat] = task
+
+    async def drain(self) -> None:
+        chains = list(self._chains.values())
+        if chains:
+            await asyncio.gather(*chains, return_exceptions=True)
+
+
+class TelegramInput(InputChannel):
+    """Rasa builds it from ``var/credentials.yml``; its settings come from the environment."""
+
+    @classmethod
+    def name(cls) -> str:
+        return CHANNEL
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[dict[str, Any]]) -> TelegramInput:
+        settings = TelegramSettings.from_env()
+        if settings is None:
+            raise RasaException("channels.telegram.TelegramInput needs ANXIN_TELEGRAM_TOKEN")
+        # httpx logs every request's URL at INFO, and a Bot API URL carries the bot token.
+        logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
+        return cls(settings, care_services(), Timing.from_env())
+
+    def __init__(self, settings: TelegramSettings, care: CareServices, timing: Timing) -> None:
+        self.settings = settings
+        self.care = care
+        self.timing = timing
+        self.application = build_application(settings)
+        self.webhook = Webhook(settings, care, self.application)
+        self.turns: Optional[Turns] = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        bp = Blueprint("telegram_webhook", __name__)
+        holder: dict[str, Any] = {}
+        assistant = Assistant(
+            on_new_message,
+            lambda: getattr(holder["app"].ctx, "agent", None) if "app" in holder else None,
+            self.timing.health_timeout_s,
+        )
+        self.turns = Turns(assistant, Sender(self.application.bot), self.care)
+        Handlers(self.turns).install(self.application)
+
+        @bp.listener("after_server_start")
+        async def started(app: Any, loop: Any) -> None:
+            holder["app"] = app
+            self._tasks = [asyncio.ensure_future(self._background())]
+
+        @bp.listener("before_server_stop")
+        async def stopping(app: Any, loop: Any) -> None:
+            for task in self._tasks:
+                task.cancel()
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self.webhook.drain()
+            if self.application.running:
+                await self.application.stop()
+            if self.webhook.ready:
+                await self.application.shutdown()
+
+        @bp.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok", "ready": self.webhook.ready})
+
+        @bp.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            try:
+                status, body = await self.webhook.receive(
+                    request.headers.get(SECRET_HEADER),
+                    request.headers.get("content-length"),
+                    request.body or b"",
+                )
+            except Exception as exc:
+                log.error("telegram: webhook failed: %s", type(exc).__name__)
+                status, body = 500, {"ok": False, "error": "internal"}
+            return response.json(body, status=status)
+
+        return bp
+
+    async def _background(self) -> None:
+        """Start the application (retrying until the Bot API answers), then keep working."""
+        delay = 1.0
+        while not self.webhook.ready:
+            try:
+                await self.application.initialize()
+                await self.application.start()
+                self.webhook.ready = True
+                log.info("telegram: ready")
+            except Exception as exc:
+                log.warning("telegram: Bot API not reachable yet: %s", type(exc).__name__)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 60.0)
+        assert self.turns is not None
+        since_retry = since_sweep = 0.0
+        while True:
+            await asyncio.sleep(self.timing.outbox_s)
+            since_retry += self.timing.outbox_s
+            since_sweep += self.timing.outbox_s
+            try:
+                await self.turns.deliver_outbox()
+                if since_retry >= self.timing.retry_s:
+                    since_retry = 0.0
+                    await self.turns.retry_held()
+                if since_sweep >= 3600:
+                    since_sweep = 0.0
+                    self.care.channels.forget_receipts(RECEIPTS_KEPT)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("telegram: background work failed: %s", type(exc).__name__)

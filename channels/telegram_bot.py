@@ -1,0 +1,161 @@
+"""The embedded python-telegram-bot ``Application``: its handlers, no web server of its own.
+
+Our Sanic route (channels/telegram.py) feeds it ``Update.de_json(...)`` through
+``process_update``; the handlers here turn each kind of update into one Rasa turn:
+
+- text → the text (a leading "/" dropped: typed words are never read as an intent);
+- ``/start <code>`` (``t.me/<bot>?start=<code>``) → the link_family flow with that code;
+  plain ``/start`` or another command → the greeting (welcome + what I can do);
+- ``/lang`` → 中文 / English buttons; a tap greets in that language (the ``language`` slot);
+- a tapped inline button → ``answerCallbackQuery``, then the button's Rasa payload;
+- a voice note → ``transcribe`` when set (the voice issue), else "please type" for now.
+
+Only private chats are served: a care conversation is one person's.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Awaitable, Callable, Optional
+
+from telegram import Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from channels.config import TelegramSettings
+from channels.telegram_render import (
+    LANGUAGE_KEYBOARD,
+    Reply,
+    button_payload,
+    greet,
+    language_of,
+    link_family,
+    start_code,
+    text,
+    typed,
+)
+from channels.telegram_turns import Turns
+
+log = logging.getLogger(__name__)
+
+# OGG/Opus bytes → text, or None when not understood. Set by the voice issue (voice/).
+Transcriber = Callable[[bytes, str], Awaitable[Optional[str]]]
+MAX_VOICE_BYTES = 20 * 1024 * 1024  # what the Bot API lets a bot download
+
+
+def build_application(settings: TelegramSettings, max_retries: int = 3) -> Application:
+    """PTB's application against the configured Bot API, rate limited, without an updater."""
+    return (
+        Application.builder()
+        .token(settings.bot_token)
+        .base_url(settings.api_base)
+        .base_file_url(settings.file_base)
+        .updater(None)
+        .rate_limiter(AIORateLimiter(max_retries=max_retries))
+        .connect_timeout(10)
+        .read_timeout(20)
+        .write_timeout(20)
+        .build()
+    )
+
+
+class Handlers:
+    def __init__(self, turns: Turns, transcribe: Optional[Transcriber] = None) -> None:
+        self.turns = turns
+        self.transcribe = transcribe
+
+    def install(self, application: Application) -> None:
+        private = filters.ChatType.PRIVATE
+        application.add_handler(CommandHandler("start", self.start, filters=private))
+        application.add_handler(CommandHandler("lang", self.lang, filters=private))
+        application.add_handler(CallbackQueryHandler(self.button))
+        voice = filters.VOICE | filters.AUDIO | filters.VIDEO_NOTE
+        application.add_handler(MessageHandler(private & voice, self.voice))
+        words = filters.TEXT & ~filters.COMMAND
+        application.add_handler(MessageHandler(private & words, self.text))
+        application.add_handler(MessageHandler(private & filters.COMMAND, self.start))
+        application.add_handler(MessageHandler(private, self.other))
+        application.add_error_handler(self.error)
+
+    async def error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        # The error's kind only: its message may quote what the person wrote.
+        log.warning("telegram: an update failed: %s", type(context.error).__name__)
+
+    @staticmethod
+    def _app_language(update: Update) -> Optional[str]:
+        user = update.effective_user
+        return user.language_code if user is not None else None
+
+    async def _language(self, update: Update) -> str:
+        chat = update.effective_chat
+        if chat is None:
+            return language_of(self._app_language(update))
+        return await self.turns.language(chat.id, self._app_language(update))
+
+    async def _say(self, update: Update, message: str) -> None:
+        chat = update.effective_chat
+        if chat is None or update.effective_message is None:
+            return
+        key = str(update.update_id)
+        await self.turns.answer(chat.id, message, key, self._app_language(update))
+
+    async def text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.effective_message
+        said = typed(message.text or "") if message else ""
+        if said:
+            await self._say(update, said)
+
+    async def start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        language = await self._language(update)
+        command = (update.effective_message.text or "") if update.effective_message else ""
+        code = start_code(context.args) if command.startswith("/start") else None
+        await self._say(update, link_family(code, language) if code else greet(language))
+
+    async def lang(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        if chat is None:
+            return
+        reply = Reply(text("choose_language", await self._language(update)), LANGUAGE_KEYBOARD)
+        await self.turns.sender.send(chat.id, [reply])
+
+    async def button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        await query.answer()  # stops the spinner on the person's button
+        chat = update.effective_chat
+        if chat is None or chat.type != "private":
+            return
+        payload = button_payload(query.data)
+        if payload:
+            key = str(update.update_id)
+            await self.turns.answer(chat.id, payload, key, self._app_language(update))
+
+    async def voice(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat, message = update.effective_chat, update.effective_message
+        if chat is None or message is None:
+            return
+        language = await self._language(update)
+        note = message.voice or message.audio or message.video_note
+        heard: Optional[str] = None
+        if self.transcribe is not None and note is not None:
+            if (note.file_size or 0) <= MAX_VOICE_BYTES:
+                audio = await (await note.get_file()).download_as_bytearray()
+                heard = await self.transcribe(bytes(audio), language)
+        if heard:
+            await self.turns.answer(chat.id, heard, str(update.update_id), language)
+        else:
+            await self.turns.sender.send(chat.id, [Reply(text("please_type", language))])
+
+    async def other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        if chat is not None and update.effective_message is not None:
+            reply = Reply(text("not_understood", await self._language(update)))
+            await self.turns.sender.send(chat.id, [reply])

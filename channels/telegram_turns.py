@@ -1,0 +1,271 @@
+"""A Telegram message becomes a Rasa turn, and its replies go back, paced; nothing is lost.
+
+- ``Assistant``: Rasa in this process (is its model loaded?) and the action server behind
+  it (does ``/health`` answer?). A turn is only run when both are up, because a custom
+  action that fails loses its events (PRODUCT.md).
+- ``Sender``: every message out goes through python-telegram-bot's ``AIORateLimiter``
+  (30/s overall, ``retry_after`` on 429) and, here, about one message a second per chat
+  after a short burst.
+- ``Turns``: one conversation at a time per chat; a message that cannot be answered now
+  is kept in ``care.channels`` (the inbox), the person is told kindly, and
+  ``retry_held`` answers it once the assistant is back. ``deliver_outbox`` sends what
+  the dialogue queued for people on Telegram (a son's booking, an emergency, a consent
+  question).
+
+Logs carry ids and counts, never what people wrote or their chat ids at INFO.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import OrderedDict
+from typing import Any, AsyncIterator, Awaitable, Callable, Optional
+
+import httpx
+from aiolimiter import AsyncLimiter
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from telegram import Bot
+from telegram.error import Forbidden, TelegramError
+
+from care.services import CareServices
+from channels.common import user_message
+from channels.telegram_render import Reply, language_of, render, split_text, text
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+# After this many failed tries a held message goes to staff instead (an alert).
+MAX_ATTEMPTS = 5
+
+
+class TelegramCollector(CollectingOutputChannel):
+    """Collects a turn's replies; named "telegram" so channel-specific responses apply."""
+
+    @classmethod
+    def name(cls) -> str:
+        return CHANNEL
+
+
+class Assistant:
+    """Rasa in this process, and the action server its custom actions need."""
+
+    def __init__(
+        self,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        agent: Callable[[], Any],
+        health_timeout_s: float = 2.0,
+    ) -> None:
+        self._on_new_message = on_new_message
+        self._agent = agent
+        self._timeout = health_timeout_s
+
+    async def ready(self) -> bool:
+        agent = self._agent()
+        if agent is None or not agent.is_ready():
+            return False
+        endpoint = getattr(agent, "action_endpoint", None)
+        url = getattr(endpoint, "url", None)
+        if not url:
+            return True  # no custom actions configured: nothing else to wait for
+        health = url.rsplit("/webhook", 1)[0].rstrip("/") + "/health"
+        try:
+            async with httpx.AsyncClient(timeout=self._timeout) as client:
+                return (await client.get(health)).status_code == 200
+        except (httpx.HTTPError, OSError):
+            return False
+
+    async def language(self, sender_id: str) -> Optional[str]:
+        """The ``language`` slot of this person's conversation, once they have said anything."""
+        agent = self._agent()
+        store = getattr(agent, "tracker_store", None)
+        if store is None:
+            return None
+        try:
+            tracker = await store.retrieve(sender_id)
+        except Exception as exc:
+            log.warning("telegram: tracker not readable: %s", type(exc).__name__)
+            return None
+        if tracker is None or tracker.latest_message is None or not tracker.latest_message.text:
+            return None
+        language = tracker.get_slot("language")
+        return str(language) if language in ("zh", "en") else None
+
+    async def turn(
+        self, sender_id: str, message: str, message_id: str, metadata: dict[str, Any]
+    ) -> list[dict[str, Any]]:
+        collector = TelegramCollector()
+        await self._on_new_message(
+            user_message(message, collector, sender_id, CHANNEL, message_id, metadata)
+        )
+        return list(collector.messages)
+
+
+class Sender:
+    """Telegram messages out: the application bot's rate limiter, plus pacing per chat."""
+
+    def __init__(self, bot: Bot, burst: int = 3, period_s: float = 3.0, chats: int = 10_000):
+        self.bot = bot
+        self._burst, self._period, self._chats = burst, period_s, chats
+        self._limiters: OrderedDict[int, AsyncLimiter] = OrderedDict()
+
+    def _limiter(self, chat_id: int) -> AsyncLimiter:
+        limiter = self._limiters.pop(chat_id, None) or AsyncLimiter(self._burst, self._period)
+        self._limiters[chat_id] = limiter
+        while len(self._limiters) > self._chats:
+            self._limiters.popitem(last=False)
+        return limiter
+
+    async def send(self, chat_id: int, replies: list[Reply]) -> None:
+        for reply in replies:
+            async with self._limiter(chat_id):
+                await self.bot.send_message(chat_id, reply.text, reply_markup=reply.keyboard)
+
+
+class Turns:
+    def __init__(self, assistant: Assistant, sender: Sender, care: CareServices) -> None:
+        self.assistant = assistant
+        self.sender = sender
+        self.care = care
+        self._locks: dict[int, tuple[asyncio.Lock, list[int]]] = {}  # lock, users
+        self._waiting: set[int] = set()  # chats with held messages: new ones queue behind
+        self._loaded = False
+        self._refused: set[int] = set()  # notifications a person's Telegram refused
+
+    @contextlib.asynccontextmanager
+    async def _one_at_a_time(self, chat_id: int) -> AsyncIterator[None]:
+        """One turn per chat at a time, in arrival order; the lock goes when nobody waits."""
+        lock, users = self._locks.setdefault(chat_id, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                del self._locks[chat_id]
+
+    def _load_waiting(self) -> None:
+        if not self._loaded:
+            self._waiting = {int(h.sender_id) for h in self.care.channels.held(CHANNEL, 1000)}
+            self._loaded = True
+
+    async def language(self, chat_id: int, app_language: Optional[str] = None) -> str:
+        """The language to speak outside Rasa's replies: the conversation's, the person's
+        in care/, else their Telegram app's (Chinese first)."""
+        known = await self.assistant.language(str(chat_id))
+        if known is None:
+            person = self.care.people.find_by_identity(CHANNEL, str(chat_id))
+            known = person.preferred_language if person is not None else None
+        return language_of(app_language, known)
+
+    async def answer(
+        self, chat_id: int, message: str, message_id: str, app_language: Optional[str] = None
+    ) -> None:
+        """One message from a person: answered now, or kept and answered later."""
+        meta = {"message_id": message_id}
+        async with self._one_at_a_time(chat_id):
+            self._load_waiting()
+            if app_language:
+                meta["app_language"] = app_language
+            if chat_id in self._waiting or not await self.assistant.ready():
+                await self._hold(chat_id, message, meta)
+                return
+            try:
+                replies = await self.assistant.turn(str(chat_id), message, message_id, meta)
+            except Exception:
+                log.warning("telegram: a turn failed; the message is kept", exc_info=True)
+                await self._hold(chat_id, message, meta)
+                return
+            if not replies and not await self.assistant.ready():
+                await self._hold(chat_id, message, meta)  # it went down during the turn
+                return
+        await self._send_quietly(chat_id, render(replies))
+
+    async def _hold(self, chat_id: int, message: str, meta: dict[str, Any]) -> None:
+        first = chat_id not in self._waiting
+        held = self.care.channels.hold(CHANNEL, str(chat_id), message, meta)
+        self._waiting.add(chat_id)
+        log.info("telegram: message held (inbox %s)", held)
+        if first:
+            language = await self.language(chat_id, meta.get("app_language"))
+            try:
+                await self.sender.send(chat_id, [Reply(text("answer_soon", language))])
+            except TelegramError as exc:
+                log.warning("telegram: could not say we will answer soon: %s", type(exc).__name__)
+
+    async def retry_held(self) -> int:
+        """Answer held messages, oldest first, once the assistant is back; returns how many."""
+        self._load_waiting()
+        held = self.care.channels.held(CHANNEL)
+        if not held or not await self.assistant.ready():
+            return 0
+        done = 0
+        for item in held:
+            chat_id = int(item.sender_id)
+            message_id = str(item.meta.get("message_id") or f"held-{item.id}")
+            async with self._one_at_a_time(chat_id):
+                self.care.channels.tried(item.id)
+                try:
+                    replies = await self.assistant.turn(
+                        item.sender_id, item.text, message_id, dict(item.meta)
+                    )
+                except Exception:
+                    log.warning("telegram: held message %s failed again", item.id, exc_info=True)
+                    if item.attempts + 1 >= MAX_ATTEMPTS:
+                        self._to_staff(item.id, chat_id)
+                    continue
+                if not replies and not await self.assistant.ready():
+                    break
+                if not self.care.channels.answered(item.id):
+                    continue  # another process answered it
+            done += 1
+            await self._send_quietly(chat_id, render(replies))
+        self._waiting = {int(h.sender_id) for h in self.care.channels.held(CHANNEL, 1000)}
+        if done:
+            log.info("telegram: %d held message(s) answered", done)
+        return done
+
+    def _to_staff(self, inbox_id: int, chat_id: int) -> None:
+        if self.care.channels.answered(inbox_id):
+            person = self.care.people.find_by_identity(CHANNEL, str(chat_id))
+            self.care.alerts.raise_alert(
+                "handoff",
+                "A Telegram message the assistant could not answer: please reply in person.",
+                person_id=person.id if person else None,
+                conversation_id=str(chat_id),
+                channel=CHANNEL,
+            )
+
+    async def deliver_outbox(self) -> int:
+        """Send queued notifications to people on Telegram: claimed first, given back on failure."""
+        sent = 0
+        for item in self.care.channels.outbox(CHANNEL):
+            if item.notification_id in self._refused or not item.external_id.lstrip("-").isdigit():
+                continue
+            if not self.care.channels.claim(item.notification_id, CHANNEL):
+                continue
+            try:
+                await self.sender.send(
+                    int(item.external_id), [Reply(p) for p in split_text(item.message)]
+                )
+            except Forbidden:
+                # They blocked the bot: leave it to another channel (or staff) to reach them.
+                self.care.channels.unclaim(item.notification_id)
+                self._refused.add(item.notification_id)
+                log.warning("telegram: notification %s refused", item.notification_id)
+                continue
+            except Exception as exc:
+                self.care.channels.unclaim(item.notification_id)
+                log.warning("telegram: notification %s not sent: %s", item.notification_id,
+                            type(exc).__name__)  # fmt: skip
+                break
+            sent += 1
+        return sent
+
+    async def _send_quietly(self, chat_id: int, replies: list[Reply]) -> None:
+        try:
+            await self.sender.send(chat_id, replies)
+        except TelegramError as exc:
+            log.warning("telegram: reply not sent: %s", type(exc).__name__)
