@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Mapping, Optional
+from typing import Callable, Mapping, Optional
 
 
 def _env(environ: Optional[Mapping[str, str]]) -> Mapping[str, str]:
@@ -69,11 +69,11 @@ class TelegramSettings:
 
 
 # The Rasa channels ``anxin run`` registers, each when its settings are present.
-CHANNELS: dict[str, type] = {
-    "channels.wechat.WeChatInput": WeChatSettings,
-    "channels.telegram.TelegramInput": TelegramSettings,
+CHANNELS: dict[str, Callable[[Optional[Mapping[str, str]]], object]] = {
+    "channels.wechat.WeChatInput": WeChatSettings.from_env,
+    "channels.telegram.TelegramInput": TelegramSettings.from_env,
 }
 
 
 def enabled_channels(environ: Optional[Mapping[str, str]] = None) -> list[str]:
-    return [path for path, settings in CHANNELS.items() if settings.from_env(environ) is not None]
+    return [path for path, settings in CHANNELS.items() if settings(environ) is not None]

@@ -144,10 +144,11 @@ def parse(xml: str) -> Incoming:
 
 def _map(wechat_type: str, f: dict[str, str]) -> Incoming:
     openid, account = f["FromUserName"], f["ToUserName"]
+    base: dict[str, Any] = {"openid": openid, "account": account}
     if f["MsgType"].lower() == "event":
         event = f.get("Event", "").lower()
         key = f"ev:{openid}:{f['CreateTime']}"
-        base = {"openid": openid, "account": account, "key": key}
+        base["key"] = key
         if event == "subscribe":
             return Incoming("subscribe", **base)
         if event == "unsubscribe":
@@ -155,7 +156,7 @@ def _map(wechat_type: str, f: dict[str, str]) -> Incoming:
         if event == "click" and f.get("EventKey") in MENU_INTENTS:
             return Incoming("text", text=MENU_INTENTS[f["EventKey"]], **base)
         return Incoming("other", extra={"event": event}, **base)
-    base = {"openid": openid, "account": account, "key": f"msg:{f['MsgId']}"}
+    base["key"] = f"msg:{f['MsgId']}"
     if wechat_type == "text":
         return Incoming("text", text=f.get("Content", "").strip(), **base)
     if wechat_type == "voice":
