@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Optional
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from care import models as m
@@ -126,12 +126,32 @@ class ChannelStore:
             ).all()
             return [HeldMessage.of(r) for r in rows]
 
-    def tried(self, inbox_id: int) -> None:
+    def lease(self, inbox_id: int, for_: timedelta = timedelta(minutes=2)) -> bool:
+        """Take a held message to answer it now, counting the attempt.
+
+        False while another process holds an unexpired lease, or once it is answered:
+        with several Rasa workers or replicas, each held message runs one turn at a time.
+        """
+        now = self.clock()
+        with self.db.write() as s:
+            result = s.execute(
+                update(m.ChannelInbox)
+                .where(
+                    m.ChannelInbox.id == inbox_id,
+                    m.ChannelInbox.answered_at.is_(None),
+                    or_(m.ChannelInbox.leased_until.is_(None), m.ChannelInbox.leased_until <= now),
+                )
+                .values(attempts=m.ChannelInbox.attempts + 1, leased_until=now + for_)
+            )
+            return bool(result.rowcount)
+
+    def release(self, inbox_id: int) -> None:
+        """The turn failed: the held message may be tried again at the next round."""
         with self.db.write() as s:
             s.execute(
                 update(m.ChannelInbox)
                 .where(m.ChannelInbox.id == inbox_id)
-                .values(attempts=m.ChannelInbox.attempts + 1)
+                .values(leased_until=None)
             )
 
     def answered(self, inbox_id: int) -> bool:

@@ -409,5 +409,7 @@ class ChannelInbox(Base):
     meta = Column(JSON, nullable=False, default=dict)
     received_at = Column(UTCDateTime, nullable=False)
     attempts = Column(Integer, nullable=False, server_default="0")
+    # One process at a time answers a held message (several Rasa workers or replicas).
+    leased_until = Column(UTCDateTime)
     answered_at = Column(UTCDateTime)
     __table_args__ = (Index("ix_channel_inbox_pending", "answered_at", "channel", "id"),)

@@ -206,17 +206,20 @@ class Turns:
             chat_id = int(item.sender_id)
             message_id = str(item.meta.get("message_id") or f"held-{item.id}")
             async with self._one_at_a_time(chat_id):
-                self.care.channels.tried(item.id)
+                if not self.care.channels.lease(item.id):
+                    continue  # another worker or replica is answering it
                 try:
                     replies = await self.assistant.turn(
                         item.sender_id, item.text, message_id, dict(item.meta)
                     )
                 except Exception:
                     log.warning("telegram: held message %s failed again", item.id, exc_info=True)
+                    self.care.channels.release(item.id)
                     if item.attempts + 1 >= MAX_ATTEMPTS:
                         self._to_staff(item.id, chat_id)
                     continue
                 if not replies and not await self.assistant.ready():
+                    self.care.channels.release(item.id)
                     break
                 if not self.care.channels.answered(item.id):
                     continue  # another process answered it

@@ -290,15 +290,18 @@ class WeChatCore:
             return 0
         answered = 0
         for message in held:
-            await asyncio.to_thread(self.store.tried, message.id)
+            if not await asyncio.to_thread(self.store.lease, message.id):
+                continue  # another worker or replica is answering it
             message_id = str(message.meta.get("message_id") or f"held:{message.id}")
             try:
                 replies = await self.run_turn(message.sender_id, message.text, message_id)
             except Exception as exc:
                 log.warning("a held WeChat message still cannot be answered: %r", exc)
+                await asyncio.to_thread(self.store.release, message.id)
                 return answered
             texts = pack(render_messages(replies))
             if not texts and not await self._up():
+                await asyncio.to_thread(self.store.release, message.id)
                 return answered
             if await asyncio.to_thread(self.store.answered, message.id):
                 await self._send(message.sender_id, texts)

@@ -39,13 +39,27 @@ def test_a_token_is_served_until_shortly_before_it_expires(care, clock):
     assert care.channels.token("wechat:wx123") == "AT-2"
 
 
+def test_an_expired_lease_lets_another_process_try_again(care, clock):
+    held = care.channels.hold("telegram", "42", "hello")
+    assert care.channels.lease(held, timedelta(seconds=30)) is True
+    clock.advance(seconds=31)  # the first process died mid-turn
+    assert care.channels.lease(held) is True
+    assert care.channels.held("telegram")[0].attempts == 2
+    care.channels.answered(held)
+    clock.advance(minutes=5)
+    assert care.channels.lease(held) is False
+
+
 def test_held_messages_wait_until_answered(care):
     first = care.channels.hold("wechat", "oABC", "俺想订明天的午饭", {"msg_id": "1"})
     care.channels.hold("telegram", "42", "hello")
     held = care.channels.held("wechat")
     assert [(h.id, h.text, h.meta) for h in held] == [(first, "俺想订明天的午饭", {"msg_id": "1"})]
-    care.channels.tried(first)
-    assert care.channels.held("wechat")[0].attempts == 1
+    assert care.channels.lease(first) is True
+    assert care.channels.lease(first) is False  # another worker is answering it
+    care.channels.release(first)  # its turn failed: the next round may try again
+    assert care.channels.lease(first) is True
+    assert care.channels.held("wechat")[0].attempts == 2
     assert care.channels.answered(first) is True
     assert care.channels.answered(first) is False  # another process got there first
     assert care.channels.held("wechat") == []
