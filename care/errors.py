@@ -98,3 +98,9 @@ class TooManyAttempts(CareError):
     def __init__(self, message: str, retry_at: datetime) -> None:
         super().__init__(message, retry_at=retry_at)
         self.retry_at = retry_at
+
+
+class IdentityTaken(CareError):
+    """A channel account already belongs to another person with bookings or links."""
+
+    code = "identity_taken"

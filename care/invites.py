@@ -47,12 +47,15 @@ def identity_key(channel: str, external_id: str) -> str:
     return hashlib.sha256(f"{channel}\x00{external_id}".encode()).hexdigest()
 
 
-def live_invites(s: Session, elder_id: int, now: datetime) -> list[m.LinkInvite]:
+def live_invites(
+    s: Session, elder_id: int, now: datetime, purpose: str = "family"
+) -> list[m.LinkInvite]:
     return list(
         s.scalars(
             select(m.LinkInvite)
             .where(
                 m.LinkInvite.elder_id == elder_id,
+                m.LinkInvite.purpose == purpose,
                 m.LinkInvite.used_at.is_(None),
                 m.LinkInvite.expires_at > now,
             )
@@ -62,10 +65,16 @@ def live_invites(s: Session, elder_id: int, now: datetime) -> list[m.LinkInvite]
 
 
 def insert_invite(
-    s: Session, elder_id: int, actor: Actor, relation_hint: Optional[str], now: datetime
+    s: Session,
+    elder_id: int,
+    actor: Actor,
+    relation_hint: Optional[str],
+    now: datetime,
+    purpose: str = "family",
+    valid: timedelta = CODE_VALID,
 ) -> m.LinkInvite:
     """A new code; beyond the cap the oldest live ones expire now (the elder row is locked)."""
-    live = live_invites(s, elder_id, now)
+    live = live_invites(s, elder_id, now, purpose)
     for old in live[: max(0, len(live) - MAX_LIVE_CODES + 1)]:
         old.expires_at = now
         audit.record(s, now, actor, "link_invite.expire", f"link_invite:{old.id}")
@@ -79,7 +88,8 @@ def insert_invite(
             created_by=actor.label,
             relation_hint=relation_hint,
             created_at=now,
-            expires_at=now + CODE_VALID,
+            expires_at=now + valid,
+            purpose=purpose,
         )
         try:
             with s.begin_nested():  # a code taken by a concurrent invite: draw again
@@ -98,8 +108,10 @@ def find_invite(s: Session, db: Database, code: str) -> Optional[m.LinkInvite]:
     return s.scalars(db.lock(stmt, of=m.LinkInvite)).first()
 
 
-def invalid_reason(invite: Optional[m.LinkInvite], now: datetime) -> Optional[str]:
-    if invite is None:
+def invalid_reason(
+    invite: Optional[m.LinkInvite], now: datetime, purpose: str = "family"
+) -> Optional[str]:
+    if invite is None or invite.purpose != purpose:
         return "unknown"
     if invite.used_at is not None:
         return "used"

@@ -361,6 +361,10 @@ class LinkInvite(Base):
     expires_at = Column(UTCDateTime, nullable=False)
     used_at = Column(UTCDateTime)
     used_by_id = Column(ForeignKey("people.id"))
+    # "family": a relative links with the elder (``elder_id``); "channel": the person
+    # ``elder_id`` (elder or relative) links another channel of their own (care.identity).
+    purpose = Column(String(16), nullable=False, server_default="family")
+    __table_args__ = (CheckConstraint(_in("purpose", ("family", "channel")), name="purpose"),)
 
 
 class LinkAttempt(Base):

@@ -15,6 +15,7 @@ from care.comfort import Comfort
 from care.config import CareSettings
 from care.db import Database
 from care.family import Family
+from care.identity import Identities
 from care.people import People
 from care.safety import Safety
 from care.staff_hours import StaffHours
@@ -35,6 +36,7 @@ class CareServices:
     comfort: Comfort
     staff_hours: StaffHours
     channels: ChannelStore
+    identities: Identities
 
     def close(self) -> None:
         self.db.dispose()
@@ -68,4 +70,5 @@ def build(
         comfort=Comfort(db, clock, bookings),
         staff_hours=staff_hours,
         channels=ChannelStore(db, clock),
+        identities=Identities(db, clock),
     )
