@@ -82,7 +82,10 @@ _CRISIS_EN = (
     r"|\bbetter off (?:dead|if i died)\b|\btaking my own life\b|\bpoint (?:of|in) living\b"
     r"|\b(?:life|living) has no (?:meaning|point)\b|\bno meaning to my life\b|\bbe with my late\b"
     r"|\bjoin my (?:wife|husband) in heaven\b|\bcan'?t go on living\b"
-    r"|\brather (?:die|be dead|not be alive)\b|\bsooner be dead\b",
+    r"|\brather (?:die|be dead|not be alive)\b|\bsooner be dead\b"
+    # An intended overdose (a taken one is an emergency, above).
+    r"|\b(?:going|gonna|want) to (?:take|swallow) (?:all|a lot of|the whole bottle of) "
+    r"(?:my |of my )?(?:pills|tablets|sleeping pills)\b",
 )
 
 

@@ -23,6 +23,7 @@ CRISIS = [
     "they'd be better off without me", "i want to kill myself", "i don't see the point in going on",
     "nobody would miss me if i was gone", "i've thought about how i would do it",
     "there's no reason to live", "i'm just a burden to everyone", "i'm thinking of ending my life",
+    "i'm going to take all my tablets", "i want to swallow all my sleeping pills",
 ]  # fmt: skip
 ORDINARY = [
     "该喝药了", "俺想订明天的午饭", "我想约个门诊看看腰", "心里难受", "我有点孤单", "12月1号",
@@ -33,6 +34,7 @@ ORDINARY = [
     "我腿脚不好动不了 能送饭吗",
     "胳膊抬不起来 想看看中医", "不想拖累孩子 想去日托", "他是怎么死的", "i fell asleep after lunch",
     "my gums are bleeding a little", "i don't want to be a burden, can you deliver lunch",
+    "i'm going to take my tablets after lunch", "i want to take my pills with dinner",
 ]  # fmt: skip
 
 
