@@ -18,7 +18,7 @@ EMERGENCY = [
 ]  # fmt: skip
 CRISIS = [
     "俺走了孩子就轻松了", "俺攒了一把安眠药", "想结束这一切", "想拿刀割自己", "俺不活了", "想自杀",
-    "俺活够了", "晚上睡着了别醒过来就好了", "没啥可留恋的了", "活着没啥意思了", "想去跳江",
+    "俺活够了", "晚上睡着了别醒过来就好了", "俺这两天老想不开", "我有点想不开了", "没啥可留恋的了", "活着没啥意思了", "想去跳江",
     "i've been saving up my sleeping pills", "i don't want to wake up tomorrow",
     "they'd be better off without me", "i want to kill myself", "i don't see the point in going on",
     "nobody would miss me if i was gone", "i've thought about how i would do it",
@@ -31,7 +31,7 @@ ORDINARY = [
     "can you help me with my booking", "i'd like to see a doctor about my knee",
     "call me on friday", "my son will book for me", "i'm sad today", "晚上七点", "中午吃啥",
     "the fire station bus stop", "转人工", "帮帮我订个饭", "早上起不来",
-    "我腿脚不好动不了 能送饭吗",
+    "我腿脚不好动不了 能送饭吗", "我劝老伴儿别想不开",
     "胳膊抬不起来 想看看中医", "不想拖累孩子 想去日托", "他是怎么死的", "i fell asleep after lunch",
     "my gums are bleeding a little", "i don't want to be a burden, can you deliver lunch",
     "i'm going to take my tablets after lunch", "i want to take my pills with dinner",
