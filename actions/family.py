@@ -22,7 +22,7 @@ from actions.runtime import CareMixin
 from actions.say import YES_NO, buttons
 from care.audit import Actor
 from care.choices import Option, ordinal, pick
-from care.errors import CareError, InvalidCode, TooManyAttempts
+from care.errors import CareError, IdentityTaken, InvalidCode, TooManyAttempts
 from care.family import RELATIONS, relation_name
 
 log = logging.getLogger(__name__)
@@ -68,8 +68,11 @@ class ValidateLinkForm(CareMixin, FormValidationAction):
         domain: dict[str, Any],
     ) -> list[str]:
         person = self.person(tracker)
-        if person is not None and person.kind == "elder" and not tracker.get_slot("invite_code"):
+        code = tracker.get_slot("invite_code")
+        if person is not None and person.kind == "elder" and not code:
             return []  # the elder: a code to hand out, or a request to answer
+        if code and self.care.identities.is_channel_code(code):
+            return []  # a code for linking one's own second app: nothing more to ask
         wanted = ["invite_code"]
         if person is None:
             wanted.append("family_name")
@@ -161,6 +164,10 @@ class ActionLinkFamily(CareMixin, Action):
     ) -> list[EventType]:
         language = tracker.get_slot("language") or "zh"
         try:
+            me = self.care.identities.redeem(code, self.channel(tracker), tracker.sender_id)
+            if me is not None:  # the person's own second app, not a relative
+                dispatcher.utter_message(response="utter_channel_linked", name=me.name)
+                return []
             link = self.care.family.redeem(
                 code,
                 self.channel(tracker),
@@ -176,6 +183,10 @@ class ActionLinkFamily(CareMixin, Action):
         except InvalidCode as wrong:
             reason = wrong.details.get("reason", "unknown")
             dispatcher.utter_message(response=f"utter_link_code_{reason}")
+            return []
+        except IdentityTaken:
+            hotline = self.care.settings.centre_hotline
+            dispatcher.utter_message(response="utter_channel_taken", centre_hotline=hotline)
             return []
         except CareError:
             log.info("family link refused")
@@ -220,3 +231,21 @@ class ActionLinkAnswer(CareMixin, Action):
             response="utter_link_agreed" if agree else "utter_link_declined", name=relative.name
         )
         return [SlotSet("pending_link", None)]
+
+
+class ActionLinkChannel(CareMixin, Action):
+    """ "我想在Telegram上也用": a one-time code to send from the other app."""
+
+    def name(self) -> str:
+        return "action_link_channel"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        person = self.person(tracker)
+        if person is None:
+            dispatcher.utter_message(response="utter_channel_code_stranger")
+            return []
+        code = self.care.identities.create_code(person.id, Actor.person(person.id))
+        dispatcher.utter_message(response="utter_channel_code", code=code.code)
+        return []

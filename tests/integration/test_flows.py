@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from care.audit import Actor
 from care.config import CareSettings
 from care.services import CareServices, build
 from tests.integration.test_stack import post, rasa_ready, start
@@ -37,11 +38,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, CareS
         ANXIN_RASA_WORKERS="2",
     )
     try:
-        assert (
-            "Redis redis://127.0.0.1:6379/0, 2 Rasa worker"
-            in out.wait_for(r"conversations .*", 60)[0]
-        )
         rasa_ready(int(env["ANXIN_RASA_PORT"]), proc)
+        said = out.wait_for(r"conversations .*", 10)[0]
+        assert "Redis redis://127.0.0.1:6379/0, 2 Rasa worker" in said
         # Rasa's main process and the two workers it forked, all sharing Redis.
         assert len(rasa_processes(env["ANXIN_RASA_PORT"])) == 3
         care = build(CareSettings(db_url=f"sqlite:///{tmp / 'var' / 'anxin.db'}"))
@@ -211,3 +210,20 @@ def test_a_handed_off_conversation_waits_for_staff_but_not_in_an_emergency(stack
     care.alerts.resolve(handoff.id, "wang.staff", "called her back")  # staff release it
     assert "安心" in say("谢谢")
     assert "订" in say("你们都有啥服务")  # and the bot answers again
+
+
+def test_one_elder_on_two_apps_sees_one_set_of_bookings(stack):
+    port, care = stack
+    day = a_monday()
+    grandma = care.people.register_elder("rest", "two-apps-wechat", "赵玉兰", "zh")
+    lunch = care.bookings.slot_by_code(f"meal:{day.isoformat()}:lunch:dine_in")
+    care.bookings.book(grandma.id, lunch.id, Actor.person(grandma.id), "rest")
+
+    first = Chat(port, "two-apps-wechat")
+    code = re.search(r"\d{6}", first("俺想在电报上也能跟你唠"))
+    assert code is not None
+    second = Chat(port, "two-apps-telegram")
+    linked = second(code[0])
+    assert "赵玉兰" in linked and "认识您" in linked, linked
+    assert care.people.find_by_identity("rest", "two-apps-telegram").id == grandma.id
+    assert "午饭" in second("我都约了啥")  # the lunch booked before, seen from the other app
