@@ -28,7 +28,8 @@ _EMERGENCY_ZH = (
     r"|(?:半边|一边)(?:身子|脸)?麻|(?:突然|一下子|半边).{0,6}抬不起来|头晕.{0,6}站不(?:住|起来)"
     r"|站都站不住|救护车|(?:我|俺)不行了|头疼得.{0,6}(?:裂|吐)|抽过去|抽风"
     r"|舌头(?:发硬|不好使|发直)|嘴角(?:歪|往下)|喘气(?:费劲|喘不匀|困难)|一口气上不来"
-    r"|说(?:话)?说?不清(?:话|了|楚了)|出事了.{0,3}快|快来(?:人|救)",
+    r"|说(?:话)?说?不清(?:话|了|楚了)|出事了.{0,3}快|快来(?:人|救)"
+    r"|吃错(?:了)?药|呼吸不(?:了|上来|过来)",
 )
 _EMERGENCY_EN = (
     r"\b(?:call|dial|ring|get)\s+(?:an?\s+|the\s+)?(?:ambulance|911|120|999|112|doctor now)\b"
@@ -45,7 +46,7 @@ _EMERGENCY_EN = (
     r"|\bbleeding (?:a lot|heavily|badly)\b|\blots of blood\b|\bthere'?s a fire\b|\bon fire\b"
     r"|\bcaught fire\b|\bfire in (?:the|my)\b|^\W*fire\W*$|\bsmells? (?:of )?gas\b|\bgas leak\b"
     r"|\bchoking\b|\btook (?:all|a lot of|too many|a whole bottle of) (?:my )?(?:pills|tablets)\b"
-    r"|\boverdose"
+    r"|(?<!to )\boverdose"  # "going to overdose" is a crisis (below)
     r"|^\W*(?:please\s+)?(?:somebody\s+)?help(?:\W+(?:me|help|us|please|someone|somebody))*\W*$"
     r"|\bi need help (?:right )?now\b|\bchest pains?\b"
     r"|\bchest\b.{0,20}\b(?:pain|hurts?|hurting|tight|heavy|pressure)\b"
@@ -54,7 +55,11 @@ _EMERGENCY_EN = (
     r"|\bseizure|\bconvuls|\b(?:arm|leg|face|hand)\b.{0,15}\b(?:gone weak|numb|dropped|droop)"
     r"|\bcan'?t (?:lift|move) my (?:arm|leg)|\bslipped\b.{0,25}\bcan'?t move\b"
     r"|\bdizzy\b.{0,20}\bcan'?t stand\b|\bcan'?t get (?:his|her|my) words out\b"
-    r"|\bworst headache\b",
+    r"|\bworst headache\b|\b(?:hurt|hit|banged) (?:my|his|her) head\b|\bcovered in blood\b"
+    r"|\bcome (?:fast|quick(?:ly)?|right away)\b|^\W*(?:please )?come (?:now|quick)\W*$"
+    r"|\b(?:lips|face) (?:are |is )?(?:going|turning|gone) blue\b"
+    r"|\b(?:not getting|can'?t get) (?:enough )?air\b|\bcan'?t stand up\b(?!\s+(?:for|long|straight))"
+    r"|\bneed (?:a doctor|help|an ambulance) (?:right )?now\b|\bit'?s urgent\b",
 )
 _CRISIS_ZH = (
     r"不想活|活着没(?:意思|劲|盼头)|活够了|不活了|死了算了|想(?:去)?死|去死|自杀|轻生|寻死|了结"
@@ -64,11 +69,12 @@ _CRISIS_ZH = (
     r"|(?:是|就是)(?:个)?累赘|没啥(?:可)?留恋|活着(?:也)?(?:多余|没用|白费)"
     r"|活着(?:还)?有(?:啥|什么)意思|活着(?:真|也)?没(?:啥)?(?:意思|劲|盼头)|不如死|想喝药"
     r"|一死了之|活着.{0,4}(?:遭罪|受罪)|还不如死|想(?:去|从楼上)?跳(?:下去|江|河|楼)|不想再活"
-    r"|了断|去找老伴儿|找老伴儿去|(?:随|跟)老伴儿.{0,4}(?:去|走)|活着.{0,8}想走了|一闭眼就过去"
+    r"|了断|去找老伴儿|找老伴儿去|(?:随|跟)(?:老伴儿?|老头子?|老太太|老婆子|老爷子).{0,4}(?:走|去)(?:了|吧)?(?:\W|$)|活着.{0,8}想走了|一闭眼就过去"
     r"|想好了怎么死|(?:我|俺).{0,4}(?:想|琢磨)怎么死|死了(?:干净|省得|省心)|添累赘|活着.{0,4}拖累"
     r"|死了.{0,4}不拖累|拖累.{0,8}(?:不如走|想走|走了)"
     # "想不开" is how many elders hint at it; "别想不开" (comforting someone else) is not.
-    r"|(?<!别)(?<!不要)想不开",
+    r"|(?<!别)(?<!不要)想不开|(?:我|俺)要是(?:走了|没了|死了)|(?:还是|不如)死了(?:好|算了|干净)"
+    r"|绳子.{0,4}(?:准备|备|找)好",
 )
 _CRISIS_EN = (
     r"\bkill (?:myself|me)\b|\bsuicid|\bend(?:ing)? (?:it all|my life|things|everything)\b"
@@ -87,7 +93,13 @@ _CRISIS_EN = (
     r"|\brather (?:die|be dead|not be alive)\b|\bsooner be dead\b"
     # An intended overdose (a taken one is an emergency, above).
     r"|\b(?:going|gonna|want) to (?:take|swallow) (?:all|a lot of|the whole bottle of) "
-    r"(?:my |of my )?(?:pills|tablets|sleeping pills)\b",
+    r"(?:my |of my )?(?:pills|tablets|sleeping pills)\b|\bto overdose\b"
+    r"|\b(?:collecting|stockpiling|hoarding) (?:up )?(?:my )?(?:sleeping )?(?:pills|tablets)\b"
+    r"|\bcan'?t go on\b|\bwish i (?:hadn'?t|had not|didn'?t|never) (?:woken|wake)"
+    r"|\b(?:what(?:'s| is)? there|what have i got|what do i have|nothing left) to live for\b"
+    r"|\bcut (?:my )?(?:wrists?|arms?)\b|\b(?:won'?t|wouldn'?t|will not|would not) miss me\b"
+    r"|\bpoint (?:in|of) (?:carrying on|going on)\b|\bfeel like dying\b|\bno loss to anyone\b"
+    r"|\bwant to disappear\b|\brather not be here\b",
 )
 
 

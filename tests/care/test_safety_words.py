@@ -15,6 +15,10 @@ EMERGENCY = [
     "hlep", "my dad collapsed", "call 120", "i can't speak properly", "her mouth is drooping",
     "i'm bleeding and it won't stop", "my wife won't wake up", "call an ambulance",
     "help me please", "I've got chest pains", "I took all my pills",
+    "俺吃错药了 吃了一把", "呼吸不了了", "i've hurt my head badly", "come fast",
+    "my lips are going blue", "not getting enough air", "please come now",
+    "i feel awful and i can't stand up", "i need a doctor right now",
+    "i need a doctor now it's urgent", "i'm covered in blood",
 ]  # fmt: skip
 CRISIS = [
     "俺走了孩子就轻松了", "俺攒了一把安眠药", "想结束这一切", "想拿刀割自己", "俺不活了", "想自杀",
@@ -24,6 +28,13 @@ CRISIS = [
     "nobody would miss me if i was gone", "i've thought about how i would do it",
     "there's no reason to live", "i'm just a burden to everyone", "i'm thinking of ending my life",
     "i'm going to take all my tablets", "i want to swallow all my sleeping pills",
+    "俺要是没了 孩子就轻松了", "俺还是死了好", "想跟老头子一块儿走", "绳子都准备好了",
+    "i can't go on like this", "i wish i hadn't woken up this morning", "i'm going to overdose",
+    "i've been collecting my tablets", "what is there to live for", "i cut my wrists",
+    "they won't miss me", "what's the point in carrying on", "i feel like dying",
+    "i'd be no loss to anyone", "i want to overdose", "i cut my arms",
+    "i want to disappear and never come back", "what have i got to live for",
+    "i'd rather not be here",
 ]  # fmt: skip
 ORDINARY = [
     "该喝药了", "俺想订明天的午饭", "我想约个门诊看看腰", "心里难受", "我有点孤单", "12月1号",
@@ -35,6 +46,8 @@ ORDINARY = [
     "胳膊抬不起来 想看看中医", "不想拖累孩子 想去日托", "他是怎么死的", "i fell asleep after lunch",
     "my gums are bleeding a little", "i don't want to be a burden, can you deliver lunch",
     "i'm going to take my tablets after lunch", "i want to take my pills with dinner",
+    "想跟老伴儿一块儿去吃饭", "俺想跟老头子一块儿去日托", "come and see me on friday",
+    "i cut my toenails", "my son will miss me when he goes back", "i can't stand up for long",
 ]  # fmt: skip
 
 
