@@ -58,7 +58,8 @@ _EMERGENCY_EN = (
     r"|\bworst headache\b|\b(?:hurt|hit|banged) (?:my|his|her) head\b|\bcovered in blood\b"
     r"|\bcome (?:fast|quick(?:ly)?|right away)\b|^\W*(?:please )?come (?:now|quick)\W*$"
     r"|\b(?:lips|face) (?:are |is )?(?:going|turning|gone) blue\b"
-    r"|\b(?:not getting|can'?t get) (?:enough )?air\b|\bcan'?t stand up\b(?!\s+(?:for|long|straight))"
+    r"|\b(?:not getting|can'?t get) (?:enough )?air\b"
+    r"|\bcan'?t stand up\b(?!\s+(?:for|long|straight))"
     r"|\bneed (?:a doctor|help|an ambulance) (?:right )?now\b|\bit'?s urgent\b",
 )
 _CRISIS_ZH = (

@@ -22,7 +22,8 @@ EMERGENCY = [
 ]  # fmt: skip
 CRISIS = [
     "俺走了孩子就轻松了", "俺攒了一把安眠药", "想结束这一切", "想拿刀割自己", "俺不活了", "想自杀",
-    "俺活够了", "晚上睡着了别醒过来就好了", "俺这两天老想不开", "我有点想不开了", "没啥可留恋的了", "活着没啥意思了", "想去跳江",
+    "俺活够了", "晚上睡着了别醒过来就好了", "俺这两天老想不开", "我有点想不开了",
+    "没啥可留恋的了", "活着没啥意思了", "想去跳江",
     "i've been saving up my sleeping pills", "i don't want to wake up tomorrow",
     "they'd be better off without me", "i want to kill myself", "i don't see the point in going on",
     "nobody would miss me if i was gone", "i've thought about how i would do it",
