@@ -25,7 +25,7 @@ import pytest
 from care.config import CareSettings
 from care.services import CareServices, build
 from tests.channels.fake_telegram import BOT_ID, Call, FakeTelegram
-from tests.integration.test_stack import READY_TIMEOUT_S, ROOT, Output, rasa_ready, start
+from tests.integration.test_stack import READY_TIMEOUT_S, ROOT, Output, rasa_ready, start, stop
 
 TOKEN = "123456:TEST-token"
 SECRET = "s3cret-Token_1"
@@ -77,12 +77,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield Stack(port, fake, care, out)
         care.close()
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        out.close()
+        stop(proc, out)
         fake.stop()
 
 

@@ -12,7 +12,6 @@ import json
 import os
 import re
 import signal
-import subprocess
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +39,7 @@ from tests.integration.test_stack import (
     post,
     rasa_ready,
     start,
+    stop,
 )
 
 
@@ -76,12 +76,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             yield Stack(int(env["ANXIN_RASA_PORT"]), care, fake, out)
             care.close()
         finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-            out.close()
+            stop(proc, out)
 
 
 def content(body: str) -> str:

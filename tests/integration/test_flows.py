@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import subprocess
 import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -22,7 +20,7 @@ import pytest
 from care.audit import Actor
 from care.config import CareSettings
 from care.services import CareServices, build
-from tests.integration.test_stack import post, rasa_ready, start
+from tests.integration.test_stack import post, rasa_ready, start, stop
 
 REDIS_URL = os.environ.get("ANXIN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -47,12 +45,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, CareS
         yield int(env["ANXIN_RASA_PORT"]), care
         care.close()
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        out.close()
+        stop(proc, out)
         forget_redis_keys(prefix)
 
 

@@ -14,7 +14,7 @@ import time
 import urllib.request
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -109,19 +109,26 @@ def rasa_ready(port: int, proc: subprocess.Popen[str]) -> None:
     raise AssertionError("Rasa did not load its model in time")
 
 
+def stop(proc: subprocess.Popen[str], out: Optional[Output] = None) -> None:
+    """Stop a stack started by ``start``, however far it got."""
+    if proc.poll() is None:
+        # SIGTERM lets honcho stop its children (each in its own process group).
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    if out is not None:
+        out.close()
+
+
 @pytest.fixture
 def stopped_at_end() -> Iterator[list[subprocess.Popen[str]]]:
     procs: list[subprocess.Popen[str]] = []
     yield procs
     for proc in procs:
-        if proc.poll() is None:
-            # SIGTERM lets honcho stop its children (each in its own process group).
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop(proc)
 
 
 def pid_alive(pid: int) -> bool:
