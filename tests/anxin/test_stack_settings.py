@@ -71,7 +71,7 @@ def test_with_redis_workers_share_trackers_and_locks_and_the_password_stays_off_
     assert "pa@ss" not in text and "pa%40ss" not in text
     child = child_env(run, CareSettings(db_url="sqlite://"))
     assert child["SANIC_WORKERS"] == "3" and child["ANXIN_REDIS_PASSWORD"] == "pa@ss"
-    assert RunSettings.from_env(env).rasa_workers >= 1  # one per core by default
+    assert RunSettings.from_env(env).rasa_workers == 1  # more only when asked for
     with pytest.raises(SystemExit, match="ANXIN_RASA_WORKERS"):
         RunSettings.from_env({**env, "ANXIN_RASA_WORKERS": "0"})
     with pytest.raises(SystemExit, match="ANXIN_REDIS_URL"):
