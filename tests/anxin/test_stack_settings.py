@@ -12,9 +12,11 @@ from care.config import CareSettings
 
 
 def _yaml(path: Path) -> dict:
-    from ruamel.yaml import YAML
+    # PyYAML, not ruamel: importing Rasa teaches ruamel to expand ${VAR} on load, and
+    # these files must keep the ${...} that Rasa substitutes when it reads them.
+    import yaml
 
-    return dict(YAML(typ="safe").load(path.read_text(encoding="utf-8")))
+    return dict(yaml.safe_load(path.read_text(encoding="utf-8")))
 
 
 def test_a_public_bind_needs_a_token_which_never_goes_on_the_command_line():
