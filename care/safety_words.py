@@ -17,7 +17,7 @@ _EMERGENCY_ZH = (
     r"|^\W*(?:快)?帮帮(?:我|俺)\W*$|摔(?:倒|了|一跤|跤|地上|着了)|跌(?:倒|了一跤)|栽倒"
     r"|(?:地上|床上|倒了|摔了).{0,6}起不来|起不来了|晕(?:倒|过去|了)|昏(?:倒|过去|迷)"
     r"|眼前(?:一黑|发黑)|不省人事|(?:叫|喊|推)不醒|没(?:了)?意识|胸(?:口|部)?(?:疼|痛|闷|发紧)"
-    r"|心(?:脏|口)(?:疼|痛|难受|不舒服)|心梗|心脏病(?:犯|发)|喘不(?:上|过|动)来?气|上不来气"
+    r"|心(?:脏|口)(?:疼|痛|难受|不舒服)|心梗|心脏病(?:又)?(?:犯|发)|喘不(?:上|过|动)来?气|上不来气"
     r"|呼吸困难|透不过气|憋得(?:慌|喘)|中风|脑梗|脑出血|半边身子|半身(?:没劲|不能动|发麻)"
     r"|(?:口眼|嘴)歪|说话(?:不利索|含糊|不清)|说不出话"
     r"|(?:胳膊|手|腿|脚)(?:腿|脚)?(?:不听使唤|没劲了)|一边(?:身子)?(?:没劲|发麻)"
@@ -40,7 +40,8 @@ _EMERGENCY_EN = (
     r"|\b(?:can'?t|cannot|struggling to) breathe\b|\bshort of breath\b|\bbreathless\b|\bstroke\b"
     r"|\b(?:face|mouth) (?:is )?droop|\bdrooping\b|\bslurr|\bcan'?t (?:speak|talk) properly\b"
     r"|\b(?:weak|numb) on one side\b|\bone side of (?:my|his|her) (?:body|face)\b"
-    r"|\bcan'?t feel (?:one side|my (?:arm|leg))|\bfaint|\bpass(?:ed)? out\b|\bcollapsed\b"
+    r"|\bcan'?t feel (?:one side|my (?:arm|leg|hand|face|foot))"
+    r"|\bfaint|\bpass(?:ed)? out\b|\bcollapsed\b"
     r"|\bunconscious\b|\bwon'?t wake up\b|\bnot waking up\b"
     r"|\b(?:bleeding|blood)\b.{0,25}\b(?:won'?t|doesn'?t|can'?t) stop\b"
     r"|\bbleeding (?:a lot|heavily|badly)\b|\blots of blood\b|\bthere'?s a fire\b|\bon fire\b"
@@ -60,13 +61,15 @@ _EMERGENCY_EN = (
     r"|\b(?:lips|face) (?:are |is )?(?:going|turning|gone) blue\b"
     r"|\b(?:not getting|can'?t get) (?:enough )?air\b"
     r"|\bcan'?t stand up\b(?!\s+(?:for|long|straight))"
+    r"|\bslipped in the (?:shower|bath|bathroom|tub)\b"
+    r"|\b(?:taken|took) too much (?:medicine|medication)\b"
     r"|\bneed (?:a doctor|help|an ambulance) (?:right )?now\b|\bit'?s urgent\b",
 )
 _CRISIS_ZH = (
     r"不想活|活着没(?:意思|劲|盼头)|活够了|不活了|死了算了|想(?:去)?死|去死|自杀|轻生|寻死|了结"
     r"|结束(?:这一切|生命|自己)|割(?:腕|自己|手腕)|跳楼|上吊|一了百了|攒.{0,4}(?:安眠)?药"
     r"|一把安眠药|安眠药.{0,3}(?:全|都)吃|喝农药|别醒(?:过来)?(?:就好|算了|最好)|一睡不醒"
-    r"|睡着了.{0,4}(?:不醒|别醒)|(?:我|俺)(?:走了|没了|死了).{0,6}(?:轻松|省心|解脱)"
+    r"|睡着了.{0,4}(?:不醒|别醒)|(?:我|俺)(?:走了|没了|死了).{0,6}(?:轻松|省心|省事|解脱)"
     r"|(?:是|就是)(?:个)?累赘|没啥(?:可)?留恋|活着(?:也)?(?:多余|没用|白费)"
     r"|活着(?:还)?有(?:啥|什么)意思|活着(?:真|也)?没(?:啥)?(?:意思|劲|盼头)|不如死|想喝药"
     r"|一死了之|活着.{0,4}(?:遭罪|受罪)|还不如死|想(?:去|从楼上)?跳(?:下去|江|河|楼)|不想再活"
@@ -85,7 +88,7 @@ _CRISIS_EN = (
     r"|\bi'?m (?:just |only |nothing but |such )?a burden\b|\bburden to (?:everyone|my)"
     r"|\bnobody would miss me\b|\bnot be here any ?more\b"
     r"|\bsaving (?:up )?(?:my )?(?:sleeping )?(?:pills|tablets)\b|\bhurt myself\b|\bcut myself\b"
-    r"|\bhow i (?:would|could|will) do it\b|\bjump off\b|\bend it\b|\blife isn'?t worth"
+    r"|\bhow i(?: would| could| will|'d) do it\b|\bjump off\b|\bend it\b|\blife isn'?t worth"
     r"|\bkilling myself\b|\bwish i (?:were|was) dead\b|\bnot wake up\b|\b(?:all|it) to be over\b"
     r"|\btired of living\b|\bhad enough of life\b|\bending it all\b"
     r"|\bbetter off (?:dead|if i died)\b|\btaking my own life\b|\bpoint (?:of|in) living\b"
@@ -100,7 +103,8 @@ _CRISIS_EN = (
     r"|\b(?:what(?:'s| is)? there|what have i got|what do i have|nothing left) to live for\b"
     r"|\bcut (?:my )?(?:wrists?|arms?)\b|\b(?:won'?t|wouldn'?t|will not|would not) miss me\b"
     r"|\bpoint (?:in|of) (?:carrying on|going on)\b|\bfeel like dying\b|\bno loss to anyone\b"
-    r"|\bwant to disappear\b|\brather not be here\b",
+    r"|\bwant to disappear\b|\brather not be here\b|\bstash of (?:pills|tablets)\b"
+    r"|\bsleep forever\b|\bhope i (?:don'?t|never) wake up\b",
 )
 
 

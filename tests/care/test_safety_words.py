@@ -18,7 +18,9 @@ EMERGENCY = [
     "俺吃错药了 吃了一把", "呼吸不了了", "i've hurt my head badly", "come fast",
     "my lips are going blue", "not getting enough air", "please come now",
     "i feel awful and i can't stand up", "i need a doctor right now",
-    "i need a doctor now it's urgent", "i'm covered in blood",
+    "i need a doctor now it's urgent", "i'm covered in blood", "心脏病又犯了 难受",
+    "i slipped in the shower", "mum slipped in the bath", "she's taken too much medicine",
+    "i can't feel my hand",
 ]  # fmt: skip
 CRISIS = [
     "俺走了孩子就轻松了", "俺攒了一把安眠药", "想结束这一切", "想拿刀割自己", "俺不活了", "想自杀",
@@ -35,7 +37,8 @@ CRISIS = [
     "they won't miss me", "what's the point in carrying on", "i feel like dying",
     "i'd be no loss to anyone", "i want to overdose", "i cut my arms",
     "i want to disappear and never come back", "what have i got to live for",
-    "i'd rather not be here",
+    "i'd rather not be here", "俺走了他们就省事了", "i've got a stash of pills",
+    "i want to sleep forever", "i know how i'd do it", "i hope i don't wake up",
 ]  # fmt: skip
 ORDINARY = [
     "该喝药了", "俺想订明天的午饭", "我想约个门诊看看腰", "心里难受", "我有点孤单", "12月1号",
@@ -48,7 +51,9 @@ ORDINARY = [
     "my gums are bleeding a little", "i don't want to be a burden, can you deliver lunch",
     "i'm going to take my tablets after lunch", "i want to take my pills with dinner",
     "想跟老伴儿一块儿去吃饭", "俺想跟老头子一块儿去日托", "come and see me on friday",
-    "i cut my toenails", "my son will miss me when he goes back", "i can't stand up for long",
+    "i cut my toenails", "i slipped on the ice last winter", "i took my medicine",
+    "i hope i wake up early for the trip", "my son will miss me when he goes back",
+    "i can't stand up for long",
 ]  # fmt: skip
 
 
