@@ -13,11 +13,9 @@ from rasa.core.channels.channel import OutputChannel, UserMessage
 from sanic.request import Request
 
 from care.services import CareServices, build
+from channels.limits import MAX_BODY_BYTES, too_large
 
 log = logging.getLogger(__name__)
-
-# Platforms never send more than a few KB of text; anything bigger is not theirs.
-MAX_BODY_BYTES = 1_000_000
 
 _care: Optional[CareServices] = None
 
@@ -35,10 +33,7 @@ def care_services() -> CareServices:
 
 
 def body_too_large(request: Request, limit: int = MAX_BODY_BYTES) -> bool:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        return True
-    return len(request.body or b"") > limit
+    return too_large(request.headers.get("content-length"), request.body or b"", limit)
 
 
 def user_message(

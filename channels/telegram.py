@@ -33,8 +33,9 @@ from telegram.ext import Application
 
 from care.errors import DatabaseUnavailable
 from care.services import CareServices
-from channels.common import MAX_BODY_BYTES, care_services
+from channels.common import care_services
 from channels.config import TelegramSettings
+from channels.limits import too_large
 from channels.telegram_bot import Handlers, build_application
 from channels.telegram_render import BadUpdate, parse_update, secret_ok
 from channels.telegram_turns import CHANNEL, Assistant, Sender, Turns
@@ -89,8 +90,7 @@ class Webhook:
     ) -> tuple[int, dict[str, Any]]:
         if not secret_ok(self.settings.webhook_secret, secret):
             return 403, {"ok": False, "error": "forbidden"}
-        too_big = declared_length is not None and declared_length.isdigit()
-        if (too_big and int(str(declared_length)) > MAX_BODY_BYTES) or len(body) > MAX_BODY_BYTES:
+        if too_large(declared_length, body):
             return 413, {"ok": False, "error": "too large"}
         try:
             data = parse_update(body)

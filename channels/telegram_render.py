@@ -14,6 +14,8 @@ from typing import Any, Iterable, Optional
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from channels.limits import ascii_digits
+
 MAX_TEXT = 4096  # Telegram counts UTF-16 code units
 MAX_CALLBACK_BYTES = 64
 # A tapped button whose Rasa payload does not fit in callback data carries its number:
@@ -98,7 +100,7 @@ def button_payload(data: Optional[str]) -> Optional[str]:
         return None
     if data.startswith(NUMBERED):
         number = data[len(NUMBERED) :]
-        return number if number.isdigit() else None
+        return number if ascii_digits(number) else None
     if data.startswith(LANGUAGE_CHOICE):
         language = data[len(LANGUAGE_CHOICE) :]
         return greet(language) if language in ("zh", "en") else None

@@ -19,6 +19,8 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
+from channels.limits import ascii_digits
+
 # WeChat's limit for one text message (customer-service API and passive replies).
 TEXT_LIMIT_BYTES = 2048
 
@@ -130,10 +132,10 @@ def parse(xml: str) -> Incoming:
     fields = {k: v for k, v in fields.items() if isinstance(v, str)}
     if any(not fields.get(k) for k in _REQUIRED):
         raise Rejected(400, "missing a required element")
-    if not fields["CreateTime"].isdigit():
+    if not ascii_digits(fields["CreateTime"]):
         raise Rejected(400, "CreateTime is not a number")
     msg_type = fields["MsgType"].lower()
-    if msg_type != "event" and not fields.get("MsgId", "").isdigit():
+    if msg_type != "event" and not ascii_digits(fields.get("MsgId", "")):
         raise Rejected(400, "a message without a numeric MsgId")
     try:
         message = parse_message(xml)  # wechatpy's own types for the known messages

@@ -1,0 +1,20 @@
+"""What a platform request may be: size and number rules shared by every channel (pure)."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+# Platforms never send more than a few KB of text; anything bigger is not theirs.
+MAX_BODY_BYTES = 1_000_000
+
+
+def ascii_digits(text: str) -> bool:
+    """Only 0-9: ``str.isdigit`` also takes "²" and "٣", which ``int`` then refuses."""
+    return text.isascii() and text.isdigit()
+
+
+def too_large(declared: Optional[str], body: bytes, limit: int = MAX_BODY_BYTES) -> bool:
+    """A body over the limit, or one whose Content-Length says it would be."""
+    if declared is not None and ascii_digits(declared) and int(declared) > limit:
+        return True
+    return len(body) > limit

@@ -1,0 +1,25 @@
+"""Size and number rules of every channel, with the vectors fuzzing found."""
+
+from __future__ import annotations
+
+import pytest
+
+from channels.limits import MAX_BODY_BYTES, ascii_digits, too_large
+
+
+@pytest.mark.parametrize("text", ["0", "1700000000", "6054768590064713728"])
+def test_plain_digits_are_numbers(text):
+    assert ascii_digits(text)
+
+
+@pytest.mark.parametrize("text", ["", "²", "٣", "１２", "12a", "-1", " 1"])
+def test_other_digits_are_not(text):
+    assert not ascii_digits(text)  # int() would raise on "²" although "²".isdigit()
+
+
+def test_a_body_is_too_large_by_its_size_or_its_declared_length():
+    assert not too_large(None, b"x" * MAX_BODY_BYTES)
+    assert too_large(None, b"x" * (MAX_BODY_BYTES + 1))
+    assert too_large(str(MAX_BODY_BYTES + 1), b"")
+    assert not too_large("²", b"")  # Hypothesis found this one: a 500 before
+    assert not too_large("lots", b"{}")
