@@ -66,6 +66,25 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument(
         "--keep", action="store_true", help="keep the server logs and the throwaway database"
     )
+    c = bench.add_parser(
+        "channels",
+        help="WeChat acknowledgement latency (p50/p99) with 20 users at once, real stack",
+    )
+    c.add_argument("--users", type=int, default=20, help="simulated WeChat users at once")
+    c.add_argument(
+        "--messages",
+        type=int,
+        default=600,
+        help="about this many messages in all (whole conversations, 6 messages each)",
+    )
+    c.add_argument("--rasa-port", type=int, default=5035, help="the bench stack's Rasa port")
+    c.add_argument("--actions-port", type=int, default=5085, help="its action server port")
+    c.add_argument(
+        "--plaintext", action="store_true", help="plaintext callbacks instead of safe mode (AES)"
+    )
+    c.add_argument(
+        "--keep", action="store_true", help="keep the server logs and the throwaway database"
+    )
     n = bench.add_parser("nlu", help="k-fold cross-validation of the NLU pipeline, per language")
     n.add_argument("--folds", type=int, default=5, help="number of folds")
     n.add_argument("--seed", type=int, default=0, help="seed of the stratified split")
@@ -149,6 +168,17 @@ def _dispatch(args: argparse.Namespace) -> int:
                 keep=args.keep,
                 only=args.only,
                 fresh_stock=args.fresh_stock,
+            )
+        if args.action == "channels":
+            from anxin.bench.channels import channels_bench
+
+            return channels_bench(
+                args.users,
+                args.messages,
+                args.rasa_port,
+                args.actions_port,
+                keep=args.keep,
+                plaintext=args.plaintext,
             )
         if args.action == "nlu":
             from pathlib import Path
