@@ -115,6 +115,16 @@ def write_endpoints(run: RunSettings) -> Path:
             + common
             + [""]
         )
+    else:
+        text += "\n".join(
+            [
+                "",
+                "# Added by `anxin run`: one process, events kept as objects.",
+                "tracker_store:",
+                "  type: anxin.tracker_store.EventsInMemoryTrackerStore",
+                "",
+            ]
+        )
     path = run.var_dir / "endpoints.yml"
     run.var_dir.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
