@@ -80,6 +80,12 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--rasa-port", type=int, default=5035, help="the bench stack's Rasa port")
     c.add_argument("--actions-port", type=int, default=5085, help="its action server port")
     c.add_argument(
+        "--think",
+        type=float,
+        default=0.0,
+        help="seconds each user pauses after an answer before the next message (default 0)",
+    )
+    c.add_argument(
         "--plaintext", action="store_true", help="plaintext callbacks instead of safe mode (AES)"
     )
     c.add_argument(
@@ -179,6 +185,7 @@ def _dispatch(args: argparse.Namespace) -> int:
                 args.actions_port,
                 keep=args.keep,
                 plaintext=args.plaintext,
+                think_s=args.think,
             )
         if args.action == "nlu":
             from pathlib import Path

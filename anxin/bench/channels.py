@@ -157,12 +157,22 @@ def chinese_script(k: int, days: Sequence[tuple[str, str]], openid: str) -> Scri
 
 
 def talk(
-    client: WeChatClient, fake: FakeWeChatAPI, scripts: Sequence[Script], msg_ids: Iterator[int]
+    client: WeChatClient,
+    fake: FakeWeChatAPI,
+    scripts: Sequence[Script],
+    msg_ids: Iterator[int],
+    think_s: float = 0.0,
 ) -> list[Sent]:
-    """One WeChat user: each conversation in turn, waiting for every answer before the next."""
+    """One WeChat user: each conversation in turn, waiting for every answer before the next.
+
+    ``think_s``: how long the user takes to read an answer and type the next message
+    (0: the next message goes the moment the answer is in, the harshest load).
+    """
     sent: list[Sent] = []
     for script in scripts:
         for step, text in enumerate(script.messages):
+            if sent and think_s > 0:
+                time.sleep(think_s)
             before = fake.count(script.sender)
             posted = time.monotonic()
             ack = client.send_text(script.sender, text, next(msg_ids))
@@ -179,6 +189,7 @@ def converse(
     fake: FakeWeChatAPI,
     users: Sequence[Sequence[Script]],
     msg_ids: Iterator[int],
+    think_s: float = 0.0,
 ) -> tuple[list[Sent], float]:
     """Every user at once (threads released together); every message sent, wall time."""
     results: list[list[Sent]] = [[] for _ in users]
@@ -186,7 +197,7 @@ def converse(
 
     def user(i: int) -> None:
         start.wait()
-        results[i] = talk(client, fake, users[i], msg_ids)
+        results[i] = talk(client, fake, users[i], msg_ids, think_s)
 
     threads = [threading.Thread(target=user, args=(i,), daemon=True) for i in range(len(users))]
     for t in threads:
@@ -199,7 +210,12 @@ def converse(
 
 
 def measure(
-    stack: Stack, fake: FakeWeChatAPI, client: WeChatClient, users: int, per_user: int
+    stack: Stack,
+    fake: FakeWeChatAPI,
+    client: WeChatClient,
+    users: int,
+    per_user: int,
+    think_s: float = 0.0,
 ) -> tuple[ChannelsResult, str]:
     """Wait for the servers, warm up with one conversation, then every user at once."""
     children = stack.children
@@ -222,9 +238,10 @@ def measure(
         load_before = os.getloadavg()[0]
         machine, own = machine_busy_seconds(), own_cpu()
         cpu = {n: -tree_cpu(c.proc.pid) for n, c in children.items()}
-        sent, seconds = converse(client, fake, per_client, msg_ids)
+        sent, seconds = converse(client, fake, per_client, msg_ids, think_s)
         cpu = {n: cpu[n] + tree_cpu(c.proc.pid) for n, c in children.items()}
-        other = machine_busy_seconds() - machine - (own_cpu() - own) - sum(cpu.values())
+        own = own_cpu() - own
+        other = machine_busy_seconds() - machine - own - sum(cpu.values())
         load_after = os.getloadavg()[0]
         fake.quiet_for(SETTLE_S, longest=ANSWER_TIMEOUT_S)
         for c in children.values():
@@ -243,6 +260,8 @@ def measure(
         cpu_ms={n: t * 1000 / max(1, len(sent)) for n, t in cpu.items()},
         rss=peak,
         other_cores=max(0.0, other) / seconds if machine and seconds > 0 else None,
+        bench_cores=own / seconds if seconds > 0 else None,
+        think_s=think_s,
         load=(load_before, load_after),
         strays=len(strays),
     )
@@ -277,7 +296,13 @@ def confirmed_wechat_meals(care: CareServices, openid_prefix: str) -> int:
 
 
 def bench(
-    tmp: Path, users: int, messages: int, rasa_port: int, actions_port: int, safe: bool
+    tmp: Path,
+    users: int,
+    messages: int,
+    rasa_port: int,
+    actions_port: int,
+    safe: bool,
+    think_s: float = 0.0,
 ) -> ChannelsResult:
     from care.services import build
 
@@ -285,7 +310,7 @@ def bench(
     with FakeWeChatAPI() as fake:
         stack = start_stack(tmp, rasa_port, actions_port, wechat_env(fake.base, safe))
         client = WeChatClient(stack.url, aes_key=AES_KEY if safe else None)
-        result, run_id = measure(stack, fake, client, users, per_user)
+        result, run_id = measure(stack, fake, client, users, per_user, think_s)
         result.passive_deadline_s = stack.passive_s
     confirm = ANXIN_STEPS.index("confirm")
     counts, odd = booking_outcomes(
@@ -325,18 +350,22 @@ def channels_bench(
     actions_port: int,
     keep: bool = False,
     plaintext: bool = False,
+    think_s: float = 0.0,
 ) -> int:
     """Exit code 1 when the bench broke or a message was not answered exactly once.
 
     The latency verdicts are printed, not turned into an exit code (a busy machine
     is not a broken channel), as in ``anxin bench dialogue``.
     """
-    if users < 1 or messages < 1:
-        print("anxin: --users and --messages must be at least 1", file=sys.stderr)
+    if users < 1 or messages < 1 or think_s < 0:
+        print(
+            "anxin: --users and --messages must be at least 1, --think not negative",
+            file=sys.stderr,
+        )
         return 2
     tmp = Path(tempfile.mkdtemp(prefix="anxin-bench-channels-"))
     try:
-        result = bench(tmp, users, messages, rasa_port, actions_port, safe=not plaintext)
+        result = bench(tmp, users, messages, rasa_port, actions_port, not plaintext, think_s)
     except BenchError as exc:
         print(f"anxin: bench channels: {exc}", file=sys.stderr)
         if exc.child is not None:
@@ -349,7 +378,8 @@ def channels_bench(
         else:
             shutil.rmtree(tmp, ignore_errors=True)
     print("\n".join(result.notes))
-    print(f"\ncommand: {command_line(users, messages, rasa_port, actions_port, plaintext)}")
+    command = command_line(users, messages, rasa_port, actions_port, plaintext, think_s)
+    print(f"\ncommand: {command}")
     print(f"run at {datetime.now().astimezone():%Y-%m-%d %H:%M %Z}\n")
     print(format_table(result))
     print("\nacknowledgement per step:\n")

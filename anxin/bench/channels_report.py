@@ -120,6 +120,8 @@ class ChannelsResult:
     cpu_ms: dict[str, float] = field(default_factory=dict)  # server CPU per message
     rss: dict[str, int] = field(default_factory=dict)  # peak RSS per server
     other_cores: Optional[float] = None  # cores busy with neither the servers nor the bench
+    bench_cores: Optional[float] = None  # cores this bench used (WeChat's side: users, API)
+    think_s: float = 0.0  # each user's pause between an answer and the next message
     load: tuple[float, float] = (math.nan, math.nan)  # 1-minute load average before, after
     outcomes: Optional[Counter[str]] = None
     db_bookings: Optional[int] = None
@@ -193,6 +195,10 @@ def format_table(r: ChannelsResult) -> str:
             "users at once, conversations, messages",
             lambda: f"{r.users}, {r.conversations}, {len(r.sent)}",
         ),
+        (
+            "pause between an answer and the next message",
+            lambda: f"{r.think_s:g} s" if r.think_s else "none (the next message at once)",
+        ),
         ("wall time, msg/s", lambda: f"{r.seconds:.1f} s, {r.per_second:.1f}"),
         (
             "acknowledgement p50 / p95 / p99 / max",
@@ -209,6 +215,10 @@ def format_table(r: ChannelsResult) -> str:
         (
             "peak RSS, Rasa / action server",
             lambda: f"{_mib(r.rss.get('rasa'))} / {_mib(r.rss.get('actions'))}",
+        ),
+        (
+            "CPU of this bench (WeChat's side: users, encryption, API fake)",
+            lambda: "—" if r.bench_cores is None else f"{r.bench_cores:.2f} cores",
         ),
         ("other work on the machine during the run", lambda: _other(r)),
     ]
@@ -254,11 +264,18 @@ def answered_once(r: ChannelsResult) -> bool:
 
 
 def command_line(
-    users: int, messages: int, rasa_port: int, actions_port: int, plaintext: bool
+    users: int,
+    messages: int,
+    rasa_port: int,
+    actions_port: int,
+    plaintext: bool = False,
+    think_s: float = 0.0,
 ) -> str:
     """The command that reproduces a run, every option spelt out."""
     argv = ["anxin", "bench", "channels", "--users", str(users), "--messages", str(messages)]
     argv += ["--rasa-port", str(rasa_port), "--actions-port", str(actions_port)]
+    if think_s:
+        argv += ["--think", f"{think_s:g}"]
     if plaintext:
         argv.append("--plaintext")
     return shlex.join(argv)

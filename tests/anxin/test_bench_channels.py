@@ -168,7 +168,7 @@ def test_table_shows_the_figures_the_issue_asks_for() -> None:
     messages.append(via_api)
     r = result(messages)
     r.ready_s, r.cpu_ms, r.rss = 31.7, {"actions": 8.4, "rasa": 26.6}, {"rasa": 911 * 2**20}
-    r.other_cores, r.load = 1.36, (1.63, 1.70)
+    r.other_cores, r.load, r.bench_cores = 1.36, (1.63, 1.70), 0.21
     r.outcomes, r.db_bookings = Counter({"booked": 6}), 6
     table = format_table(r)
     lines = table.splitlines()
@@ -176,6 +176,8 @@ def test_table_shows_the_figures_the_issue_asks_for() -> None:
     assert "| WeChat channel | safe mode (AES), passive deadline 3.5 s |" in lines
     assert "| users at once, conversations, messages | 20, 6, 6 |" in lines
     assert "| wall time, msg/s | 10.0 s, 0.6 |" in lines
+    pause = "| pause between an answer and the next message | none (the next message at once) |"
+    assert pause in lines
     assert "| acknowledgement p50 / p95 / p99 / max | 100 ms / 3550 ms / 3550 ms / 3550 ms |" in (
         lines
     )
@@ -190,6 +192,9 @@ def test_table_shows_the_figures_the_issue_asks_for() -> None:
     assert "| lunch bookings (conversations) | 6 booked; 6 in the database |" in lines
     assert "| server CPU per message | 35 ms (actions 8 + rasa 27) |" in lines
     assert "| peak RSS, Rasa / action server | 911 MiB / — |" in lines
+    assert "| CPU of this bench (WeChat's side: users, encryption, API fake) | 0.21 cores |" in (
+        lines
+    )
     assert (
         "| other work on the machine during the run | 1.36 cores "
         "(load average 1.63 before, 1.70 after) |" in lines
@@ -204,8 +209,11 @@ def test_table_shows_the_figures_the_issue_asks_for() -> None:
 
 def test_table_names_what_went_wrong() -> None:
     r = result([sent("o1", 0, 1.0, success(6.0)), sent("o2", 0, 1.0, Ack(0, "", 30.0, "x"))])
+    r.think_s = 2.5
     lines = format_table(r).splitlines()
+    assert "| pause between an answer and the next message | 2.5 s |" in lines
     assert "| acknowledged after 5 s (WeChat would retry) | 2 |" in lines
+    assert "| CPU of this bench (WeChat's side: users, encryption, API fake) | — |" in lines
     answers = "0 passive, 0 `success` + customer-service API; 1 no answer, 1 request failed"
     assert f"| answers | {answers} |" in lines
 
@@ -214,7 +222,8 @@ def test_command_line_spells_out_every_option() -> None:
     assert command_line(20, 600, 5035, 5085, False) == (
         "anxin bench channels --users 20 --messages 600 --rasa-port 5035 --actions-port 5085"
     )
-    assert command_line(3, 18, 1, 2, True).endswith("--actions-port 2 --plaintext")
+    assert command_line(3, 18, 1, 2, plaintext=True).endswith("--actions-port 2 --plaintext")
+    assert command_line(20, 600, 5035, 5085, think_s=2.0).endswith("--actions-port 5085 --think 2")
 
 
 def test_conversations_are_chinese_and_spread_over_the_days() -> None:
