@@ -115,12 +115,89 @@ class ChannelStore:
             s.flush()
             return int(row.id)
 
+    def take_in(
+        self,
+        channel: str,
+        key: str,
+        sender_id: str,
+        text: str,
+        meta: Optional[dict] = None,
+        lease: timedelta = timedelta(seconds=20),
+    ) -> Optional[int]:
+        """A message's first delivery, kept in the inbox and leased to the caller's turn.
+
+        The receipt and the inbox row are one transaction: with the receipt first and
+        the row only on failure, a crash between the two made every retry a duplicate
+        and the message was never answered. Now a crash leaves the row, its lease
+        lapses, and whoever polls next answers it. None for a retry (the key is known).
+        """
+        now = self.clock()
+        try:
+            with self.db.write() as s:
+                s.add(m.ChannelReceipt(channel=channel, key=key, received_at=now))
+                s.flush()
+                row = m.ChannelInbox(
+                    channel=channel,
+                    sender_id=sender_id,
+                    text=text,
+                    meta=meta or {},
+                    received_at=now,
+                    attempts=1,
+                    leased_until=now + lease,
+                )
+                s.add(row)
+                s.flush()
+                inbox_id = int(row.id)
+        except IntegrityError:
+            return None
+        return inbox_id
+
+    def renew(self, inbox_id: int, for_: timedelta) -> bool:
+        """Keep the lease of a message whose turn is still running; False once answered."""
+        with self.db.write() as s:
+            result = s.execute(
+                update(m.ChannelInbox)
+                .where(m.ChannelInbox.id == inbox_id, m.ChannelInbox.answered_at.is_(None))
+                .values(leased_until=self.clock() + for_)
+            )
+            return bool(result.rowcount)
+
+    def forget_answered(self, channel: str, older_than: timedelta) -> int:
+        """Drop answered messages of a channel that keeps every message while it is answered:
+        they are what people wrote, and the conversation already has them."""
+        with self.db.write() as s:
+            result = s.execute(
+                delete(m.ChannelInbox).where(
+                    m.ChannelInbox.channel == channel,
+                    m.ChannelInbox.answered_at < self.clock() - older_than,
+                )
+            )
+            return int(result.rowcount or 0)
+
     def held(self, channel: str, limit: int = 50) -> list[HeldMessage]:
         """Unanswered messages of a channel, oldest first."""
         with self.db.read() as s:
             rows = s.scalars(
                 select(m.ChannelInbox)
                 .where(m.ChannelInbox.answered_at.is_(None), m.ChannelInbox.channel == channel)
+                .order_by(m.ChannelInbox.id)
+                .limit(limit)
+            ).all()
+            return [HeldMessage.of(r) for r in rows]
+
+    def waiting(self, channel: str, limit: int = 50) -> list[HeldMessage]:
+        """Held messages no process is answering now (never leased, released, or the lease
+        lapsed), oldest first: what a poll may take, without asking whether the assistant
+        is up because of a turn that is still running."""
+        now = self.clock()
+        with self.db.read() as s:
+            rows = s.scalars(
+                select(m.ChannelInbox)
+                .where(
+                    m.ChannelInbox.answered_at.is_(None),
+                    m.ChannelInbox.channel == channel,
+                    or_(m.ChannelInbox.leased_until.is_(None), m.ChannelInbox.leased_until <= now),
+                )
                 .order_by(m.ChannelInbox.id)
                 .limit(limit)
             ).all()

@@ -3,11 +3,15 @@
 ``receive`` is the whole request path (verify → decode → parse → map → reply), so it is
 tested and fuzzed without Sanic. The Rasa turn runs on a collecting output channel: a
 turn that ends before ``passive_deadline_s`` is answered passively; a slower one gets
-``success`` at once and its replies go out through the customer-service API. A message
-that cannot be answered (a turn that raises, or says nothing while the action server is
-down) is held in the inbox and answered by ``poll`` once the assistant is back; a turn
-still running after ``PATIENCE_S`` (a hung action server) tells the person we will answer
-shortly, and its answer follows when it ends.
+``success`` at once and its replies go out through the customer-service API.
+
+A message that needs a turn is taken in durably before the turn starts: its receipt (the
+retry dedup) and its inbox row in one transaction, the row leased to this process and the
+lease renewed while the turn runs. A turn that cannot answer (it raises, or says nothing
+while the action server is down) releases the lease; a process that dies mid-turn lets
+it lapse. Either way ``poll`` answers the message once the assistant is back, exactly
+once. A turn still running after ``PATIENCE_S`` (a hung action server) tells the person
+we will answer shortly, and its answer follows when it ends.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Awaitable, Callable, Mapping, Optional
+from typing import Any, Awaitable, Callable, Mapping, Optional, TypeVar
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from wechatpy.crypto import WeChatCrypto
@@ -47,6 +51,12 @@ SUCCESS = "success"  # WeChat: "received, no passive reply, do not retry"
 REMEMBER_S = 120.0  # WeChat retries within ~15 s; an answer is kept this long for a retry
 AFTER_PASSIVE_S = 0.3  # the rest of a long answer follows the passive reply
 PATIENCE_S = 8.0  # a turn still running this long after the message: "we will answer shortly"
+# A running turn's hold on its message, renewed every third of it: short, so that after a
+# crash another process answers within seconds; renewed, so a slow turn never runs twice.
+TURN_LEASE_S = 20.0
+ANSWERED_KEPT = timedelta(days=1)  # answered inbox rows (what people wrote) are then dropped
+
+T = TypeVar("T")
 
 Handler = Callable[[UserMessage], Awaitable[Any]]
 Transcriber = Callable[[bytes, str], Awaitable[Optional[str]]]  # (audio, format) → text
@@ -86,6 +96,7 @@ class WeChatCore:
         self.assistant_up = assistant_up
         self.language_of = language_of
         self.transcribe = transcribe
+        self.turn_lease_s = TURN_LEASE_S
         self.crypto = (
             WeChatCrypto(settings.token, settings.aes_key, settings.app_id)
             if settings.aes_key
@@ -134,8 +145,19 @@ class WeChatCore:
         future: asyncio.Future[Optional[str]] = asyncio.get_running_loop().create_future()
         self._remember(incoming.key, future)
         try:
-            first = await asyncio.to_thread(self.store.first_delivery, CHANNEL, incoming.key)
-            text = await self._answer(incoming, deadline) if first else None
+            if self._needs_turn(incoming):
+                # Kept before the turn, in the same transaction as the receipt: a crash
+                # after the receipt alone made the retry a duplicate and lost the message.
+                lease = timedelta(seconds=self.turn_lease_s)
+                inbox_id = await asyncio.to_thread(
+                    self.store.take_in, CHANNEL, incoming.key, incoming.openid,
+                    incoming.text, self._meta(incoming), lease,
+                )  # fmt: skip
+                text = None if inbox_id is None else await self._turn(incoming, inbox_id, deadline)
+            else:
+                # No turn: the answer is immediate and cheap, a receipt is enough.
+                first = await asyncio.to_thread(self.store.first_delivery, CHANNEL, incoming.key)
+                text = await self._answer(incoming) if first else None
         except Exception:
             log.exception("answering a WeChat message failed")
             text = None
@@ -148,14 +170,22 @@ class WeChatCore:
             self._answers.popitem(last=False)
         self._answers[key] = (now, future)
 
-    async def _answer(self, incoming: Incoming, deadline: float) -> Optional[str]:
+    def _needs_turn(self, incoming: Incoming) -> bool:
+        if incoming.kind == "text":
+            return bool(incoming.text)
+        return incoming.kind == "voice" and self.transcribe is not None
+
+    def _meta(self, incoming: Incoming) -> dict[str, Any]:
+        meta: dict[str, Any] = {"message_id": incoming.key}
+        if incoming.kind == "voice":  # transcribed when its turn runs, a held one's too
+            meta.update(media_id=incoming.media_id, format=str(incoming.extra.get("format", "")))
+        return meta
+
+    async def _answer(self, incoming: Incoming) -> Optional[str]:
+        """The answer to a message that runs no turn (events, locations, images ...)."""
         kind = incoming.kind
         if kind == "unsubscribe":
             return None
-        if kind == "text" and incoming.text:
-            return await self._turn(incoming, deadline)
-        if kind == "voice" and self.transcribe is not None:
-            return await self._turn(incoming, deadline)
         language = await self.language_of(incoming.openid)
         if kind == "subscribe":
             return say("welcome", language)
@@ -176,32 +206,54 @@ class WeChatCore:
 
     # A Rasa turn ------------------------------------------------------------------
 
-    async def _turn(self, incoming: Incoming, deadline: float) -> Optional[str]:
-        task = self._spawn(self._run(incoming))
+    async def _turn(self, incoming: Incoming, inbox_id: int, deadline: float) -> Optional[str]:
+        """The turn of a message taken in as ``inbox_id`` (leased to us)."""
+        turn = self._run(incoming.openid, incoming.text, self._meta(incoming))
+        task = self._spawn(self._leased(inbox_id, turn))
         try:
             remaining = max(0.0, deadline - time.monotonic())
             messages = await asyncio.wait_for(asyncio.shield(task), remaining)
         except asyncio.TimeoutError:
             log.info("a WeChat turn passed the deadline: answering through the API")
-            self._spawn(self._deliver_late(incoming, task))
+            self._spawn(self._deliver_late(incoming, inbox_id, task))
             return None
         except Exception as exc:  # Rasa not ready, the tracker store down ...
             log.warning("a WeChat turn failed: %r", exc)
-            return await self._hold(incoming, "turn failed")
+            return await self._later(incoming, inbox_id, "turn failed")
         texts = pack(render_messages(messages))
         if not texts and not await self._up():
             # Rasa carries on when a custom action cannot be reached: nothing was said.
-            return await self._hold(incoming, "no answer and the action server is down")
+            return await self._later(incoming, inbox_id, "no answer and the action server is down")
+        if not await asyncio.to_thread(self.store.answered, inbox_id):
+            return None  # our lease lapsed and another process answered it: no second reply
         if len(texts) > 1:
             self._spawn(self._send(incoming.openid, texts[1:], AFTER_PASSIVE_S))
         return texts[0] if texts else None
 
-    async def _run(self, incoming: Incoming) -> list[dict[str, Any]]:
-        text = incoming.text
-        if incoming.kind == "voice" and self.transcribe is not None:
-            audio = await self.api.download_media(incoming.media_id)
-            text = await self.transcribe(audio, str(incoming.extra.get("format", ""))) or ""
-        return await self.run_turn(incoming.openid, text, incoming.key)
+    async def _run(self, openid: str, text: str, meta: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The turn of a kept message: its text, or its voice message transcribed."""
+        if meta.get("media_id") and self.transcribe is not None:
+            audio = await self.api.download_media(str(meta["media_id"]))
+            text = await self.transcribe(audio, str(meta.get("format", ""))) or ""
+        return await self.run_turn(openid, text, str(meta["message_id"]))
+
+    async def _leased(self, inbox_id: int, work: Awaitable[T]) -> T:
+        """Run a message's turn, renewing its lease meanwhile: no other process starts it
+        again however long it runs, and if this process dies the lease lapses."""
+        renewing = asyncio.ensure_future(self._renew(inbox_id))
+        try:
+            return await work
+        finally:
+            renewing.cancel()
+
+    async def _renew(self, inbox_id: int) -> None:
+        while True:
+            await asyncio.sleep(self.turn_lease_s / 3)
+            try:
+                lease = timedelta(seconds=self.turn_lease_s)
+                await asyncio.to_thread(self.store.renew, inbox_id, lease)
+            except Exception as exc:  # the database away for a moment: try at the next beat
+                log.warning("a WeChat turn's lease was not renewed: %r", exc)
 
     async def run_turn(self, openid: str, text: str, message_id: str) -> list[dict[str, Any]]:
         """Rasa's turn for one message; the message id keeps a retried booking single."""
@@ -221,13 +273,15 @@ class WeChatCore:
         except asyncio.TimeoutError:
             return False
 
-    async def _hold(self, incoming: Incoming, why: str) -> str:
+    async def _later(self, incoming: Incoming, inbox_id: int, why: str) -> str:
+        """The turn could not answer: its message stays in the inbox for ``poll``."""
         log.warning("WeChat message held for a later answer: %s", why)
-        meta = {"message_id": incoming.key}
-        await asyncio.to_thread(self.store.hold, CHANNEL, incoming.openid, incoming.text, meta)
+        await asyncio.to_thread(self.store.release, inbox_id)
         return say("later", await self.language_of(incoming.openid))
 
-    async def _deliver_late(self, incoming: Incoming, task: asyncio.Task[Any]) -> None:
+    async def _deliver_late(
+        self, incoming: Incoming, inbox_id: int, task: asyncio.Task[Any]
+    ) -> None:
         """A slow turn's replies, through the API; a hung one gets a kind word meanwhile."""
         done, _ = await asyncio.wait({task}, timeout=PATIENCE_S)
         if not done:
@@ -239,15 +293,16 @@ class WeChatCore:
             log.warning(
                 "a slow WeChat turn failed: %r", None if task.cancelled() else task.exception()
             )
-            await self._send(incoming.openid, [await self._hold(incoming, "slow turn failed")])
+            later = await self._later(incoming, inbox_id, "slow turn failed")
+            await self._send(incoming.openid, [later])
             return
         texts = pack(render_messages(task.result()))
         if not texts and not await self._up():
-            await self._send(
-                incoming.openid, [await self._hold(incoming, "no answer, action server down")]
-            )
+            later = await self._later(incoming, inbox_id, "no answer, action server down")
+            await self._send(incoming.openid, [later])
             return
-        await self._send(incoming.openid, texts)
+        if await asyncio.to_thread(self.store.answered, inbox_id):
+            await self._send(incoming.openid, texts)
 
     async def _send(self, openid: str, texts: list[str], after: float = 0.0) -> bool:
         if after:
@@ -285,16 +340,21 @@ class WeChatCore:
         return sent
 
     async def answer_held(self) -> int:
-        held = await asyncio.to_thread(self.store.held, CHANNEL)
+        # Only what nobody is answering: a running turn's message is no reason to probe
+        # the action server (a hung one piles every probe up in its accept queue).
+        held = await asyncio.to_thread(self.store.waiting, CHANNEL)
         if not held or not await self._up():
             return 0
         answered = 0
         for message in held:
-            if not await asyncio.to_thread(self.store.lease, message.id):
-                continue  # another worker or replica is answering it
-            message_id = str(message.meta.get("message_id") or f"held:{message.id}")
+            lease = timedelta(seconds=self.turn_lease_s)
+            if not await asyncio.to_thread(self.store.lease, message.id, lease):
+                continue  # its turn is running here, in another worker or on a replica
+            meta = {**message.meta}
+            meta["message_id"] = str(meta.get("message_id") or f"held:{message.id}")
             try:
-                replies = await self.run_turn(message.sender_id, message.text, message_id)
+                turn = self._run(message.sender_id, message.text, meta)
+                replies = await self._leased(message.id, turn)
             except Exception as exc:
                 log.warning("a held WeChat message still cannot be answered: %r", exc)
                 await asyncio.to_thread(self.store.release, message.id)
@@ -315,6 +375,7 @@ class WeChatCore:
                 await self.poll()
                 if time.monotonic() - last_cleanup > 3600:
                     await asyncio.to_thread(self.store.forget_receipts, timedelta(days=1))
+                    await asyncio.to_thread(self.store.forget_answered, CHANNEL, ANSWERED_KEPT)
                     last_cleanup = time.monotonic()
             except asyncio.CancelledError:
                 raise
