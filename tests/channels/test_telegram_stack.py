@@ -88,6 +88,7 @@ class Person:
         self.stack, self.chat_id, self.language_code = stack, chat_id, language_code
         self.seen = 0
         self.last: list[Call] = []
+        self.pressed: list[str] = []  # callback query ids of the buttons tapped, in order
 
     def _from(self) -> dict[str, Any]:
         return {"id": self.chat_id, "is_bot": False, "first_name": "Tester",
@@ -136,7 +137,9 @@ class Person:
         buttons = [b for c in self.last for b in c.buttons]
         [button] = [b for b in buttons if title_part in b["text"]] or [None]
         assert button is not None, f"no {title_part!r} in {[b['text'] for b in buttons]}"
-        return self.send(self.tap_update(button["callback_data"]))
+        update = self.tap_update(button["callback_data"])
+        self.pressed.append(update["callback_query"]["id"])
+        return self.send(update)
 
     def replies(self, quiet_s: float = 1.2, timeout: float = 60) -> str:
         """The replies to this chat since the last look, once they stop coming."""
@@ -196,6 +199,33 @@ def test_lunch_booked_by_text_and_buttons_and_a_redelivery_books_nothing_twice(s
     assert person is not None and person.name == "Mary Li"
     [booking] = stack.care.bookings.upcoming(person.id)
     assert (booking.slot.code, booking.status) == (f"meal:{day}:lunch:delivery", "confirmed")
+    assert booking.channel == "telegram"
+
+
+def test_day_care_in_english_is_booked_by_pressing_the_inline_buttons(stack):
+    day = weekday_ahead()
+    rose = Person(stack, 5010)
+    asked = rose.say(f"I'd like to book day care for {day:%B} {day.day}")
+    assert "Day care" in asked and "number" in asked, asked
+    assert "bus" in rose.tap("Full day")  # the choice, by its button: then the bus stop
+    assert "name" in rose.tap("east gate")  # a first-timer's name is typed, not chosen
+    readback = rose.say("Rose Zhang")
+    assert "right?" in readback and "full day" in readback.lower(), readback
+    assert "07:50" in readback and "east gate" in readback, readback
+    assert "booked" in rose.tap("Yes")  # the read-back confirmed by its button
+
+    # Every press was acknowledged (the button stops spinning on her phone), once each.
+    answered = [c.params.get("callback_query_id") for c in stack.fake.sent("answerCallbackQuery")]
+    assert len(rose.pressed) == 3
+    assert all(answered.count(pressed) == 1 for pressed in rose.pressed), (rose.pressed, answered)
+
+    person = stack.care.people.find_by_identity("telegram", "5010")
+    assert person is not None and person.name == "Rose Zhang"
+    assert person.preferred_language == "en"
+    [booking] = stack.care.bookings.upcoming(person.id)
+    booked = (booking.service, booking.slot.date, booking.slot.option, booking.status)
+    assert booked == ("day_care", day, "full_day", "confirmed")
+    assert booking.details["pickup"]["name_en"] == "Huayuan Residential Compound, east gate"
     assert booking.channel == "telegram"
 
 
@@ -278,5 +308,6 @@ def test_the_logs_hold_no_token_and_nothing_people_wrote(stack):
     if os.environ.get("ANXIN_TEST_DUMP_LOG"):
         with open(os.environ["ANXIN_TEST_DUMP_LOG"], "w", encoding="utf-8") as dump:
             dump.write(logged)
-    for secret_or_private in (TOKEN, SECRET, "Mary Li", "John Li", "book lunch", "5003"):
+    for secret_or_private in (TOKEN, SECRET, "Mary Li", "John Li", "Rose Zhang", "book lunch",
+                              "book day care", "5003"):  # fmt: skip
         assert secret_or_private not in logged, secret_or_private
