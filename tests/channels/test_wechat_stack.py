@@ -7,8 +7,6 @@ server is last because it stops the action server for a while.
 
 from __future__ import annotations
 
-import itertools
-import json
 import os
 import re
 import signal
@@ -18,104 +16,21 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator
 
 import pytest
-import xmltodict
 
-from care.config import CareSettings
-from care.services import CareServices, build
-from tests.channels.wechat_fakes import (
-    AES_KEY,
-    APP_ID,
-    SECRET,
-    TOKEN,
-    FakeWeChatAPI,
-    WeChatServer,
-    event_xml,
-    signed,
-    text_xml,
-)
-from tests.integration.test_stack import (
-    Output,
-    next_weekday_after_tomorrow_or_so,
-    post,
-    rasa_ready,
-    start,
-    stop,
-)
-
-
-class Stack:
-    def __init__(self, port: int, care: CareServices, fake: FakeWeChatAPI, out: Output) -> None:
-        self.port, self.care, self.fake, self.out = port, care, fake, out
-        self.url = f"http://127.0.0.1:{port}/webhooks/wechat/webhook"
-        self.wechat = WeChatServer(self.url)
-
-    def user_turns(self, sender: str) -> int:
-        url = f"http://127.0.0.1:{self.port}/conversations/{sender}/tracker"
-        with urllib.request.urlopen(url, timeout=30) as resp:
-            events = json.loads(resp.read())["events"]
-        return sum(1 for e in events if e["event"] == "user")
+from tests.channels.stacks import ChannelStack, Elder, content, running
+from tests.channels.wechat_fakes import event_xml, signed, text_xml
+from tests.integration.test_stack import next_weekday_after_tomorrow_or_so
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    tmp = tmp_path_factory.mktemp("wechat-stack")
-    with FakeWeChatAPI() as fake:
-        proc, env, out = start(
-            tmp,
-            ANXIN_WECHAT_TOKEN=TOKEN,
-            ANXIN_WECHAT_APPID=APP_ID,
-            ANXIN_WECHAT_SECRET=SECRET,
-            ANXIN_WECHAT_AES_KEY=AES_KEY,
-            ANXIN_WECHAT_API_BASE=fake.base,
-            ANXIN_WECHAT_POLL_S="0.5",
-        )
-        try:
-            rasa_ready(int(env["ANXIN_RASA_PORT"]), proc)
-            post(int(env["ANXIN_RASA_PORT"]), "warm-up", "你们都有啥服务")  # the first turn is slow
-            care = build(CareSettings(db_url=f"sqlite:///{tmp / 'var' / 'anxin.db'}"))
-            yield Stack(int(env["ANXIN_RASA_PORT"]), care, fake, out)
-            care.close()
-        finally:
-            stop(proc, out)
-
-
-def content(body: str) -> str:
-    return str(xmltodict.parse(body)["xml"]["Content"])
-
-
-MSG_IDS = itertools.count(1_000_000)
-
-
-class Elder:
-    """One WeChat user talking to the account; every reply must come within 5 s."""
-
-    def __init__(self, stack: Stack, openid: str, safe: bool = False) -> None:
-        self.stack, self.openid = stack, openid
-        self.wechat = WeChatServer(stack.url, safe=safe)
-        # A MsgId is unique per account: a reused one is (rightly) taken for a retry.
-        self.msg_id = next(MSG_IDS) * 1000
-
-    def post(self, text: str, msg_id: int | None = None) -> str:
-        """WeChat's raw answer: the passive reply's text, or "" for `success`."""
-        if msg_id is None:
-            self.msg_id += 1
-            msg_id = self.msg_id
-        status, body, took = self.wechat.post(text_xml(self.openid, text, msg_id))
-        assert status == 200 and took < 5, (status, took)
-        return "" if body == "success" else content(body)
-
-    def says(self, text: str, msg_id: int | None = None) -> str:
-        """What the elder reads: the passive reply, or (a slow turn) what the API brought."""
-        before = len(self.stack.fake.texts_to(self.openid))
-        passive = self.post(text, msg_id)
-        if passive:
-            return passive
-        return "\n\n".join(self.stack.fake.wait_for_texts(self.openid, before + 1)[before:])
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChannelStack]:
+    with running(tmp_path_factory.mktemp("wechat-stack"), wechat=True) as stack:
+        yield stack
 
 
 def test_url_verification_and_bad_requests_never_reach_rasa(stack):
     args = {**signed(), "echostr": "4827195"}
-    url = f"{stack.url}?{'&'.join(f'{k}={v}' for k, v in args.items())}"
+    url = f"{stack.wechat_url}?{'&'.join(f'{k}={v}' for k, v in args.items())}"
     with urllib.request.urlopen(url, timeout=30) as resp:
         assert resp.read() == b"4827195"
 
@@ -144,7 +59,7 @@ def test_subscribe_then_book_lunch_by_text_and_number_and_a_retried_yes(stack):
 
     # WeChat retries the "对" three times at once (our answer was slow to reach it).
     elder.msg_id += 1
-    before = len(stack.fake.texts_to(elder.openid))
+    before = len(stack.wechat_api.texts_to(elder.openid))
     with ThreadPoolExecutor(3) as pool:
         answers = list(pool.map(lambda _: elder.post("对", elder.msg_id), range(3)))
     answers.append(elder.post("对", elder.msg_id))  # and once more, later
@@ -153,7 +68,7 @@ def test_subscribe_then_book_lunch_by_text_and_number_and_a_retried_yes(stack):
     else:  # a slow turn (a busy machine): `success` to all, one message through the API
         assert set(answers) == {""}
         time.sleep(2)
-        [sent] = stack.fake.wait_for_texts(elder.openid, before + 1)[before:]
+        [sent] = stack.wechat_api.wait_for_texts(elder.openid, before + 1)[before:]
         assert "订好了" in sent
 
     person = stack.care.people.find_by_identity("wechat", elder.openid)
@@ -164,12 +79,12 @@ def test_subscribe_then_book_lunch_by_text_and_number_and_a_retried_yes(stack):
     assert stack.user_turns(elder.openid) == 4  # one turn per message, not per retry
 
     # The menu's 我的预约 is an intent message; it lists the lunch.
-    before = len(stack.fake.texts_to(elder.openid))
+    before = len(stack.wechat_api.texts_to(elder.openid))
     status, body, _ = elder.wechat.post(
         event_xml(elder.openid, "CLICK", 1_700_000_500, "MY_BOOKINGS")
     )
     if body == "success":
-        listed = stack.fake.wait_for_texts(elder.openid, before + 1)[-1]
+        listed = stack.wechat_api.wait_for_texts(elder.openid, before + 1)[-1]
     else:
         listed = content(body)
     assert status == 200 and "午饭" in listed, listed
@@ -199,8 +114,8 @@ def test_a_son_books_for_his_mother_and_she_is_told_on_wechat(stack):
     assert "订好了" in son.says("对")
     # The outbox reaches her through the customer-service API, claimed once.
     deadline = time.monotonic() + 20
-    while not any("王强" in t and "晚饭" in t for t in stack.fake.texts_to(mum.openid)):
-        assert time.monotonic() < deadline, stack.fake.texts_to(mum.openid)
+    while not any("王强" in t and "晚饭" in t for t in stack.wechat_api.texts_to(mum.openid)):
+        assert time.monotonic() < deadline, stack.wechat_api.texts_to(mum.openid)
         time.sleep(0.2)
     assert stack.care.channels.outbox("wechat") == []
 
@@ -212,11 +127,11 @@ def test_a_hung_action_server_gets_success_a_kind_word_and_the_answer_when_back(
     try:
         started = time.monotonic()
         assert elder.post("你们都有啥服务") == ""  # `success` within 5 s: WeChat stops retrying
-        later = stack.fake.wait_for_texts(elder.openid, 1, timeout=20)
+        later = stack.wechat_api.wait_for_texts(elder.openid, 1, timeout=20)
         assert "稍后" in later[0], later  # still hung: told we will answer shortly
         assert time.monotonic() - started < 15
     finally:
         os.kill(actions_pid, signal.SIGCONT)
-    texts = stack.fake.wait_for_texts(elder.openid, 2, timeout=30)
+    texts = stack.wechat_api.wait_for_texts(elder.openid, 2, timeout=30)
     assert "午饭还有" in texts[1], texts  # the real answer, through the customer-service API
     assert stack.user_turns(elder.openid) == 1
