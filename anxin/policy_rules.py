@@ -1,0 +1,36 @@
+"""Rasa's RulePolicy, matching rules without walking the whole conversation.
+
+Policy entry, in place of ``RulePolicy`` (same options)::
+
+    - name: anxin.policy_rules.ShortRulePolicy
+
+For every prediction Rasa checks each of the ~130 rules against every earlier
+turn of the conversation, newest first, although a rule only has a few turns and
+is "applicable" by definition once the check goes back further than its length.
+In a booking conversation that was about a fifteenth of the Rasa server's CPU
+per message, growing with the conversation (py-spy, docs/benchmarks.md). Here the
+walk stops once it has gone back further than the longest rule still in the
+running: the same rules are left (tests/anxin/test_policy_rules.py compares the
+two on random rules and conversations).
+"""
+
+from __future__ import annotations
+
+from rasa.core.policies.rule_policy import RulePolicy
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.shared.core.generator import State
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True
+)
+class ShortRulePolicy(RulePolicy):
+    def _get_possible_keys(self, lookup: dict[str, str], states: list[State]) -> set[str]:
+        possible = set(lookup.keys())
+        longest = max((len(self._rule_key_to_state(k)) for k in possible), default=0)
+        for i, state in enumerate(reversed(states)):
+            if i >= longest:
+                break  # every rule left is applicable from here back
+            possible = {k for k in possible if self._is_rule_applicable(k, i, state)}
+            longest = max((len(self._rule_key_to_state(k)) for k in possible), default=0)
+        return possible

@@ -1,0 +1,61 @@
+"""ShortRulePolicy keeps exactly the rules Rasa's RulePolicy keeps."""
+
+from __future__ import annotations
+
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from rasa.core.policies.rule_policy import RulePolicy
+
+from anxin.policy_rules import ShortRulePolicy
+
+INTENTS = st.sampled_from(["greet", "affirm", "deny", "book_meal", "crisis"])
+ACTIONS = st.sampled_from(["action_listen", "utter_greet", "meal_form", "action_crisis"])
+LOOPS = st.sampled_from(["meal_form", "should_not_be_set"])
+
+
+@st.composite
+def state(draw: st.DrawFn, conversation: bool) -> dict:
+    s: dict = {}
+    if draw(st.booleans()) or conversation:
+        s["prev_action"] = {"action_name": draw(ACTIONS)}
+    if draw(st.booleans()):
+        s["user"] = {"intent": draw(INTENTS)}
+    if draw(st.booleans()):
+        s["active_loop"] = {"name": draw(LOOPS)}
+    if draw(st.booleans()):
+        s["slots"] = {"meal": draw(st.sampled_from([(1.0,), (0.0,)]))}
+    if conversation and not draw(st.integers(0, 9)):
+        del s["prev_action"]  # a conversation-start state
+    return s
+
+
+RULE = st.lists(state(conversation=False), min_size=1, max_size=4).map(json.dumps)
+CONVERSATION = st.lists(state(conversation=True), min_size=0, max_size=12)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(RULE, min_size=0, max_size=25, unique=True), CONVERSATION)
+def test_the_same_rules_remain(rules, states):
+    lookup = {key: "some_action" for key in rules}
+    rasas = RulePolicy._get_possible_keys(RulePolicy.__new__(RulePolicy), lookup, states)
+    ours = ShortRulePolicy.__new__(ShortRulePolicy)._get_possible_keys(lookup, states)
+    assert ours == rasas
+
+
+def test_a_long_conversation_stops_at_the_longest_rule():
+    calls = []
+
+    class Counting(ShortRulePolicy):
+        def _is_rule_applicable(self, rule_key, turn_index, conversation_state):
+            calls.append(turn_index)
+            return super()._is_rule_applicable(rule_key, turn_index, conversation_state)
+
+    rule = json.dumps([{"prev_action": {"action_name": "utter_greet"}}, {"user": {"intent": "affirm"}, "prev_action": {"action_name": "action_listen"}}])  # noqa: E501
+    history = [{"prev_action": {"action_name": "action_listen"}, "user": {"intent": "greet"}}] * 40
+    history += [{"prev_action": {"action_name": "utter_greet"}}]
+    history += [{"prev_action": {"action_name": "action_listen"}, "user": {"intent": "affirm"}}]
+    policy = Counting.__new__(Counting)
+    assert policy._get_possible_keys({rule: "action_list_services"}, history) == {rule}
+    assert max(calls) == 1  # Rasa's own walks all 42 turns
