@@ -6,6 +6,9 @@
 - ``dialogue``: Anxin against the stock ``rasa init`` bot (``anxin bench dialogue``),
   with ``conversations`` (scripts, booking outcomes), ``servers`` (processes, CPU,
   memory), ``stock`` (the ``rasa init`` project) and ``dialogue_report``;
+- ``channels``: WeChat acknowledgement latency with 20 users at once (``anxin bench
+  channels``), with ``wechat_fake`` (WeChat's side: signed, encrypted messages and a
+  loopback API) and ``channels_report``;
 - ``nlu``: k-fold cross-validation of the NLU (``anxin bench nlu``), with ``folds``
   (data, stratified folds), ``metrics`` (F1, confusions, entities, safety) and
   ``nlu_report``.

@@ -52,6 +52,7 @@ from anxin.bench.channels_report import (
 )
 from anxin.bench.conversations import ANXIN_STEPS, anxin_script, lunch_days, outcome_markers
 from anxin.bench.conversations import outcomes as booking_outcomes
+from anxin.bench.dialogue import confirmed_meals
 from anxin.bench.dialogue_report import format_transcript
 from anxin.bench.rest import Script, webhook
 from anxin.bench.servers import (
@@ -70,7 +71,6 @@ from anxin.bench.wechat_fake import AES_KEY, APP_ID, SECRET, TOKEN, FakeWeChatAP
 if TYPE_CHECKING:
     from anxin.config import RunSettings
     from care.config import CareSettings
-    from care.services import CareServices
 
 ANSWER_TIMEOUT_S = 30.0  # a user waits this long for a customer-service answer
 SETTLE_S = 2.0  # no customer-service message for this long: the run's answers are all in
@@ -272,29 +272,6 @@ def measure(
     return result, run_id
 
 
-def confirmed_wechat_meals(care: CareServices, openid_prefix: str) -> int:
-    """Confirmed meal bookings of the WeChat users whose openid starts with the prefix."""
-    from sqlalchemy import func, select
-
-    from care import models as m
-
-    with care.db.read() as s:
-        return int(
-            s.scalar(
-                select(func.count())
-                .select_from(m.Booking)
-                .join(m.ChannelIdentity, m.ChannelIdentity.person_id == m.Booking.elder_id)
-                .where(
-                    m.Booking.service == "meal",
-                    m.Booking.status == "confirmed",
-                    m.ChannelIdentity.channel == "wechat",
-                    m.ChannelIdentity.external_id.startswith(openid_prefix, autoescape=True),
-                )
-            )
-            or 0
-        )
-
-
 def bench(
     tmp: Path,
     users: int,
@@ -319,7 +296,7 @@ def bench(
     result.outcomes = counts
     care = build(stack.care)
     try:
-        result.db_bookings = confirmed_wechat_meals(care, f"o{run_id}-")
+        result.db_bookings = confirmed_meals(care, f"o{run_id}-", "wechat")
     finally:
         care.close()
     result.notes.insert(

@@ -232,8 +232,8 @@ def bench_anxin(
     return side
 
 
-def confirmed_meals(care: CareServices, sender_prefix: str) -> int:
-    """Confirmed meal bookings of the REST senders whose id starts with the prefix."""
+def confirmed_meals(care: CareServices, sender_prefix: str, channel: str = "rest") -> int:
+    """Confirmed meal bookings of the channel's senders whose id starts with the prefix."""
     from sqlalchemy import func, select
 
     from care import models as m
@@ -247,7 +247,7 @@ def confirmed_meals(care: CareServices, sender_prefix: str) -> int:
                 .where(
                     m.Booking.service == "meal",
                     m.Booking.status == "confirmed",
-                    m.ChannelIdentity.channel == "rest",
+                    m.ChannelIdentity.channel == channel,
                     m.ChannelIdentity.external_id.startswith(sender_prefix, autoescape=True),
                 )
             )
