@@ -10,6 +10,8 @@ from care.config import CareSettings
 
 log = logging.getLogger(__name__)
 
+ACTION_SERVER_KEEP_ALIVE_S = 75
+
 
 def serve(run: RunSettings, care_settings: CareSettings) -> None:
     from rasa_sdk.endpoint import run as run_sdk
@@ -21,4 +23,9 @@ def serve(run: RunSettings, care_settings: CareSettings) -> None:
     logging.getLogger().setLevel(os.environ.get("ANXIN_LOG_LEVEL", "INFO"))
     runtime.install(build(care_settings))
     os.environ["SANIC_HOST"] = run.bind  # rasa-sdk reads its interface from here
+    # Rasa keeps its connections here open (anxin/rasa_server.py) and drops them
+    # after 2 s idle. The server must not drop them first: after a pause (a stopped
+    # or starved process) Sanic's overdue keep-alive timer fired before it read the
+    # request already waiting on the socket, and reset the connection under it.
+    os.environ["SANIC_KEEP_ALIVE_TIMEOUT"] = str(ACTION_SERVER_KEEP_ALIVE_S)
     run_sdk("actions", port=run.actions_port)

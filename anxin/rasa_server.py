@@ -14,8 +14,9 @@ compares them) and a refusal fails with Rasa's error.
 
 Rasa 3.6 also opens a new HTTP session, and so a new TCP connection, for every
 call to the action server. Here each endpoint keeps one session per event loop;
-its idle connections are dropped after 2 s, before the action server's (Sanic's
-5 s keep-alive) would close them under a request in flight.
+its idle connections are dropped after 2 s, long before the action server's
+keep-alive (75 s, anxin/action_server.py) would close them under a request in
+flight.
 """
 
 from __future__ import annotations
