@@ -16,17 +16,15 @@ share conversations through Rasa's Redis store instead.
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Optional, Sequence
 
 from rasa.core.brokers.broker import EventBroker
 from rasa.core.tracker_store import TrackerStore
+from rasa.shared.core.constants import ACTION_SESSION_START_NAME
 from rasa.shared.core.conversation import Dialogue
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import Event
-from rasa.shared.core.trackers import (
-    DialogueStateTracker,
-    get_trackers_for_conversation_sessions,
-)
+from rasa.shared.core.events import ActionExecuted, Event
+from rasa.shared.core.trackers import DialogueStateTracker
 
 logger = logging.getLogger(__name__)
 
@@ -51,20 +49,31 @@ class EventsInMemoryTrackerStore(TrackerStore):
         return list(self.conversations)
 
     async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
-        """The conversation's last session, as Rasa's stores return it."""
-        tracker = self._replay(sender_id)
-        if tracker is None:
-            return None
-        sessions = get_trackers_for_conversation_sessions(tracker)
-        return sessions[-1] if len(sessions) > 1 else tracker
+        """The conversation's last session, as Rasa's stores return it.
 
-    async def retrieve_full_tracker(self, sender_id: str) -> Optional[DialogueStateTracker]:
-        return self._replay(sender_id)
-
-    def _replay(self, sender_id: str) -> Optional[DialogueStateTracker]:
+        Rasa replays the whole history and then replays each session again; here
+        only the last session is replayed, so an elder who has talked to us every
+        day for a month costs what a new conversation costs.
+        """
         events = self.conversations.get(sender_id)
         if events is None:
             return None
+        return self._replay(sender_id, events[last_session_start(events) :])
+
+    async def retrieve_full_tracker(self, sender_id: str) -> Optional[DialogueStateTracker]:
+        events = self.conversations.get(sender_id)
+        return None if events is None else self._replay(sender_id, events)
+
+    def _replay(self, sender_id: str, events: Sequence[Event]) -> DialogueStateTracker:
         tracker = self.init_tracker(sender_id)
         tracker.recreate_from_dialogue(Dialogue(sender_id, list(events)))
         return tracker
+
+
+def last_session_start(events: Sequence[Event]) -> int:
+    """Index of the last session's first event (``action_session_start``), else 0."""
+    for i in range(len(events) - 1, -1, -1):
+        event = events[i]
+        if isinstance(event, ActionExecuted) and event.action_name == ACTION_SESSION_START_NAME:
+            return i
+    return 0

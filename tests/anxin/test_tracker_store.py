@@ -77,3 +77,20 @@ async def test_an_unsaved_turn_leaves_the_stored_conversation_as_it_was():
     assert after.as_dialogue().as_dict() == before
     await store.save(working)
     assert (await store.retrieve("elder-2")).get_slot("meal") == "dinner"
+
+
+async def test_only_the_last_session_whatever_came_before():
+    full = list(conversation("x").events)
+    variants = {
+        "no session start": full[2:7],
+        "events before the first start": full[2:7] + full[7:],
+        "three sessions": full + full[7:],
+    }
+    for name, events in variants.items():
+        ours, rasas = EventsInMemoryTrackerStore(DOMAIN), InMemoryTrackerStore(DOMAIN)
+        tracker = DialogueStateTracker.from_events(name, events, DOMAIN.slots)
+        for store in (ours, rasas):
+            await store.save(tracker)
+        mine, theirs = await ours.retrieve(name), await rasas.retrieve(name)
+        assert mine.as_dialogue().as_dict() == theirs.as_dialogue().as_dict(), name
+        assert mine.current_state() == theirs.current_state(), name
