@@ -10,14 +10,18 @@ is "applicable" by definition once the check goes back further than its length.
 In a booking conversation that was about a fifteenth of the Rasa server's CPU
 per message, growing with the conversation (py-spy, docs/benchmarks.md). Here the
 walk stops once it has gone back further than the longest rule still in the
-running: the same rules are left (tests/anxin/test_policy_rules.py compares the
-two on random rules and conversations).
+running, and each rule's states are reversed once, not on every check: the same
+rules are left (tests/anxin/test_policy_rules.py compares the two on random rules
+and conversations).
 """
 
 from __future__ import annotations
 
+import functools
+
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.shared.core.constants import PREVIOUS_ACTION
 from rasa.shared.core.generator import State
 
 
@@ -25,6 +29,26 @@ from rasa.shared.core.generator import State
     DefaultV1Recipe.ComponentType.POLICY_WITHOUT_END_TO_END_SUPPORT, is_trainable=True
 )
 class ShortRulePolicy(RulePolicy):
+    @staticmethod
+    @functools.lru_cache(maxsize=4096)
+    def _reversed_rule_states(rule_key: str) -> tuple[State, ...]:
+        return tuple(reversed(RulePolicy._rule_key_to_state(rule_key)))
+
+    def _is_rule_applicable(
+        self, rule_key: str, turn_index: int, conversation_state: State
+    ) -> bool:
+        # Rasa's check, with the reversed states from the cache.
+        reversed_rule_states = self._reversed_rule_states(rule_key)
+        if turn_index >= len(reversed_rule_states):
+            return True
+        current_previous_action = conversation_state.get(PREVIOUS_ACTION)
+        rule_previous_action = reversed_rule_states[turn_index].get(PREVIOUS_ACTION)
+        if not rule_previous_action and not current_previous_action:
+            return True  # both conversation starts
+        if not rule_previous_action or not current_previous_action:
+            return False  # only one of them a conversation start
+        return self._does_rule_match_state(reversed_rule_states[turn_index], conversation_state)
+
     def _get_possible_keys(self, lookup: dict[str, str], states: list[State]) -> set[str]:
         possible = set(lookup.keys())
         longest = max((len(self._rule_key_to_state(k)) for k in possible), default=0)
