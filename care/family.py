@@ -159,15 +159,11 @@ class Family:
             raise InvalidRequest(f"unknown form of address {elder_called!r}")
         if language not in LANGUAGES:
             raise InvalidRequest(f"unsupported language {language!r}", language=language)
-        code = invites.normalise_code(code)
-        key = invites.identity_key(channel, external_id)
         now = self.clock()
         failure: Optional[InvalidCode] = None
         with self.db.write() as s:
-            invites.serialise(s, self.db, key)
-            invites.refuse_if_locked(s, key, now)
+            key, invite = invites.begin_attempt(s, self.db, channel, external_id, code, now)
             person = person_for(s, channel, external_id)
-            invite = invites.find_invite(s, self.db, code)
             reason = invites.invalid_reason(invite, now)
             if reason is not None:
                 failure = invites.record_failure(s, key, now, reason, invite, person, channel)

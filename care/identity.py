@@ -61,14 +61,10 @@ class Identities:
         ``InvalidCode``. An identity that is already somebody else with a history
         (bookings, family links) raises ``IdentityTaken``: staff merge such records.
         """
-        code = invites.normalise_code(code)
-        key = invites.identity_key(channel, external_id)
         now = self.clock()
         failure: Optional[InvalidCode] = None
         with self.db.write() as s:
-            invites.serialise(s, self.db, key)
-            invites.refuse_if_locked(s, key, now)
-            invite = invites.find_invite(s, self.db, code)
+            key, invite = invites.begin_attempt(s, self.db, channel, external_id, code, now)
             if invite is None or invite.purpose != "channel":
                 return None
             here = person_for(s, channel, external_id)

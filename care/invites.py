@@ -151,6 +151,17 @@ def refuse_if_locked(s: Session, key: str, now: datetime) -> None:
             raise TooManyAttempts("too many wrong codes: try again later", retry_at=retry_at)
 
 
+def begin_attempt(
+    s: Session, db: Database, channel: str, external_id: str, code: str, now: datetime
+) -> tuple[str, Optional[m.LinkInvite]]:
+    """Open one redemption attempt: serialised per identity, refused while it is locked
+    out; returns the identity's key (for ``record_failure``) and the code's invite."""
+    key = identity_key(channel, external_id)
+    serialise(s, db, key)
+    refuse_if_locked(s, key, now)
+    return key, find_invite(s, db, normalise_code(code))
+
+
 def record_failure(
     s: Session,
     key: str,
