@@ -1,0 +1,150 @@
+"""Speech-to-text with faster-whisper.
+
+One model per process (:func:`load_whisper` is the factory; build it at start-up and pass
+it in), int8 on CPU. Each call runs Silero VAD first — silence and noise end there, cheaply,
+as ``no_speech`` — then picks Chinese or English (only those two: Whisper's own detection
+happily answers Japanese or Cantonese for a Harbin accent), then decodes with a prompt of
+the domain's words. Everything blocking runs in ``asyncio.to_thread`` so the event loop
+keeps serving other conversations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+import threading
+import time
+from typing import Any, Optional
+
+import numpy as np
+
+from voice.base import LANGUAGES, SAMPLE_RATE, Audio, Transcript
+from voice.codecs import to_samples
+from voice.whisper_model import resolve_model
+from voice.zh_simplify import to_simplified
+
+logger = logging.getLogger(__name__)
+
+# The prompt steers spelling, not content: Simplified characters, and the domain's words
+# written the way our NLU data writes them (a "午饭" heard as "五饭" books nothing).
+PROMPTS = {
+    "zh": "以下是普通话的句子。我想预约明天的午饭，在食堂吃。日托，门诊，陪聊，取消预约。",
+    "en": "Booking lunch at the canteen, day care, a clinic visit, a companionship call.",
+}
+# Whisper's own "nothing was said" signal, used as openai-whisper does: a segment whose
+# no-speech probability is high AND whose text is improbable is a hallucination on noise.
+NO_SPEECH_PROB = 0.6
+LOGPROB_FLOOR = -1.0
+# Text that compresses this well is a loop, as in openai-whisper's fallback rule.
+REPETITIVE = 2.4
+# Speech shorter than this after VAD is a cough or a click, not a turn.
+MIN_SPEECH_SECONDS = 0.25
+
+
+def load_whisper(model: Optional[str] = None, cpu_threads: Optional[int] = None) -> Any:
+    """The process's faster-whisper model (``ANXIN_WHISPER_MODEL``, else the default)."""
+    from faster_whisper import WhisperModel
+
+    path = resolve_model(model)
+    threads = cpu_threads or int(os.environ.get("ANXIN_WHISPER_THREADS", 0)) or os.cpu_count()
+    started = time.perf_counter()
+    whisper = WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=threads or 0)
+    logger.info(
+        "Whisper model %s loaded in %.1f s (%s threads)",
+        path,
+        time.perf_counter() - started,
+        threads,
+    )
+    return whisper
+
+
+class WhisperTranscriber:
+    """:class:`voice.base.Transcriber` over a loaded faster-whisper model."""
+
+    def __init__(self, model: Any, beam_size: int = 1) -> None:
+        self._model = model
+        # Greedy decoding: on 2 cores beam 5 costs ~2x for no gain on short turns.
+        self._beam_size = beam_size
+        # CTranslate2 already uses every core for one call; two calls at once only
+        # thrash, so they queue here (in the worker thread, never on the event loop).
+        self._lock = threading.Lock()
+
+    async def transcribe(self, audio: Audio, language: Optional[str] = None) -> Transcript:
+        return await asyncio.to_thread(self.transcribe_sync, audio, language)
+
+    def transcribe_sync(self, audio: Audio, language: Optional[str] = None) -> Transcript:
+        if language is not None and language not in LANGUAGES:
+            language = None
+        samples = to_samples(audio)
+        speech = _speech_only(samples)
+        if speech.size < MIN_SPEECH_SECONDS * SAMPLE_RATE:
+            return Transcript("", language or "zh", 0.0, no_speech=True)
+        with self._lock:
+            lang = language or self._detect_language(speech)
+            segments, _info = self._model.transcribe(
+                speech,
+                language=lang,
+                task="transcribe",
+                beam_size=self._beam_size,
+                initial_prompt=PROMPTS[lang],
+                # VAD already cut the audio down to speech.
+                vad_filter=False,
+                condition_on_previous_text=False,
+                without_timestamps=True,
+                # A wrong language hint (English spoken to a "zh" profile) makes Whisper
+                # repeat itself for tens of seconds, once per fallback temperature: one
+                # greedy pass, and no more tokens than speech of this length can hold.
+                temperature=0.0,
+                max_new_tokens=_token_budget(speech.size / SAMPLE_RATE),
+            )
+            segments = list(segments)  # the generator does the decoding
+        return _to_transcript(segments, lang)
+
+    def _detect_language(self, speech: np.ndarray) -> str:
+        _lang, _prob, all_probs = self._model.detect_language(audio=speech)
+        probs = dict(all_probs)
+        # Cantonese and Japanese are what a Mandarin speaker is most often mistaken for.
+        zh = probs.get("zh", 0.0) + probs.get("yue", 0.0) + 0.5 * probs.get("ja", 0.0)
+        return "zh" if zh >= probs.get("en", 0.0) else "en"
+
+
+def _token_budget(seconds: float) -> int:
+    # Fast speech is ~6 Chinese characters or ~4 English words a second, 1-2 tokens each.
+    return int(min(200, 16 + 12 * seconds))
+
+
+def _speech_only(samples: np.ndarray) -> np.ndarray:
+    """The speech in ``samples`` (Silero VAD), joined; empty when there is none."""
+    from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
+
+    # Elders pause mid-sentence: keep pauses up to 1 s inside one chunk.
+    options = VadOptions(min_silence_duration_ms=1000, speech_pad_ms=300)
+    chunks = get_speech_timestamps(samples, options)
+    if not chunks:
+        return np.zeros(0, dtype=np.float32)
+    pieces, _meta = collect_chunks(samples, chunks)
+    return np.concatenate(pieces)
+
+
+def _to_transcript(segments: list, lang: str) -> Transcript:
+    kept = [
+        s
+        for s in segments
+        if not (s.no_speech_prob > NO_SPEECH_PROB and s.avg_logprob < LOGPROB_FLOOR)
+    ]
+    text = "".join(s.text for s in kept) if lang == "zh" else " ".join(s.text for s in kept)
+    text = " ".join(text.split())
+    if lang == "zh":
+        text = to_simplified(text).replace(" ", "")
+    if not text.strip(" .,!?。，！？"):
+        return Transcript("", lang, 0.0, no_speech=True)
+    # Mean token probability, each segment weighted by its token count.
+    weights = [max(len(s.tokens), 1) for s in kept]
+    logprob = sum(s.avg_logprob * w for s, w in zip(kept, weights, strict=True)) / sum(weights)
+    confidence = max(0.0, min(1.0, math.exp(logprob)))
+    if max(s.compression_ratio for s in kept) > REPETITIVE:
+        # "鸡鸡鸡鸡…": Whisper looping on speech it cannot place is confident nonsense.
+        confidence *= 0.25
+    return Transcript(text, lang, round(confidence, 3))
