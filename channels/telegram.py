@@ -1,13 +1,17 @@
 """Telegram as a Rasa input channel (``channels.telegram.TelegramInput``).
 
 ``POST /webhooks/telegram/webhook``: Telegram's updates, in this order —
-secret header (403) → size (413) → JSON and ``Update.de_json`` (400) → ``update_id``
-seen before? (200, nothing more: Telegram redelivers until it gets a 2xx) → 200 at once,
-and the update goes to the embedded python-telegram-bot ``Application`` in the
-background, one chat's updates in the order they came. The responses carry no detail.
+secret header (403) → size (413) → JSON and ``Update.de_json`` (400) → the update taken
+into the inbox with its ``update_id`` receipt, in one transaction (seen before: 200,
+nothing more; the database down: 503, and Telegram redelivers) → 200, and the update goes
+to the embedded python-telegram-bot ``Application`` in the background, one chat's
+updates in the order they came. Telegram never redelivers what got a 200, so the update
+is durable before the 200 and its row is leased while it is processed: if this process
+dies, another round answers it (channels/telegram_inbox.py). The responses carry no detail.
 
 Background tasks of the Rasa process: the application is initialised (``getMe``) and
-started; held messages are retried; the outbox is delivered (channels/telegram_turns.py).
+started; held messages, and updates whose process died, are retried; the outbox is
+delivered (channels/telegram_turns.py).
 
 ``anxin telegram poll`` (channels/telegram_poll.py) fetches updates with ``getUpdates``
 and posts them to this same route, so webhook and polling share every handler.
@@ -37,6 +41,7 @@ from channels.common import care_services
 from channels.config import TelegramSettings
 from channels.limits import too_large
 from channels.telegram_bot import Handlers, build_application
+from channels.telegram_inbox import ANSWERED_KEPT, TURN_LEASE_S, Inbox
 from channels.telegram_render import BadUpdate, parse_update, secret_ok
 from channels.telegram_turns import CHANNEL, Assistant, Sender, Turns
 
@@ -53,6 +58,7 @@ class Timing:
     retry_s: float = 10.0
     outbox_s: float = 2.0
     health_timeout_s: float = 2.0
+    lease_s: float = TURN_LEASE_S  # an update's hold on its inbox row while it is processed
 
     @classmethod
     def from_env(cls) -> Timing:
@@ -60,28 +66,39 @@ class Timing:
         return cls(
             retry_s=float(env.get("ANXIN_TELEGRAM_RETRY_S", cls.retry_s)),
             outbox_s=float(env.get("ANXIN_TELEGRAM_OUTBOX_S", cls.outbox_s)),
+            lease_s=float(env.get("ANXIN_TELEGRAM_LEASE_S", cls.lease_s)),
         )
 
 
 def chat_of(data: dict[str, Any]) -> str:
-    """The chat an update belongs to, for ordering; "" when it has none."""
+    """The chat an update belongs to, for ordering and its inbox row; "" when it has none
+    (or an id that is no chat id: only integers, so the row's column always takes it)."""
     for key in ("message", "edited_message", "callback_query"):
         part = data.get(key)
         if isinstance(part, dict):
             message = part.get("message", part) if key == "callback_query" else part
             chat = message.get("chat") if isinstance(message, dict) else None
-            if isinstance(chat, dict) and chat.get("id") is not None:
-                return str(chat["id"])
+            if isinstance(chat, dict):
+                chat_id = chat.get("id")
+                if isinstance(chat_id, int) and not isinstance(chat_id, bool):
+                    return str(chat_id)
     return ""
 
 
 class Webhook:
     """The webhook's door and dispatch, apart from Sanic so it can be fuzzed directly."""
 
-    def __init__(self, settings: TelegramSettings, care: CareServices, application: Application):
+    def __init__(
+        self,
+        settings: TelegramSettings,
+        care: CareServices,
+        application: Application,
+        inbox: Optional[Inbox] = None,
+    ) -> None:
         self.settings = settings
         self.care = care
         self.application = application
+        self.inbox = inbox or Inbox(care.channels, application)
         self.ready = False  # the application is initialised (it knows its bot)
         self._chains: dict[str, asyncio.Task[None]] = {}
 
@@ -101,27 +118,31 @@ class Webhook:
             return 400, {"ok": False, "error": "not an update"}
         if not self.ready or update is None:
             return 503, {"ok": False, "error": "starting"}  # Telegram will redeliver
+        chat = chat_of(data)
         try:
-            first = self.care.channels.first_delivery(CHANNEL, str(data["update_id"]))
+            # Durable before the 200: the receipt and the inbox row in one transaction.
+            taken = self.inbox.take(data, chat)
         except (DatabaseUnavailable, SQLAlchemyError):
             log.warning("telegram: database unavailable; Telegram will redeliver")
             return 503, {"ok": False, "error": "unavailable"}
-        if first:
-            self._dispatch(chat_of(data), update)
+        if taken is not None:
+            self._dispatch(chat, update)
         return 200, {"ok": True}
 
     def _dispatch(self, chat: str, update: Update) -> None:
         """Process in the background, after the same chat's earlier updates."""
         before = self._chains.get(chat)
 
-        async def run() -> None:
+        async def in_order() -> None:
             if before is not None:
                 await asyncio.gather(before, return_exceptions=True)
+            await self.application.process_update(update)
+
+        async def run() -> None:
             try:
-                await self.application.process_update(update)
-            except Exception as exc:
-                log.warning("telegram: update %s failed: %s", update.update_id,
-                            type(exc).__name__)  # fmt: skip
+                # Leased (and renewed) from now, while it waits behind the chat's earlier
+                # updates too: no retry round elsewhere takes it meanwhile.
+                await self.inbox.process(update.update_id, in_order())
             finally:
                 if self._chains.get(chat) is task:
                     del self._chains[chat]
@@ -133,6 +154,21 @@ class Webhook:
         chains = list(self._chains.values())
         if chains:
             await asyncio.gather(*chains, return_exceptions=True)
+
+
+def serve(
+    webhook: Webhook,
+    on_new_message: Callable[[UserMessage], Awaitable[Any]],
+    agent: Callable[[], Any],
+    health_timeout_s: float = 2.0,
+) -> Turns:
+    """The turns behind a webhook, its handlers installed: Rasa's ``on_new_message``, and
+    its agent (is the model loaded, where is the action server). One wiring for the Rasa
+    process and for the tests that run the channel in a process of their own."""
+    assistant = Assistant(on_new_message, agent, health_timeout_s)
+    turns = Turns(assistant, Sender(webhook.application.bot), webhook.care, webhook.inbox)
+    Handlers(turns).install(webhook.application)
+    return turns
 
 
 class TelegramInput(InputChannel):
@@ -156,20 +192,20 @@ class TelegramInput(InputChannel):
         self.care = care
         self.timing = timing
         self.application = build_application(settings)
-        self.webhook = Webhook(settings, care, self.application)
+        inbox = Inbox(care.channels, self.application, timing.lease_s)
+        self.webhook = Webhook(settings, care, self.application, inbox)
         self.turns: Optional[Turns] = None
         self._tasks: list[asyncio.Task[None]] = []
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = Blueprint("telegram_webhook", __name__)
         holder: dict[str, Any] = {}
-        assistant = Assistant(
+        self.turns = serve(
+            self.webhook,
             on_new_message,
             lambda: getattr(holder["app"].ctx, "agent", None) if "app" in holder else None,
             self.timing.health_timeout_s,
         )
-        self.turns = Turns(assistant, Sender(self.application.bot), self.care)
-        Handlers(self.turns).install(self.application)
 
         @bp.listener("after_server_start")
         async def started(app: Any, loop: Any) -> None:
@@ -233,6 +269,7 @@ class TelegramInput(InputChannel):
                 if since_sweep >= 3600:
                     since_sweep = 0.0
                     self.care.channels.forget_receipts(RECEIPTS_KEPT)
+                    self.care.channels.forget_answered(CHANNEL, ANSWERED_KEPT)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -11,6 +11,10 @@ Our Sanic route (channels/telegram.py) feeds it ``Update.de_json(...)`` through
 - a voice note → ``transcribe`` when set (the voice issue), else "please type" for now.
 
 Only private chats are served: a care conversation is one person's.
+
+Each update is in the inbox before its handlers run (channels/telegram_inbox.py), and may
+run through them a second time when it is replayed after a crash: a handler that fails
+says so (``error``), so that its update is tried again rather than taken as done.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import logging
 from typing import Awaitable, Callable, Optional
 
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -87,6 +92,8 @@ class Handlers:
     async def error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         # The error's kind only: its message may quote what the person wrote.
         log.warning("telegram: an update failed: %s", type(context.error).__name__)
+        if isinstance(update, Update):
+            self.turns.inbox.failed(update.update_id)  # kept, and replayed at the next round
 
     @staticmethod
     def _app_language(update: Update) -> Optional[str]:
@@ -129,7 +136,11 @@ class Handlers:
         query = update.callback_query
         if query is None:
             return
-        await query.answer()  # stops the spinner on the person's button
+        if not self.turns.inbox.replaying(update.update_id):
+            try:
+                await query.answer()  # stops the spinner on the person's button
+            except TelegramError as exc:  # the spinner stops by itself: the press still counts
+                log.warning("telegram: a button press not acknowledged: %s", type(exc).__name__)
         chat = update.effective_chat
         if chat is None or chat.type != "private":
             return

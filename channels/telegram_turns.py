@@ -6,11 +6,13 @@
 - ``Sender``: every message out goes through python-telegram-bot's ``AIORateLimiter``
   (30/s overall, ``retry_after`` on 429) and, here, about one message a second per chat
   after a short burst.
-- ``Turns``: one conversation at a time per chat; a message that cannot be answered now
-  is kept in ``care.channels`` (the inbox), the person is told kindly, and
-  ``retry_held`` answers it once the assistant is back. ``deliver_outbox`` sends what
-  the dialogue queued for people on Telegram (a son's booking, an emergency, a consent
-  question).
+- ``Turns``: one conversation at a time per chat. Every update is already in the inbox
+  (``care.channels``) when its handlers call ``answer`` (channels/telegram_inbox.py): a
+  turn that answers marks its row answered before the reply goes out; a message that
+  cannot be answered now is released there, the person is told kindly, and
+  ``retry_held`` replays it once the assistant is back — as it replays an update whose
+  process died mid-turn. ``deliver_outbox`` sends what the dialogue queued for people on
+  Telegram (a son's booking, an emergency, a consent question).
 
 Logs carry ids and counts, never what people wrote or their chat ids at INFO.
 """
@@ -31,11 +33,11 @@ from telegram.error import Forbidden, TelegramError
 
 from care.services import CareServices
 from channels.common import user_message
+from channels.telegram_inbox import ANSWERED, CHANNEL, DONE, HELD, Inbox, Taken
 from channels.telegram_render import Reply, language_of, render, split_text, text
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "telegram"
 # After this many failed tries a held message goes to staff instead (an alert).
 MAX_ATTEMPTS = 5
 
@@ -124,10 +126,17 @@ class Sender:
 
 
 class Turns:
-    def __init__(self, assistant: Assistant, sender: Sender, care: CareServices) -> None:
+    def __init__(
+        self,
+        assistant: Assistant,
+        sender: Sender,
+        care: CareServices,
+        inbox: Optional[Inbox] = None,
+    ) -> None:
         self.assistant = assistant
         self.sender = sender
         self.care = care
+        self.inbox = inbox or Inbox(care.channels)
         self._locks: dict[int, tuple[asyncio.Lock, list[int]]] = {}  # lock, users
         self._waiting: set[int] = set()  # chats with held messages: new ones queue behind
         self._loaded = False
@@ -148,8 +157,18 @@ class Turns:
 
     def _load_waiting(self) -> None:
         if not self._loaded:
-            self._waiting = {int(h.sender_id) for h in self.care.channels.held(CHANNEL, 1000)}
+            self._waiting = self._chats_waiting()
             self._loaded = True
+
+    def _chats_waiting(self) -> set[int]:
+        """Chats with a row nobody is answering: a kept message, or one whose process died
+        (once its lease lapsed). A new message there queues behind it. Rows leased to a
+        turn running here or in another replica are not waiting: they are being answered."""
+        return {
+            int(h.sender_id)
+            for h in self.care.channels.waiting(CHANNEL, 1000)
+            if h.sender_id.lstrip("-").isdigit()
+        }
 
     async def language(self, chat_id: int, app_language: Optional[str] = None) -> str:
         """The language to speak outside Rasa's replies: the conversation's, the person's
@@ -163,29 +182,50 @@ class Turns:
     async def answer(
         self, chat_id: int, message: str, message_id: str, app_language: Optional[str] = None
     ) -> None:
-        """One message from a person: answered now, or kept and answered later."""
+        """One message from a person: answered now, or kept and answered later.
+
+        ``message_id`` is the update's id: its row in the inbox (``self.inbox``), taken
+        in at the webhook, is what says it was answered, or lets it be answered later.
+        """
         meta = {"message_id": message_id}
+        taken = self.inbox.of(message_id)
+        # A replayed update is the one the chat was waiting for: it goes first.
+        queued = taken is None or not taken.replay
         async with self._one_at_a_time(chat_id):
             self._load_waiting()
             if app_language:
                 meta["app_language"] = app_language
-            if chat_id in self._waiting or not await self.assistant.ready():
-                await self._hold(chat_id, message, meta)
+            if (queued and chat_id in self._waiting) or not await self.assistant.ready():
+                await self._hold(chat_id, message, meta, taken)
                 return
             try:
                 replies = await self.assistant.turn(str(chat_id), message, message_id, meta)
             except Exception:
                 log.warning("telegram: a turn failed; the message is kept", exc_info=True)
-                await self._hold(chat_id, message, meta)
+                await self._hold(chat_id, message, meta, taken)
                 return
             if not replies and not await self.assistant.ready():
-                await self._hold(chat_id, message, meta)  # it went down during the turn
+                await self._hold(chat_id, message, meta, taken)  # it went down during the turn
                 return
+            if taken is not None:
+                # Answered before the reply goes out: after a crash in between, the
+                # recovery must not run the turn again (at most one reply, never two).
+                first = self.care.channels.answered(taken.inbox_id)
+                taken.outcome = ANSWERED
+                if not first:
+                    return  # our lease lapsed and another process answered it
         await self._send_quietly(chat_id, render(replies))
 
-    async def _hold(self, chat_id: int, message: str, meta: dict[str, Any]) -> None:
+    async def _hold(
+        self, chat_id: int, message: str, meta: dict[str, Any], taken: Optional[Taken]
+    ) -> None:
         first = chat_id not in self._waiting
-        held = self.care.channels.hold(CHANNEL, str(chat_id), message, meta)
+        if taken is None:  # not taken in at the webhook (no update behind it): keep it now
+            held = self.care.channels.hold(CHANNEL, str(chat_id), message, meta)
+        else:  # its row keeps the update: released, the next round replays it
+            taken.outcome = HELD
+            self.care.channels.release(taken.inbox_id)
+            held = taken.inbox_id
         self._waiting.add(chat_id)
         log.info("telegram: message held (inbox %s)", held)
         if first:
@@ -196,13 +236,27 @@ class Turns:
                 log.warning("telegram: could not say we will answer soon: %s", type(exc).__name__)
 
     async def retry_held(self) -> int:
-        """Answer held messages, oldest first, once the assistant is back; returns how many."""
+        """Answer what nobody is answering, oldest first, once the assistant is up: held
+        messages and updates whose process died. Returns how many."""
         self._load_waiting()
-        held = self.care.channels.held(CHANNEL)
+        # Only rows nobody holds: a turn still running is no reason to probe the assistant.
+        held = self.care.channels.waiting(CHANNEL)
         if not held or not await self.assistant.ready():
             return 0
         done = 0
         for item in held:
+            if "update" in item.meta:
+                outcome = await self.inbox.replay(item)
+                if outcome in (ANSWERED, DONE):
+                    done += 1
+                elif outcome is not None:  # held or failed again
+                    if not await self.assistant.ready():
+                        break
+                    if item.attempts + 1 >= MAX_ATTEMPTS:
+                        self._to_staff(item.id, item.sender_id)
+                continue
+            # A message kept by ``hold`` (no update behind it, e.g. from before updates
+            # were kept whole): its turn's text is the row's.
             chat_id = int(item.sender_id)
             message_id = str(item.meta.get("message_id") or f"held-{item.id}")
             async with self._one_at_a_time(chat_id):
@@ -216,7 +270,7 @@ class Turns:
                     log.warning("telegram: held message %s failed again", item.id, exc_info=True)
                     self.care.channels.release(item.id)
                     if item.attempts + 1 >= MAX_ATTEMPTS:
-                        self._to_staff(item.id, chat_id)
+                        self._to_staff(item.id, item.sender_id)
                     continue
                 if not replies and not await self.assistant.ready():
                     self.care.channels.release(item.id)
@@ -225,19 +279,19 @@ class Turns:
                     continue  # another process answered it
             done += 1
             await self._send_quietly(chat_id, render(replies))
-        self._waiting = {int(h.sender_id) for h in self.care.channels.held(CHANNEL, 1000)}
+        self._waiting = self._chats_waiting()
         if done:
             log.info("telegram: %d held message(s) answered", done)
         return done
 
-    def _to_staff(self, inbox_id: int, chat_id: int) -> None:
+    def _to_staff(self, inbox_id: int, chat_id: str) -> None:
         if self.care.channels.answered(inbox_id):
-            person = self.care.people.find_by_identity(CHANNEL, str(chat_id))
+            person = self.care.people.find_by_identity(CHANNEL, chat_id)
             self.care.alerts.raise_alert(
                 "handoff",
                 "A Telegram message the assistant could not answer: please reply in person.",
                 person_id=person.id if person else None,
-                conversation_id=str(chat_id),
+                conversation_id=chat_id,
                 channel=CHANNEL,
             )
 
