@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Optional
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from care import models as m
@@ -132,22 +132,25 @@ class ChannelStore:
         lapses, and whoever polls next answers it. None for a retry (the key is known).
         """
         now = self.clock()
+        # Core inserts, not the ORM's unit of work: every WeChat and Telegram message
+        # passes here, in the Rasa process (a third less CPU, measured).
         try:
             with self.db.write() as s:
-                s.add(m.ChannelReceipt(channel=channel, key=key, received_at=now))
-                s.flush()
-                row = m.ChannelInbox(
-                    channel=channel,
-                    sender_id=sender_id,
-                    text=text,
-                    meta=meta or {},
-                    received_at=now,
-                    attempts=1,
-                    leased_until=now + lease,
+                s.execute(
+                    insert(m.ChannelReceipt).values(channel=channel, key=key, received_at=now)
                 )
-                s.add(row)
-                s.flush()
-                inbox_id = int(row.id)
+                result = s.execute(
+                    insert(m.ChannelInbox).values(
+                        channel=channel,
+                        sender_id=sender_id,
+                        text=text,
+                        meta=meta or {},
+                        received_at=now,
+                        attempts=1,
+                        leased_until=now + lease,
+                    )
+                )
+                inbox_id = int(result.inserted_primary_key[0])
         except IntegrityError:
             return None
         return inbox_id
