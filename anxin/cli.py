@@ -1,4 +1,4 @@
-"""The ``anxin`` command: run, train, catalog load, db upgrade, actions, wechat, telegram, bench."""
+"""The ``anxin`` command: run, train, catalog, db, actions, wechat, telegram, call, bench."""
 
 from __future__ import annotations
 
@@ -38,6 +38,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     tp.add_argument("--url", help="the Rasa server (default: http://127.0.0.1:$ANXIN_RASA_PORT)")
     tp.add_argument("--timeout", type=int, default=30, help="long-poll seconds per getUpdates")
+    call = sub.add_parser("call", help="a phone-style voice session with a running assistant")
+    source = call.add_mutually_exclusive_group(required=True)
+    source.add_argument("--wav", nargs="+", metavar="FILE", help="spoken turns, in order")
+    source.add_argument("--mic", action="store_true", help="talk through the microphone")
+    call.add_argument("--url", help="the Rasa server (default: http://127.0.0.1:$ANXIN_RASA_PORT)")
+    call.add_argument("--out", metavar="DIR", help="save the reply speech here (turn-N.wav)")
+    call.add_argument("--sender", help="the caller's id (default: a new one per session)")
+    call.add_argument("--language", choices=("zh", "en"), help="skip language detection")
     bench = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="action", required=True)
     b = bench.add_parser("booking", help="bookings per second, 1 and 20 clients")
     b.add_argument("--db", action="append", help="sqlite, postgresql or a URL (repeatable)")
@@ -161,6 +169,13 @@ def _dispatch(args: argparse.Namespace) -> int:
         from channels.telegram_poll import poll
 
         return poll(args.url or f"http://127.0.0.1:{run.rasa_port}", args.timeout)
+    if args.command == "call":
+        from anxin.call import call, microphone
+
+        if args.mic:
+            return microphone()
+        url = args.url or f"http://127.0.0.1:{run.rasa_port}"
+        return call(url, args.wav, args.out, args.sender, args.language)
     if args.command == "bench":
         if args.action == "dialogue":
             from anxin.bench.dialogue import dialogue_bench

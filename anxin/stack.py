@@ -57,17 +57,23 @@ def setup(run: RunSettings, care_settings: CareSettings) -> Path:
     return train(run.root, run.models_dir, child_env(run, care_settings))
 
 
+VOICE_CHANNEL = "channels.voice.VoiceInput"
+
+
 def write_credentials(run: RunSettings, environ: Optional[Mapping[str, str]] = None) -> Path:
-    """Rasa's credentials file: the REST channel, plus each channel whose secrets are set.
+    """Rasa's credentials file: the REST and voice channels, plus each channel whose
+    secrets are set.
 
     The file names channels only; their secrets stay in the environment
-    (channels.config), so nothing secret is written to disk.
+    (channels.config), so nothing secret is written to disk. Voice needs no secrets:
+    like REST it is always on, reachable where Rasa is bound (ANXIN_BIND).
     """
     from channels.config import enabled_channels
 
     path = run.var_dir / "credentials.yml"
     lines = ["# Written by `anxin run` from bot/credentials.yml and the environment.\n"]
     lines.append((run.root / "bot/credentials.yml").read_text(encoding="utf-8"))
+    lines.append(f"\n{VOICE_CHANNEL}: {{}}\n")
     lines += [f"\n{channel}: {{}}\n" for channel in enabled_channels(environ)]
     run.var_dir.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(lines), encoding="utf-8")

@@ -188,6 +188,7 @@ class CallSession:
     playing: bool = False  # our speech is going out to the caller
     low_turns: int = 0  # poorly understood turns in a row
     keypad_offered: bool = False
+    choices: int = 0  # numbered choices in our last reply, answered by a key in range
     detector: TurnDetector = field(init=False)
 
     def __post_init__(self) -> None:
@@ -218,9 +219,19 @@ class CallSession:
             return True
         return False
 
-    def key(self, digit: str) -> Optional[str]:
-        """The intent a pressed key stands for; None for a key with no meaning."""
-        intent = KEYPAD.get(digit)
-        if intent is not None:
+    def key(self, digit: str, language: str) -> Optional[str]:
+        """What Rasa is told for a pressed key; None for a key with no meaning.
+
+        While the last reply offered numbered choices ("1. At the canteen 2. Deliver it
+        home"), a key in their range answers them, as a spoken "2" would (the actions
+        read choices by number); otherwise keys are the keypad menu, and 0 is always a
+        person.
+        """
+        if digit != "0" and digit in "123456789" and len(digit) == 1 and int(digit) <= self.choices:
             self.low_turns = 0
-        return intent
+            return digit
+        intent = KEYPAD.get(digit)
+        if intent is None:
+            return None
+        self.low_turns = 0
+        return intent_message(intent, language)

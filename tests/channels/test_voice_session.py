@@ -131,18 +131,26 @@ def test_the_keypad_is_offered_after_two_poorly_understood_turns_in_a_row():
      ("4", "book_companion_call"), ("0", "request_human")],
 )  # fmt: skip
 def test_keys_map_to_the_intents(digit, intent):
-    assert CallSession().key(digit) == intent
+    assert CallSession().key(digit, "en") == f'/{intent}{{"language":"en"}}'
 
 
-@pytest.mark.parametrize("digit", ["5", "9", "*", "#", "11", "", "１"])
+@pytest.mark.parametrize("digit", ["5", "9", "*", "#", "11", "", "１", "²"])
 def test_other_keys_mean_nothing(digit):
-    assert CallSession().key(digit) is None
+    assert CallSession().key(digit, "zh") is None
+
+
+def test_while_choices_are_offered_a_key_in_range_answers_them():
+    call = CallSession(choices=2)  # "1. At the canteen 2. Deliver it home"
+    assert call.key("2", "en") == "2"
+    assert call.key("3", "en") == '/book_clinic{"language":"en"}'  # out of range: the menu
+    assert call.key("0", "en") == '/request_human{"language":"en"}'  # always a person
+    assert CallSession(choices=9).key("7", "zh") == "7"
 
 
 def test_pressing_a_key_resets_the_count():
     call = CallSession()
     call.understood(False)
-    call.key("1")
+    call.key("1", "zh")
     assert call.understood(False) is False
 
 

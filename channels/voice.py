@@ -1,0 +1,254 @@
+"""Phone-style voice as a Rasa input channel (``channels.voice.VoiceInput``), always on.
+
+``POST /webhooks/voice/turn``: one spoken turn as an audio file. In order —
+verify (a sender id, header ``X-Anxin-Sender`` or ``?sender=``: 400; the body at most
+10 MB by Content-Length and as read: 413) → decode (the format from Content-Type or
+``?format=``, anything else 415; voice.codecs to 16 kHz mono; over 60 s: 413) → parse
+(silence: a gentle "I didn't hear you" in the caller's language, Rasa not asked;
+otherwise the transcriber) → map (the transcript becomes the ``UserMessage``) → reply
+(JSON: transcript, language, replies, the reply speech as base64 WAV, format).
+
+``/webhooks/voice/stream``: a call over a WebSocket (channels/voice_call.py).
+
+The transcriber and synthesizer are built once, when Rasa builds the channel from
+``var/credentials.yml`` (channels/voice_engines.py); logs carry sizes and timings,
+never what was said.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Optional
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from care.language import detect_language
+from channels.common import body_too_large, user_message
+from channels.voice_engines import Engines, build_engines, format_of, wav_bytes
+from channels.voice_session import SessionSettings, has_speech, phrase
+from voice.base import LANGUAGES, Audio, AudioError, AudioTooLarge, UnsupportedAudio
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "voice"
+MAX_AUDIO_BYTES = 10 * 1024 * 1024
+SENDER = re.compile(r"^[A-Za-z0-9_.:@+\-]{1,64}$")  # a caller number or an app's user id
+
+
+class VoiceCollector(CollectingOutputChannel):
+    """Collects a turn's replies; named "voice" so voice-specific responses apply."""
+
+    @classmethod
+    def name(cls) -> str:
+        return CHANNEL
+
+
+def spoken(message: dict[str, Any]) -> str:
+    """What a reply sounds like: its text, then its buttons as numbered choices."""
+    text = str(message.get("text") or "").strip()
+    titles = [str(b.get("title", "")) for b in message.get("buttons") or [] if b.get("title")]
+    choices = " ".join(f"{n}. {t}" for n, t in enumerate(titles, 1))
+    return " ".join(part for part in (text, choices) if part)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Rasa's answer to one spoken turn."""
+
+    replies: list[str]  # as they are said: texts, with their buttons as numbered choices
+    fell_back: bool  # Rasa did not understand (nlu_fallback)
+    choices: int  # numbered choices offered last: a key in range answers them
+
+
+class Conversations:
+    """Rasa in this process, as the voice channel asks it: a turn, and a caller's language."""
+
+    def __init__(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]], agent: Callable[[], Any]
+    ) -> None:
+        self._on_new_message = on_new_message
+        self._agent = agent
+
+    async def turn(
+        self, sender: str, text: str, metadata: dict[str, Any], message_id: Optional[str] = None
+    ) -> Answer:
+        collector = VoiceCollector()
+        await self._on_new_message(
+            user_message(text, collector, sender, CHANNEL, message_id, metadata)
+        )
+        replies = [s for s in (spoken(m) for m in collector.messages) if s]
+        offered = [len(m["buttons"]) for m in collector.messages if m.get("buttons")]
+        tracker = await self._tracker(sender)
+        intent = (tracker.latest_message.intent or {}).get("name") if tracker else None
+        return Answer(replies, intent == "nlu_fallback", offered[-1] if offered else 0)
+
+    async def language(self, sender: str) -> Optional[str]:
+        """The conversation's language once the caller has said anything, else None."""
+        tracker = await self._tracker(sender)
+        if tracker is None or tracker.latest_message is None or not tracker.latest_message.text:
+            return None
+        language = tracker.get_slot("language")
+        return str(language) if language in LANGUAGES else None
+
+    async def _tracker(self, sender: str) -> Any:
+        store = getattr(self._agent(), "tracker_store", None)
+        if store is None:
+            return None
+        try:
+            return await store.retrieve(sender)
+        except Exception as exc:  # a language is never worth failing an answer for
+            log.warning("voice: tracker not readable: %s", type(exc).__name__)
+            return None
+
+
+async def speak(engines: Engines, texts: list[str], language: str) -> Optional[Audio]:
+    """All of ``texts`` as one stretch of speech; None without a synthesizer or when it
+    fails (the caller still gets the text: a missing voice never loses an answer)."""
+    if engines.synthesizer is None or not texts:
+        return None
+    pcm = bytearray()
+    try:
+        for text in texts:
+            said_in = detect_language(text) or language
+            async for chunk in engines.synthesizer.synthesize(text, said_in):
+                pcm += chunk.pcm
+    except Exception as exc:
+        log.warning("voice: speech synthesis failed: %s", type(exc).__name__)
+        return None
+    return Audio(bytes(pcm))
+
+
+def _error(status: int, error: str) -> HTTPResponse:
+    return response.json({"error": error}, status=status)
+
+
+class VoiceInput(InputChannel):
+    @classmethod
+    def name(cls) -> str:
+        return CHANNEL
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[dict[str, Any]]) -> VoiceInput:
+        return cls(build_engines(), SessionSettings.from_env())
+
+    def __init__(self, engines: Engines, settings: SessionSettings = SessionSettings()) -> None:
+        self.engines = engines
+        self.settings = settings
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        bp = Blueprint("voice_webhook", __name__)
+        holder: dict[str, Any] = {}
+        conversations = Conversations(
+            on_new_message, lambda: getattr(holder["app"].ctx, "agent", None) if holder else None
+        )
+
+        @bp.listener("after_server_start")
+        async def started(app: Any, _: Any) -> None:
+            holder["app"] = app
+
+        @bp.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json(
+                {
+                    "status": "ok",
+                    "transcriber": self.engines.transcriber is not None,
+                    "synthesizer": self.engines.synthesizer is not None,
+                }
+            )
+
+        @bp.route("/turn", methods=["POST"])
+        async def turn(request: Request) -> HTTPResponse:
+            holder.setdefault("app", request.app)
+            try:
+                return await self._turn(request, conversations)
+            except Exception as exc:
+                log.error("voice: turn failed: %s", type(exc).__name__)
+                return _error(500, "internal")
+
+        @bp.websocket("/stream")
+        async def stream(request: Request, ws: Any) -> None:
+            from channels.voice_call import VoiceCall
+
+            holder.setdefault("app", request.app)
+            sender = request.args.get("sender") or request.headers.get("x-anxin-sender") or ""
+            if not SENDER.match(sender):
+                await ws.close(1008, "a sender id is needed")
+                return
+            hint = request.args.get("language")
+            hint = hint if hint in LANGUAGES else None
+            language = hint or await conversations.language(sender) or "zh"
+            call = VoiceCall(ws, sender, language, self.engines, conversations, self.settings, hint)
+            await call.run()
+
+        return bp
+
+    async def _turn(self, request: Request, conversations: Conversations) -> HTTPResponse:
+        # verify
+        sender = request.headers.get("x-anxin-sender") or request.args.get("sender") or ""
+        if not SENDER.match(sender):
+            return _error(400, "a sender id is needed (X-Anxin-Sender or ?sender=)")
+        if body_too_large(request, MAX_AUDIO_BYTES):
+            return _error(413, "audio over 10 MB")
+        body = request.body or b""
+        if not body:
+            return _error(400, "no audio")
+        hint = request.args.get("language") or request.headers.get("x-anxin-language")
+        hint = hint if hint in LANGUAGES else None
+        # decode
+        fmt = format_of(request.headers.get("content-type"), request.args.get("format"))
+        if fmt is None:
+            return _error(415, "send audio/wav, audio/mpeg, audio/ogg or audio/amr")
+        try:
+            audio = await asyncio.to_thread(self.engines.decode, body, fmt)
+            if audio.seconds > self.settings.max_turn_s:
+                raise AudioTooLarge("audio over 60 s")
+        except AudioError as exc:
+            return _error(exc.status, str(exc) if exc.status != 415 else "audio not readable")
+        # parse
+        language = hint or await conversations.language(sender) or "zh"
+        if not await asyncio.to_thread(has_speech, audio, self.settings):
+            return await self._answer("", language, [phrase("not_heard", language)], no_speech=True)
+        if self.engines.transcriber is None:
+            return _error(503, "speech recognition is not installed")
+        started = asyncio.get_running_loop().time()
+        try:
+            heard = await self.engines.transcriber.transcribe(audio, hint)
+        except UnsupportedAudio:
+            return _error(415, "audio not readable")
+        took = asyncio.get_running_loop().time() - started
+        log.info("voice: %.1f s of audio transcribed in %.2f s", audio.seconds, took)
+        if heard.no_speech or not heard.text.strip():
+            language = hint or heard.language or language
+            return await self._answer("", language, [phrase("not_heard", language)], no_speech=True)
+        # map
+        metadata = {"voice": {"confidence": heard.confidence, "seconds": audio.seconds}}
+        message_id = request.headers.get("x-anxin-turn-id")
+        message_id = message_id if message_id and SENDER.match(message_id) else None
+        answer = await conversations.turn(sender, heard.text, metadata, message_id)
+        # reply
+        return await self._answer(heard.text, heard.language, answer.replies)
+
+    async def _answer(
+        self, transcript: str, language: str, replies: list[str], no_speech: bool = False
+    ) -> HTTPResponse:
+        speech = await speak(self.engines, replies, language)
+        audio = None
+        if speech is not None:
+            audio = base64.b64encode(await asyncio.to_thread(wav_bytes, speech)).decode()
+        return response.json(
+            {
+                "transcript": transcript,
+                "language": language,
+                "replies": replies,
+                "audio": audio,
+                "format": "wav",
+                "no_speech": no_speech,
+            }
+        )
