@@ -11,12 +11,14 @@ keeps serving other conversations.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import inspect
 import logging
 import math
 import os
 import threading
 import time
-from typing import Any, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -82,32 +84,80 @@ class WhisperTranscriber:
         if speech.size < MIN_SPEECH_SECONDS * SAMPLE_RATE:
             return Transcript("", language or "zh", 0.0, no_speech=True)
         with self._lock:
-            lang = language or self._detect_language(speech)
-            segments, _info = self._model.transcribe(
-                speech,
-                language=lang,
-                task="transcribe",
-                beam_size=self._beam_size,
-                initial_prompt=PROMPTS[lang],
-                # VAD already cut the audio down to speech.
-                vad_filter=False,
-                condition_on_previous_text=False,
-                without_timestamps=True,
-                # A wrong language hint (English spoken to a "zh" profile) makes Whisper
-                # repeat itself for tens of seconds, once per fallback temperature: one
-                # greedy pass, and no more tokens than speech of this length can hold.
-                temperature=0.0,
-                max_new_tokens=_token_budget(speech.size / SAMPLE_RATE),
-            )
-            segments = list(segments)  # the generator does the decoding
+            try:
+                lang, segments = self._one_encoder_pass(speech, language)
+            except (AttributeError, TypeError, ImportError) as exc:
+                # faster-whisper's internals moved: the public API costs one more pass.
+                logger.debug("single-pass decoding unavailable (%s)", type(exc).__name__)
+                lang, segments = self._two_passes(speech, language)
         return _to_transcript(segments, lang)
 
-    def _detect_language(self, speech: np.ndarray) -> str:
-        _lang, _prob, all_probs = self._model.detect_language(audio=speech)
-        probs = dict(all_probs)
-        # Cantonese and Japanese are what a Mandarin speaker is most often mistaken for.
-        zh = probs.get("zh", 0.0) + probs.get("yue", 0.0) + 0.5 * probs.get("ja", 0.0)
-        return "zh" if zh >= probs.get("en", 0.0) else "en"
+    def _options(self, lang: str, seconds: float) -> Dict[str, Any]:
+        return dict(
+            language=lang,
+            task="transcribe",
+            beam_size=self._beam_size,
+            initial_prompt=PROMPTS[lang],
+            condition_on_previous_text=False,
+            without_timestamps=True,
+            # A wrong language hint (English spoken to a "zh" profile) makes Whisper
+            # repeat itself for tens of seconds, once per fallback temperature: one
+            # greedy pass, and no more tokens than speech of this length can hold.
+            temperature=0.0,
+            max_new_tokens=_token_budget(seconds),
+        )
+
+    def _one_encoder_pass(self, speech: np.ndarray, hint: Optional[str]) -> Tuple[str, list]:
+        """Detect the language and decode from ONE run of the encoder.
+
+        The public API runs Whisper's encoder (most of the cost on a CPU: ~1.2 s for the
+        base model here) once to detect the language and again to transcribe. This is
+        what ``WhisperModel.transcribe`` does, with the first window's encoder output
+        kept and handed to ``generate_segments``, which accepts it for that purpose.
+        """
+        from faster_whisper.audio import pad_or_trim
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import TranscriptionOptions, get_suppressed_tokens
+
+        model = self._model
+        features = model.feature_extractor(speech)
+        first = min(model.feature_extractor.nb_max_frames, features.shape[-1] - 1)
+        encoder_output = model.encode(pad_or_trim(features[:, :first]))
+        if hint is None:
+            results = model.model.detect_language(encoder_output)[0]
+            lang = _pick_language({token[2:-2]: prob for token, prob in results})
+        else:
+            lang = hint
+        tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, "transcribe", lang)
+        wanted = {**_transcribe_defaults(model), **self._options(lang, speech.size / SAMPLE_RATE)}
+        wanted["temperatures"] = [wanted.pop("temperature")]
+        wanted["suppress_tokens"] = get_suppressed_tokens(tokenizer, wanted["suppress_tokens"])
+        fields = {f.name for f in dataclasses.fields(TranscriptionOptions)}
+        options = TranscriptionOptions(**{k: v for k, v in wanted.items() if k in fields})
+        segments = model.generate_segments(features, tokenizer, options, False, encoder_output)
+        return lang, list(segments)  # the generator does the decoding
+
+    def _two_passes(self, speech: np.ndarray, hint: Optional[str]) -> Tuple[str, list]:
+        if hint is None:
+            _lang, _prob, all_probs = self._model.detect_language(audio=speech)
+            hint = _pick_language(dict(all_probs))
+        options = self._options(hint, speech.size / SAMPLE_RATE)
+        segments, _info = self._model.transcribe(speech, vad_filter=False, **options)
+        return hint, list(segments)
+
+
+def _pick_language(probs: Dict[str, float]) -> str:
+    # Cantonese and Japanese are what a Mandarin speaker is most often mistaken for.
+    zh = probs.get("zh", 0.0) + probs.get("yue", 0.0) + 0.5 * probs.get("ja", 0.0)
+    return "zh" if zh >= probs.get("en", 0.0) else "en"
+
+
+def _transcribe_defaults(model: Any) -> Dict[str, Any]:
+    return {
+        name: param.default
+        for name, param in inspect.signature(model.transcribe).parameters.items()
+        if param.default is not inspect.Parameter.empty
+    }
 
 
 def _token_budget(seconds: float) -> int:

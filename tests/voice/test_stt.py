@@ -140,3 +140,16 @@ def test_transcription_does_not_block_the_event_loop(transcriber) -> None:
 
     # A blocked loop would show one gap as long as the whole transcription.
     assert asyncio.run(main()) < 0.5
+
+
+def test_single_encoder_pass_matches_the_public_two_pass_path(transcriber) -> None:
+    # The fast path reuses faster-whisper internals; the public API is its fallback and
+    # must give the same words, so the fallback is not dead code that rots.
+    from voice.stt import _speech_only
+
+    audio = codecs.decode(espeak("Please cancel my clinic visit"))
+    speech = _speech_only(codecs.to_samples(audio))
+    fast_lang, fast = transcriber._one_encoder_pass(speech, None)
+    slow_lang, slow = transcriber._two_passes(speech, None)
+    assert fast_lang == slow_lang == "en"
+    assert [s.text for s in fast] == [s.text for s in slow]
