@@ -246,3 +246,31 @@ def test_a_call_books_by_speech_and_a_key_for_the_choice(stack, tmp_path):
     assert "lunch" in transcript["text"].lower(), heard
     assert "2. Deliver it home" in " ".join(heard[-1]["texts"]), heard
     assert any("name" in t for t in keyed[-1]["texts"]), keyed  # the choice was taken
+
+
+def test_caller_speech_over_our_speech_stops_it(stack):
+    if importlib.util.find_spec("voice.tts") is None:
+        pytest.skip("voice.tts is not there yet: the stack has no voice to interrupt")
+    assert health(stack)["synthesizer"], "voice.tts is there but the stack has no synthesizer"
+    url = f"ws://127.0.0.1:{stack.port}/webhooks/voice/stream?sender=caller-7"
+
+    async def call() -> tuple[list[dict[str, Any]], int]:
+        async with websockets.connect(url, max_size=None) as ws:
+            await _events(ws, "playback_start")  # the greeting is being spoken
+            frames = 0
+            while frames < 3:
+                frames += isinstance(await asyncio.wait_for(ws.recv(), 30), bytes)
+            await ws.send(tone(0.4))  # the caller talks over it
+            events = await _events(ws, "barge_in", timeout=10)
+            late = 0  # audio after the barge-in: none may come
+            try:
+                while True:
+                    message = await asyncio.wait_for(ws.recv(), 1.0)
+                    late += isinstance(message, bytes)
+            except asyncio.TimeoutError:
+                pass
+            return events, late
+
+    events, late = asyncio.run(call())
+    assert events[-1] == {"event": "barge_in"} and late == 0, (events, late)
+    assert all(e["event"] != "playback_end" for e in events)
