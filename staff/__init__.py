@@ -1,0 +1,1 @@
+"""The staff console: server-rendered pages and the Staff JSON API (see staff.app)."""

@@ -1,0 +1,100 @@
+"""The console's FastAPI app, built by a factory from services made at start-up.
+
+``create_app`` has no side effects beyond the app it returns; ``serve`` is the
+process entry point (``python -m staff`` or ``anxin run``'s ``staff`` process).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Optional
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+
+from care.errors import InvalidRequest, NotFound
+from care.services import CareServices
+from staff import api, pages
+from staff.auth import Console, Forbidden, LoginRequired, is_api
+from staff.config import StaffSettings
+from staff.render import environment, message, page
+
+log = logging.getLogger(__name__)
+
+
+def create_app(care: CareServices, settings: Optional[StaffSettings] = None) -> FastAPI:
+    settings = settings or StaffSettings()
+    # No /docs or /openapi.json: the API's shape is in PRODUCT.md, not served to strangers.
+    app = FastAPI(title="Anxin staff console", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.console = Console.of(care, settings)
+    app.state.templates = environment()
+    app.include_router(pages.router)
+    app.include_router(api.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.exception_handler(LoginRequired)
+    def _login_required(request: Request, _exc: LoginRequired) -> Response:
+        if is_api(request):
+            return JSONResponse(
+                {"detail": "authentication required"},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        target = request.url.path if request.method == "GET" else "/"
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    @app.exception_handler(Forbidden)
+    def _forbidden(request: Request, _exc: Forbidden) -> Response:
+        if is_api(request):
+            return JSONResponse({"detail": "forbidden"}, status_code=403)
+        return page(request, "error.html", status_code=403, heading=message(request, "forbidden"))
+
+    @app.exception_handler(NotFound)
+    def _not_found(request: Request, _exc: NotFound) -> Response:
+        if is_api(request):
+            return JSONResponse({"detail": "not found"}, status_code=404)
+        return page(request, "error.html", status_code=404, heading=message(request, "not_found"))
+
+    @app.exception_handler(InvalidRequest)
+    def _invalid(request: Request, exc: InvalidRequest) -> Response:
+        # Our own validation messages name the allowed values, never stored data.
+        if is_api(request):
+            return JSONResponse({"detail": str(exc)}, status_code=400)
+        heading = f"{message(request, 'bad_request')} {exc}"
+        return page(request, "error.html", status_code=400, heading=heading)
+
+    return app
+
+
+def serve(settings: Optional[StaffSettings] = None, care: Optional[CareServices] = None) -> int:
+    """Run the console until interrupted (migrating first, as the other services do)."""
+    import uvicorn
+
+    from care import migrate
+    from care.services import build
+
+    settings = settings or StaffSettings.from_env()
+    care = care or build()
+    migrate.upgrade(care.db)
+    print(
+        f"anxin: staff console http://{settings.host}:{settings.port}/  "
+        f"(database {care.db.safe_url})",
+        flush=True,
+    )
+    try:
+        uvicorn.run(
+            create_app(care, settings),
+            host=settings.host,
+            port=settings.port,
+            log_level="warning",
+            # Access lines carry ids and filters from URLs: off unless asked for.
+            access_log=settings.access_log,
+            proxy_headers=settings.trust_proxy,
+        )
+    finally:
+        care.close()
+    return 0

@@ -1,0 +1,136 @@
+"""Who may do what: sessions and tokens to a ``Principal``, roles and CSRF checked per route.
+
+Every route names the roles it allows through ``allow(...)``; nothing is decided
+in templates. Browsers authenticate with the session cookie only; the
+``Authorization: Bearer`` header is honoured on ``/api/`` only, so an API token
+can never drive the form pages (which rely on CSRF tokens tied to a session).
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+from fastapi import Depends, Request
+
+from care import audit
+from care.services import CareServices
+from care.staff_sessions import Principal, StaffSessions
+from care.staff_users import StaffUsers
+from care.staff_views import StaffViews
+from staff.config import StaffSettings
+
+log = logging.getLogger(__name__)
+
+SESSION_COOKIE = "anxin_staff"
+LOGIN_CSRF_COOKIE = "anxin_login_csrf"
+ALL = ("admin", "staff", "volunteer")
+STAFF = ("admin", "staff")
+ADMIN = ("admin",)
+
+
+class LoginRequired(Exception):
+    """No valid session or token: the login page for a browser, 401 for the API."""
+
+
+class Forbidden(Exception):
+    """Authenticated, but this role (or this request without its CSRF token) may not."""
+
+
+@dataclass
+class Console:
+    """Everything a request handler needs, built once per app by ``staff.app.create_app``."""
+
+    care: CareServices
+    settings: StaffSettings
+    users: StaffUsers
+    sessions: StaffSessions
+    views: StaffViews
+
+    @classmethod
+    def of(cls, care: CareServices, settings: StaffSettings) -> Console:
+        return cls(
+            care=care,
+            settings=settings,
+            users=StaffUsers(care.db, care.clock, settings.throttle),
+            sessions=StaffSessions(care.db, care.clock, settings.session_lifetime),
+            views=StaffViews(care.db),
+        )
+
+    def audit(
+        self,
+        who: Principal,
+        action: str,
+        subject: str,
+        detail: Optional[dict[str, Any]] = None,
+    ) -> None:
+        """One audit row (who, what, when) in its own transaction, before the data is sent."""
+        with self.care.db.write() as s:
+            audit.record(s, self.care.clock(), who.actor, action, subject, detail=detail)
+
+    def today(self) -> Any:
+        return self.care.clock().astimezone(self.care.tz).date()
+
+
+def console(request: Request) -> Console:
+    return request.app.state.console
+
+
+def is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def current(request: Request, c: Console = Depends(console)) -> Principal:
+    if is_api(request):
+        header = request.headers.get("authorization", "")
+        if header:
+            scheme, _, value = header.partition(" ")
+            found = (
+                c.sessions.token_principal(value.strip()) if scheme.lower() == "bearer" else None
+            )
+            if found is None:
+                raise LoginRequired()
+            return found
+    found = c.sessions.lookup(request.cookies.get(SESSION_COOKIE, ""))
+    if found is None:
+        raise LoginRequired()
+    return found
+
+
+def allow(*roles: str) -> Callable[..., Principal]:
+    """A dependency that lets only ``roles`` through (403 for the others)."""
+
+    def check(who: Principal = Depends(current)) -> Principal:
+        if who.role not in roles:
+            log.info("staff console: role %s refused", who.role)
+            raise Forbidden()
+        return who
+
+    return check
+
+
+def same_token(sent: object, expected: Optional[str]) -> bool:
+    return (
+        isinstance(sent, str)
+        and bool(expected)
+        and hmac.compare_digest(sent.encode(), str(expected).encode())
+    )
+
+
+def posted_by(*roles: str) -> Callable[..., Any]:
+    """For form posts: the role check plus the session's CSRF token in the form."""
+
+    async def check(request: Request, who: Principal = Depends(allow(*roles))) -> Principal:
+        form = await request.form()
+        if who.via != "session" or not same_token(form.get("csrf_token"), who.csrf_token):
+            log.warning("staff console: form post without a valid CSRF token refused")
+            raise Forbidden()
+        return who
+
+    return check
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"

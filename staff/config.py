@@ -1,0 +1,64 @@
+"""Settings of the staff console, read from the environment once at start-up.
+
+There is no signing secret to configure: sessions are random tokens kept (hashed)
+in the database. Defaults are safe for one machine: bound to 127.0.0.1, cookies
+without ``Secure`` only because plain http://127.0.0.1 would otherwise drop them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Mapping, Optional
+
+from care.staff_users import ThrottleRules
+
+
+def _flag(value: Optional[str]) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True)
+class StaffSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # Set behind HTTPS (ANXIN_STAFF_SECURE_COOKIES=1): browsers then send the cookie
+    # over HTTPS only.
+    secure_cookies: bool = False
+    session_hours: float = 8.0
+    max_failures_per_username: int = 5
+    max_failures_per_address: int = 20
+    throttle_minutes: float = 15.0
+    access_log: bool = False
+    # Behind a reverse proxy on this machine: take the client address (for the login
+    # throttle) from X-Forwarded-For, which uvicorn trusts from 127.0.0.1 only.
+    trust_proxy: bool = False
+
+    @property
+    def session_lifetime(self) -> timedelta:
+        return timedelta(hours=self.session_hours)
+
+    @property
+    def throttle(self) -> ThrottleRules:
+        return ThrottleRules(
+            per_username=self.max_failures_per_username,
+            per_address=self.max_failures_per_address,
+            window=timedelta(minutes=self.throttle_minutes),
+        )
+
+    @classmethod
+    def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> StaffSettings:
+        env = os.environ if environ is None else environ
+        return cls(
+            # Same interface as the other services unless the console is set apart.
+            host=env.get("ANXIN_STAFF_HOST") or env.get("ANXIN_BIND") or "127.0.0.1",
+            port=int(env.get("ANXIN_STAFF_PORT", "8080")),
+            secure_cookies=_flag(env.get("ANXIN_STAFF_SECURE_COOKIES")),
+            session_hours=float(env.get("ANXIN_STAFF_SESSION_HOURS", "8")),
+            max_failures_per_username=int(env.get("ANXIN_STAFF_MAX_FAILURES_USER", "5")),
+            max_failures_per_address=int(env.get("ANXIN_STAFF_MAX_FAILURES_ADDRESS", "20")),
+            throttle_minutes=float(env.get("ANXIN_STAFF_THROTTLE_MINUTES", "15")),
+            access_log=_flag(env.get("ANXIN_STAFF_ACCESS_LOG")),
+            trust_proxy=_flag(env.get("ANXIN_STAFF_TRUST_PROXY")),
+        )

@@ -1,0 +1,287 @@
+"""The console's pages: login, dashboard, alerts (acknowledge/resolve), users, audit, export."""
+
+from __future__ import annotations
+
+import csv
+import io
+import secrets
+from datetime import date
+from typing import Any, Optional
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+
+from care import audit as care_audit
+from care.errors import InvalidRequest, InvalidTransition
+from care.records import AlertRecord
+from care.staff_sessions import Principal
+from staff import redact
+from staff.auth import (
+    ADMIN,
+    ALL,
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    STAFF,
+    Console,
+    allow,
+    client_address,
+    console,
+    posted_by,
+    same_token,
+)
+from staff.render import message, page
+
+router = APIRouter()
+
+
+def _safe_next(target: str) -> str:
+    # Only paths on this site: "//evil.example" and "https://..." would be open redirects.
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+def _login_page(
+    request: Request, status_code: int = 200, note: str = "", username: str = "", nxt: str = "/"
+) -> Response:
+    token = secrets.token_urlsafe(32)
+    response = page(
+        request,
+        "login.html",
+        status_code=status_code,
+        login_csrf=token,
+        next=_safe_next(nxt),
+        username=username,
+        message=note,
+    )
+    # Double-submit token for the login form itself (there is no session yet).
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=request.app.state.console.settings.secure_cookies,
+        path="/login",
+    )
+    return response
+
+
+@router.get("/login")
+def login_form(request: Request, next: str = "/", c: Console = Depends(console)) -> Response:
+    if c.sessions.lookup(request.cookies.get(SESSION_COOKIE, "")):
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return _login_page(request, nxt=next)
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    username: str = Form(""),
+    password: str = Form(""),
+    csrf_token: str = Form(""),
+    next: str = Form("/"),
+    c: Console = Depends(console),
+) -> Response:
+    if not same_token(csrf_token, request.cookies.get(LOGIN_CSRF_COOKIE)):
+        return page(request, "error.html", status_code=403, heading=message(request, "forbidden"))
+    if not username.strip() or not password:
+        return _login_page(request, 400, message(request, "missing"), username, next)
+    result = c.users.login(username, password, client_address(request))
+    if result.throttled:
+        return _login_page(request, 429, message(request, "throttled"), username, next)
+    if result.user is None:
+        return _login_page(request, 401, message(request, "bad_login"), username, next)
+    new = c.sessions.start(result.user.id)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        new.token,
+        max_age=int(c.settings.session_lifetime.total_seconds()),
+        httponly=True,
+        samesite="strict",
+        secure=c.settings.secure_cookies,
+        path="/",
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+def logout(
+    request: Request, who: Principal = Depends(posted_by(*ALL)), c: Console = Depends(console)
+) -> Response:
+    c.sessions.end(request.cookies.get(SESSION_COOKIE, ""))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+def _alert_rows(c: Console, alerts: list[AlertRecord], role: str) -> list[dict[str, Any]]:
+    rows = []
+    for a in alerts:
+        row = redact.alert(a, role)
+        row["created_local"] = a.created_at.astimezone(c.care.tz).strftime("%m-%d %H:%M")
+        rows.append(row)
+    return rows
+
+
+@router.get("/")
+def dashboard(
+    request: Request, who: Principal = Depends(allow(*ALL)), c: Console = Depends(console)
+) -> Response:
+    today = c.today()
+    return page(
+        request,
+        "dashboard.html",
+        who,
+        today=today.isoformat(),
+        load=c.views.load(today),
+        alerts=_alert_rows(c, c.views.alerts(), who.role),
+        actions=False,
+    )
+
+
+def _alerts_page(
+    request: Request, who: Principal, c: Console, status_code: int = 200, note: str = ""
+) -> Response:
+    return page(
+        request,
+        "alerts.html",
+        who,
+        status_code=status_code,
+        message=note,
+        alerts=_alert_rows(c, c.views.alerts(), who.role),
+        actions=who.role in STAFF,
+    )
+
+
+@router.get("/alerts")
+def alerts(
+    request: Request, who: Principal = Depends(allow(*ALL)), c: Console = Depends(console)
+) -> Response:
+    return _alerts_page(request, who, c)
+
+
+@router.post("/alerts/{alert_id}/acknowledge")
+def acknowledge(
+    alert_id: int,
+    request: Request,
+    who: Principal = Depends(posted_by(*STAFF)),
+    c: Console = Depends(console),
+) -> Response:
+    try:
+        c.care.alerts.acknowledge(alert_id, who.name)
+    except InvalidTransition:
+        return _alerts_page(request, who, c, 409, message(request, "already_resolved"))
+    return RedirectResponse("/alerts", status_code=303)
+
+
+@router.post("/alerts/{alert_id}/resolve")
+def resolve(
+    alert_id: int,
+    request: Request,
+    note: str = Form(""),
+    who: Principal = Depends(posted_by(*STAFF)),
+    c: Console = Depends(console),
+) -> Response:
+    c.views.alert(alert_id)  # 404 for an unknown id before judging the form
+    if not note.strip():
+        return _alerts_page(request, who, c, 400, message(request, "note_needed"))
+    try:
+        c.care.alerts.resolve(alert_id, who.name, note.strip()[:2000])
+    except InvalidTransition:
+        return _alerts_page(request, who, c, 409, message(request, "already_resolved"))
+    return RedirectResponse("/alerts", status_code=303)
+
+
+def _users_page(request: Request, who: Principal, c: Console, **extra: Any) -> Response:
+    return page(
+        request, "users.html", who, users=c.users.all(), tokens=c.sessions.tokens(), **extra
+    )
+
+
+@router.get("/users")
+def users(
+    request: Request, who: Principal = Depends(allow(*ADMIN)), c: Console = Depends(console)
+) -> Response:
+    return _users_page(request, who, c)
+
+
+@router.post("/users/tokens")
+def new_token(
+    request: Request,
+    name: str = Form(""),
+    role: str = Form("staff"),
+    who: Principal = Depends(posted_by(*ADMIN)),
+    c: Console = Depends(console),
+) -> Response:
+    try:
+        token = c.sessions.create_token(name, role, who.actor)
+    except InvalidRequest as exc:
+        note = f"{message(request, 'bad_request')} {exc}"
+        return page(
+            request,
+            "users.html",
+            who,
+            status_code=400,
+            message=note,
+            users=c.users.all(),
+            tokens=c.sessions.tokens(),
+        )
+    return _users_page(request, who, c, new_token=token)
+
+
+@router.get("/audit")
+def audit_log(
+    request: Request, who: Principal = Depends(allow(*ADMIN)), c: Console = Depends(console)
+) -> Response:
+    with c.care.db.read() as s:
+        entries = care_audit.entries(s, limit=300)
+    rows = [
+        {**e.__dict__, "at_local": e.at.astimezone(c.care.tz).strftime("%Y-%m-%d %H:%M:%S")}
+        for e in entries
+    ]
+    return page(request, "audit.html", who, entries=rows)
+
+
+EXPORT_FIELDS = [
+    "id", "elder_id", "service", "date", "slot", "option", "starts_at", "status",
+    "quantity", "booked_by", "channel", "created_at",
+]  # fmt: skip
+
+
+@router.get("/export/bookings.csv")
+def export_bookings(
+    service: Optional[str] = None,
+    day: Optional[date] = Query(None, alias="date"),
+    who: Principal = Depends(allow(*STAFF)),
+    c: Console = Depends(console),
+) -> Response:
+    rows = c.views.bookings(service=service, day=day)
+    c.audit(
+        who,
+        "export.bookings",
+        "bookings",
+        {"service": service, "date": day.isoformat() if day else None, "rows": len(rows)},
+    )
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=EXPORT_FIELDS, extrasaction="ignore")
+    writer.writeheader()
+    for b in rows:
+        writer.writerow(_csv_safe(redact.booking(b, who.role)))
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": 'attachment; filename="bookings.csv"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def _csv_safe(row: dict[str, Any]) -> dict[str, Any]:
+    # A cell starting with = + - @ runs as a formula in a spreadsheet: quote it as text.
+    return {
+        k: ("'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v)
+        for k, v in row.items()
+    }
