@@ -34,9 +34,12 @@ class SessionSettings:
     silence_s: float = 0.9
     # Shorter bursts are a cough, a click or a knock on the handset, not a turn.
     min_speech_s: float = 0.2
-    # RMS of 16-bit samples above which a window is speech; room noise on a phone
-    # line sits around 50-200, quiet speech well over 1000.
-    energy: float = 500.0
+    # RMS of 16-bit samples above which a window may be speech: a quiet room on a phone
+    # line sits around 50-200, soft speech from about 300 (-40 dBFS) up.
+    energy: float = 300.0
+    # In a noisy room (a television, a kitchen) speech must also stand this many times
+    # above the call's own noise floor, so the noise alone never makes an endless turn.
+    over_noise: float = 3.0
     max_turn_s: float = 60.0  # the HTTP endpoint's limit too: one transcription's worth
     # Below this transcript confidence (mean token probability) a turn counts as
     # poorly understood, as does Rasa's nlu_fallback.
@@ -102,6 +105,7 @@ class TurnDetector:
     _speech_windows: int = 0
     _quiet_windows: int = 0
     _started: bool = False
+    _noise: float = 0.0  # the call's noise floor: a slow average of the quiet windows
 
     def feed(self, pcm: bytes) -> list[Event]:
         self._pending += pcm
@@ -116,7 +120,13 @@ class TurnDetector:
 
     def _window(self, window: bytes) -> Optional[Event]:
         s = self.settings
-        loud = rms(window) >= s.energy
+        level = rms(window)
+        loud = level >= max(s.energy, s.over_noise * self._noise)
+        # The floor follows the quietest windows: down at once in a pause between words,
+        # up only slowly (a time constant of ~20 s), so steady noise (a television) is
+        # learned within seconds while a long sentence does not count as noise.
+        rate = 0.2 if level < self._noise else 0.001
+        self._noise += (level - self._noise) * rate
         if not self._turn and not loud:
             return None  # quiet between turns is not kept
         self._turn += window

@@ -85,6 +85,22 @@ def test_a_click_and_room_noise_are_not_turns():
     assert detector.feed(quiet(3.0, amplitude=300)) == []  # a quiet room's hiss
 
 
+def test_steady_noise_makes_at_most_one_turn_then_speech_above_it_is_heard():
+    detector = TurnDetector()
+    room = quiet(12.0, amplitude=900)  # a television: RMS ~520, over the fixed level
+    events = detector.feed(room)
+    assert [type(e) for e in events] in ([], [SpeechStarted, TurnEnded])  # learned in seconds
+    assert detector.feed(quiet(5.0, amplitude=900)) == []  # after that the room is quiet
+    voice = np.frombuffer(tone(1.0, 6000), "<i2") + np.frombuffer(quiet(1.0, 900), "<i2")
+    assert detector.feed(voice.tobytes())[:1] == [SpeechStarted()]
+
+
+def test_a_long_sentence_is_not_taken_for_noise():
+    detector = TurnDetector()
+    words = (tone(0.4) + quiet(0.15, amplitude=100)) * 20  # 11 s of talk, short gaps
+    assert [type(e) for e in detector.feed(words + quiet(1.0))] == [SpeechStarted, TurnEnded]
+
+
 def test_someone_who_never_pauses_is_answered_at_the_turn_limit():
     detector = TurnDetector(SessionSettings(max_turn_s=2.0))
     events = detector.feed(tone(2.5))
