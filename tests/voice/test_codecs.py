@@ -134,3 +134,10 @@ def test_async_wrappers_do_not_block_the_loop() -> None:
         return ticks
 
     assert asyncio.run(main()) > 3
+
+
+def test_a_wrong_container_hint_still_decodes() -> None:
+    # Platforms mislabel: a WeChat "amr" that is really MP3 is probed, not rejected.
+    mp3 = codecs.encode(codecs.from_samples(tone(1.0)), "mp3")
+    audio = codecs.decode(mp3, "amr")
+    assert audio.seconds == pytest.approx(1.0, abs=0.05)

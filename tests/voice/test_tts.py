@@ -157,3 +157,21 @@ def test_edge_comes_back_after_an_outage(monkeypatch) -> None:
     assert abs(peak_frequency(offline) - TONE_HZ) > 5
     assert peak_frequency(online) == pytest.approx(TONE_HZ, abs=3)
     assert switches == 1
+
+
+def test_rate_and_voices_come_from_the_environment(monkeypatch) -> None:
+    env = {"ANXIN_TTS_RATE": "-25%", "ANXIN_TTS_VOICE_EN": "en-GB-SoniaNeural"}
+
+    async def main() -> List[str]:
+        service = await FakeEdgeService().start()
+        monkeypatch.setattr(edge_tts.communicate, "WSS_URL", service.url)
+        try:
+            await collect(EdgeSynthesizer(env=env), "Good morning.", "en")
+            return service.ssml
+        finally:
+            await service.stop()
+
+    [ssml] = asyncio.run(main())
+    assert "(en-GB, SoniaNeural)" in ssml and "rate='-25%'" in ssml
+    # The offline voice slows down by the same setting.
+    assert EdgeSynthesizer(env=env).fallback.wpm == int(175 * 0.75)
