@@ -26,7 +26,7 @@ _PAIRS = (
     "膽胆臉脸臨临舊旧節节範范簡简簽签緊紧統统絕绝綠绿維维緒绪練练縣县繼继續续罰罚羅罗"
     "聰聪脫脱腫肿蔥葱蝦虾襪袜規规視视觸触訪访設设貝贝賬账賴赖跡迹軟软輔辅遲迟遺遗釣钓"
     "鋪铺鍵键鎮镇閃闪閒闲闊阔靜静頂顶項项飄飘飼饲餘余駕驾騙骗髒脏鬍胡魯鲁鳳凤鴨鸭鵝鹅"
-    "齡龄於于愛爱氣气歲岁週周晚晚陪陪聊聊餐餐廳厅堂堂托托診诊掛挂號号數数漸渐減减溫温"
+    "齡龄於于掛挂數数漸渐減减溫温"
     "濕湿瀏浏產产畫画療疗癥症盡尽監监碼码確确禮礼種种稱称穩稳竊窃衆众眾众綫线厲厉瘋疯"
 )
 TRADITIONAL_TO_SIMPLIFIED = {
@@ -34,8 +34,12 @@ TRADITIONAL_TO_SIMPLIFIED = {
 }
 
 
+# Whisper mixes ASCII punctuation into Chinese ("宇宙,洪荒"); full-width reads as one text.
+_FULL_WIDTH = {ord(","): "，", ord("?"): "？", ord("!"): "！", ord(";"): "；", ord(":"): "："}
+
+
 def to_simplified(text: str) -> str:
-    return text.translate(TRADITIONAL_TO_SIMPLIFIED)
+    return text.translate(TRADITIONAL_TO_SIMPLIFIED).translate(_FULL_WIDTH)
 
 
 def simplified_ratio(text: str) -> float:
