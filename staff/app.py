@@ -94,6 +94,8 @@ def serve(settings: Optional[StaffSettings] = None, care: Optional[CareServices]
             # Access lines carry ids and filters from URLs: off unless asked for.
             access_log=settings.access_log,
             proxy_headers=settings.trust_proxy,
+            # No websockets here; and Rasa pins a websockets older than uvicorn's own.
+            ws="none",
         )
     finally:
         care.close()
