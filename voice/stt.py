@@ -45,21 +45,34 @@ REPETITIVE = 2.4
 MIN_SPEECH_SECONDS = 0.25
 
 
+_loaded: Dict[Tuple[str, int], Any] = {}
+_loading = threading.Lock()
+
+
 def load_whisper(model: Optional[str] = None, cpu_threads: Optional[int] = None) -> Any:
-    """The process's faster-whisper model (``ANXIN_WHISPER_MODEL``, else the default)."""
+    """The process's faster-whisper model (``ANXIN_WHISPER_MODEL``, else the default).
+
+    Loaded once per process and shared: every channel that asks gets the same model
+    (each copy of ``base`` is ~150 MB of RAM and ~1 s to load).
+    """
     from faster_whisper import WhisperModel
 
     path = resolve_model(model)
     threads = cpu_threads or int(os.environ.get("ANXIN_WHISPER_THREADS", 0)) or os.cpu_count()
-    started = time.perf_counter()
-    whisper = WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=threads or 0)
-    logger.info(
-        "Whisper model %s loaded in %.1f s (%s threads)",
-        path,
-        time.perf_counter() - started,
-        threads,
-    )
-    return whisper
+    key = (path, threads or 0)
+    with _loading:
+        if key not in _loaded:
+            started = time.perf_counter()
+            _loaded[key] = WhisperModel(
+                path, device="cpu", compute_type="int8", cpu_threads=threads or 0
+            )
+            logger.info(
+                "Whisper model %s loaded in %.1f s (%s threads)",
+                path,
+                time.perf_counter() - started,
+                threads,
+            )
+        return _loaded[key]
 
 
 class WhisperTranscriber:

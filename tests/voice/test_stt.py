@@ -153,3 +153,9 @@ def test_single_encoder_pass_matches_the_public_two_pass_path(transcriber) -> No
     slow_lang, slow = transcriber._two_passes(speech, None)
     assert fast_lang == slow_lang == "en"
     assert [s.text for s in fast] == [s.text for s in slow]
+
+
+def test_the_model_is_loaded_once_per_process(whisper_model) -> None:
+    from voice.stt import load_whisper
+
+    assert load_whisper() is whisper_model
