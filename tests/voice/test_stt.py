@@ -159,3 +159,26 @@ def test_the_model_is_loaded_once_per_process(whisper_model) -> None:
     from voice.stt import load_whisper
 
     assert load_whisper() is whisper_model
+
+
+@pytest.mark.parametrize(
+    "fmt,hint", [("amr", "amr"), ("ogg_opus", None), ("ulaw8k", "ulaw8k"), ("mp3", "mp3")]
+)
+def test_speech_through_each_platform_codec_is_understood(transcriber, fmt, hint) -> None:
+    # WeChat's AMR and the phone's μ-law are 8 kHz narrowband: the words must survive.
+    spoken = codecs.decode(espeak("Please book day care for my mother"))
+    audio = codecs.decode(codecs.encode(spoken, fmt), hint)
+    result = asyncio.run(transcriber.transcribe(audio))
+    assert {"book", "day", "care", "mother"} <= words(result.text), (fmt, result.text)
+
+
+def test_two_conversations_at_once_both_get_their_words(transcriber) -> None:
+    lunch = codecs.decode(espeak("I would like to book lunch for tomorrow"))
+    clinic = codecs.decode(espeak("Please cancel my clinic visit"))
+
+    async def main():
+        return await asyncio.gather(transcriber.transcribe(lunch), transcriber.transcribe(clinic))
+
+    first, second = asyncio.run(main())
+    assert {"lunch", "tomorrow"} <= words(first.text), first.text
+    assert {"cancel", "clinic"} <= words(second.text), second.text
