@@ -114,3 +114,24 @@ def test_a_failed_view_of_an_unknown_profile_writes_nothing(
     client_as("staff").get("/api/elders/999999")
     with care.db.read() as s:
         assert audit.entries(s, action="elder.view") == []
+
+
+def test_elder_pages_mask_for_volunteers_and_audit_every_view(
+    care: CareServices, client_as: As, seeded: dict[str, int]
+):
+    volunteer, staff = client_as("volunteer"), client_as("staff")
+    profile = f"/elders/{seeded['elder']}"
+    masked = volunteer.get(profile)
+    assert masked.status_code == 200
+    assert "李秀兰" in masked.text and "***78" in masked.text
+    listing = volunteer.get("/elders").text
+    for secret in (SECRET_PHONE, SECRET_ADDRESS, SECRET_MOBILITY, "diabetic"):
+        assert secret not in masked.text + listing
+    whole = staff.get(profile).text
+    assert SECRET_PHONE in whole and SECRET_ADDRESS in whole and "diabetic" in whole
+    assert "meal:2026-11-25:lunch:dine_in" in whole
+    assert staff.get("/elders/999999").status_code == 404
+    with care.db.read() as s:
+        views = audit.entries(s, subject=f"person:{seeded['elder']}", action="elder.view")
+    assert sorted(e.actor for e in views) == ["staff:staff.1", "staff:volunteer.0"]
+    assert {e.detail["redacted"] for e in views} == {True, False}
