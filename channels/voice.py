@@ -141,6 +141,7 @@ class VoiceInput(InputChannel):
     def __init__(self, engines: Engines, settings: SessionSettings = SessionSettings()) -> None:
         self.engines = engines
         self.settings = settings
+        self.calls = 0
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = Blueprint("voice_webhook", __name__)
@@ -160,6 +161,7 @@ class VoiceInput(InputChannel):
                     "status": "ok",
                     "transcriber": self.engines.transcriber is not None,
                     "synthesizer": self.engines.synthesizer is not None,
+                    "calls": self.calls,  # open calls: a dropped line must not stay counted
                 }
             )
 
@@ -185,7 +187,11 @@ class VoiceInput(InputChannel):
             hint = hint if hint in LANGUAGES else None
             language = hint or await conversations.language(sender) or "zh"
             call = VoiceCall(ws, sender, language, self.engines, conversations, self.settings, hint)
-            await call.run()
+            self.calls += 1
+            try:
+                await call.run()
+            finally:
+                self.calls -= 1
 
         return bp
 

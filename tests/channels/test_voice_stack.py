@@ -13,6 +13,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 import wave
@@ -153,7 +154,12 @@ def test_a_call_greets_takes_keys_offers_the_keypad_and_survives_a_drop(stack):
         ws.transport.abort()
 
     asyncio.run(drop())
-    # The assistant carries on: the next call is greeted as before.
+    # Both calls are over (hung up, and the line dropped), and the assistant carries on:
+    # the next call is greeted as before.
+    deadline = time.monotonic() + 10
+    while health(stack)["calls"]:
+        assert time.monotonic() < deadline, "a call is still open after its line dropped"
+        time.sleep(0.2)
     again = asyncio.run(_greeting(url))
     assert again["texts"]
 
@@ -217,6 +223,7 @@ def test_lunch_booked_by_voice_end_to_end(stack, tmp_path):
     [booking] = stack.care.bookings.upcoming(person.id)
     assert (booking.slot.code, booking.status) == (f"meal:{day}:lunch:delivery", "confirmed")
     assert booking.channel == "voice"
+    assert "book lunch" not in stack.out.text.lower()  # what people say stays out of logs
 
 
 def test_a_call_books_by_speech_and_a_key_for_the_choice(stack, tmp_path):
