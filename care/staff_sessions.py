@@ -21,7 +21,7 @@ from care import models as m
 from care.audit import Actor
 from care.clock import Clock
 from care.db import Database
-from care.errors import InvalidRequest
+from care.errors import InvalidRequest, NotFound
 
 TOKEN_PREFIX = "anx_"
 
@@ -137,14 +137,14 @@ class StaffSessions:
             audit.record(s, now, by, "staff.create_token", f"token:{name}", detail={"role": role})
         return token
 
-    def revoke_token(self, name: str, by: Actor | str) -> None:
+    def revoke_token(self, token_id: int, by: Actor | str) -> None:
         now = self.clock()
         with self.db.write() as s:
-            row = s.scalars(select(m.ApiToken).where(m.ApiToken.name == name)).first()
+            row = s.get(m.ApiToken, token_id)
             if row is None:
-                raise InvalidRequest(f"no token named {name!r}")
+                raise NotFound(f"no token {token_id}")
             row.revoked_at = row.revoked_at or now
-            audit.record(s, now, by, "staff.revoke_token", f"token:{name}")
+            audit.record(s, now, by, "staff.revoke_token", f"token:{row.name}")
 
     def token_principal(self, token: str) -> Optional[Principal]:
         if not token.startswith(TOKEN_PREFIX):

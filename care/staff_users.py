@@ -24,7 +24,7 @@ from care import models as m
 from care.audit import Actor
 from care.clock import Clock
 from care.db import Database
-from care.errors import InvalidRequest
+from care.errors import InvalidRequest, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +146,7 @@ class StaffUsers:
             select(m.StaffUser).where(m.StaffUser.username == username)
         ).first()
         if row is None:
-            raise InvalidRequest(f"no user {username!r}")
+            raise NotFound(f"no user {username!r}")
         return row
 
     # -- logging in ------------------------------------------------------------

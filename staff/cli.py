@@ -51,7 +51,7 @@ def read_password(stdin: TextIO, from_stdin: bool) -> str:
 
 def run(args: argparse.Namespace, stdin: Optional[TextIO] = None) -> int:
     from care import migrate
-    from care.errors import DatabaseUnavailable, InvalidRequest
+    from care.errors import CareError, DatabaseUnavailable
     from care.services import build
     from staff.app import serve
 
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace, stdin: Optional[TextIO] = None) -> int:
             token = sessions.create_token(args.name, args.role, f"cli:{getpass.getuser()}")
             print(token)  # the only time it is shown: for the integration's configuration
         return 0
-    except (InvalidRequest, ValueError) as exc:
+    except (CareError, ValueError) as exc:
         print(f"anxin: {exc}", file=sys.stderr)
         return 2
     finally:

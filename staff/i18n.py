@@ -74,6 +74,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "mobility": "行动情况",
         "bookings": "预约",
         "channel": "渠道",
+        "disable": "停用",
+        "enable": "启用",
+        "revoke": "作废",
     },
     "en": {
         "title": "Anxin · Staff console",
@@ -141,6 +144,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "mobility": "Mobility",
         "bookings": "Bookings",
         "channel": "Channel",
+        "disable": "Disable",
+        "enable": "Enable",
+        "revoke": "Revoke",
     },
 }
 

@@ -231,6 +231,41 @@ def new_token(
     return _users_page(request, who, c, new_token=token)
 
 
+@router.post("/users/tokens/{token_id}/revoke")
+def revoke_token(
+    token_id: int,
+    request: Request,
+    who: Principal = Depends(posted_by(*ADMIN)),
+    c: Console = Depends(console),
+) -> Response:
+    c.sessions.revoke_token(token_id, who.actor)
+    return RedirectResponse("/users", status_code=303)
+
+
+@router.post("/users/{username}/active")
+def set_active(
+    username: str,
+    request: Request,
+    active: str = Form(""),
+    who: Principal = Depends(posted_by(*ADMIN)),
+    c: Console = Depends(console),
+) -> Response:
+    if username == who.name:
+        # Locking oneself out would leave the centre without its admin mid-shift.
+        note = f"{message(request, 'bad_request')} {username}"
+        return page(
+            request,
+            "users.html",
+            who,
+            status_code=400,
+            message=note,
+            users=c.users.all(),
+            tokens=c.sessions.tokens(),
+        )
+    c.users.set_active(username, active == "1", who.actor)
+    return RedirectResponse("/users", status_code=303)
+
+
 @router.get("/audit")
 def audit_log(
     request: Request, who: Principal = Depends(allow(*ADMIN)), c: Console = Depends(console)

@@ -13,7 +13,9 @@ from tests.staff.conftest import (
     SECRET_MOBILITY,
     SECRET_PHONE,
     SECRET_SUMMARY,
+    SETTINGS,
     csrf_from,
+    login,
 )
 
 As = Callable[[str], TestClient]
@@ -135,3 +137,31 @@ def test_elder_pages_mask_for_volunteers_and_audit_every_view(
         views = audit.entries(s, subject=f"person:{seeded['elder']}", action="elder.view")
     assert sorted(e.actor for e in views) == ["staff:staff.1", "staff:volunteer.0"]
     assert {e.detail["redacted"] for e in views} == {True, False}
+
+
+def test_an_admin_disables_a_user_and_revokes_a_token(care: CareServices, client_as: As):
+    from care.staff_sessions import StaffSessions
+
+    admin, nurse = client_as("admin"), client_as("staff")
+    sessions = StaffSessions(care.db, care.clock, SETTINGS.session_lifetime)
+    token = sessions.create_token("old-kiosk", "staff", "cli:test")
+    bearer = {"Authorization": f"Bearer {token}"}
+    csrf = csrf_from(admin.get("/users").text)
+    forged = admin.post("/users/staff.1/active", data={"csrf_token": "f" * 43, "active": "0"})
+    assert forged.status_code == 403
+    assert nurse.get("/").status_code == 200
+    admin.post("/users/staff.1/active", data={"csrf_token": csrf, "active": "0"})
+    # Disabling ends the nurse's open session at once, and the password no longer works.
+    assert nurse.get("/", follow_redirects=False).status_code == 303
+    nurse.cookies.clear()
+    assert login(nurse, "staff.1").status_code == 401
+    assert admin.post("/users/admin.0/active", data={"csrf_token": csrf}).status_code == 400
+    assert admin.post("/users/nobody/active", data={"csrf_token": csrf}).status_code == 404
+    assert nurse.get("/api/alerts", headers=bearer).status_code == 200
+    token_id = sessions.tokens()[0].id
+    admin.post(f"/users/tokens/{token_id}/revoke", data={"csrf_token": csrf})
+    assert nurse.get("/api/alerts", headers=bearer).status_code == 401
+    assert admin.post("/users/tokens/999/revoke", data={"csrf_token": csrf}).status_code == 404
+    with care.db.read() as s:
+        actions = [e.action for e in audit.entries(s, limit=5)]
+    assert "staff.disable_user" in actions and "staff.revoke_token" in actions
