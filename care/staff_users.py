@@ -89,7 +89,7 @@ class StaffUsers:
     # -- accounts --------------------------------------------------------------
 
     def create(
-        self, username: str, role: str, password: str, by: Actor = audit.SYSTEM
+        self, username: str, role: str, password: str, by: Actor | str = audit.SYSTEM
     ) -> StaffUserRecord:
         username = normalise_username(username)
         if not USERNAME.match(username):
@@ -114,7 +114,7 @@ class StaffUsers:
             audit.record(s, now, by, "staff.create_user", f"staff:{username}", detail=detail)
             return _record(row)
 
-    def set_password(self, username: str, password: str, by: Actor = audit.SYSTEM) -> None:
+    def set_password(self, username: str, password: str, by: Actor | str = audit.SYSTEM) -> None:
         if len(password) < MIN_PASSWORD:
             raise InvalidRequest(f"a password has at least {MIN_PASSWORD} characters")
         hashed = self.hasher.hash(password)
@@ -126,7 +126,7 @@ class StaffUsers:
             s.execute(delete(m.StaffSession).where(m.StaffSession.user_id == row.id))
             audit.record(s, now, by, "staff.set_password", f"staff:{row.username}")
 
-    def set_active(self, username: str, active: bool, by: Actor = audit.SYSTEM) -> None:
+    def set_active(self, username: str, active: bool, by: Actor | str = audit.SYSTEM) -> None:
         now = self.clock()
         with self.db.write() as s:
             row = self._by_name(s, normalise_username(username))
