@@ -28,6 +28,9 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database").add_subparsers(dest="action", required=True)
     db.add_parser("upgrade", help="apply database migrations")
     sub.add_parser("actions", help="start the Rasa action server")
+    from staff.cli import add_parser as add_staff_parser  # standard library only at import
+
+    add_staff_parser(sub)
     wechat = sub.add_parser("wechat", help="WeChat official account").add_subparsers(
         dest="action", required=True
     )
@@ -174,6 +177,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from channels.telegram_poll import poll
 
         return poll(args.url or f"http://127.0.0.1:{run.rasa_port}", args.timeout)
+    if args.command == "staff":
+        from staff.cli import run as run_staff
+
+        return run_staff(args)
     if args.command == "call":
         from anxin.call import call, microphone
 

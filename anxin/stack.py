@@ -24,6 +24,7 @@ def child_env(run: RunSettings, care: CareSettings) -> dict[str, str]:
         "ANXIN_ACTION_ENDPOINT_URL": run.action_endpoint_url,
         "ANXIN_ACTIONS_PORT": str(run.actions_port),
         "ANXIN_RASA_PORT": str(run.rasa_port),
+        "ANXIN_STAFF_PORT": str(run.staff_port),
         "ANXIN_BIND": run.bind,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(run.root), os.environ.get("PYTHONPATH")])),
         "RASA_TELEMETRY_ENABLED": "false",
@@ -147,14 +148,23 @@ def write_endpoints(run: RunSettings) -> Path:
 
 
 def processes(
-    run: RunSettings, model: Path, credentials: Path, endpoints: Path
+    run: RunSettings, model: Path, credentials: Path, endpoints: Path, staff: bool = False
 ) -> dict[str, list[str]]:
+    """The processes of ``anxin run``; benchmarks leave out the staff console."""
     py = sys.executable
     if run.rasa_token is None and not run.local_only:
         raise SystemExit(
             f"anxin: ANXIN_BIND={run.bind} exposes Rasa's HTTP API: set ANXIN_RASA_TOKEN too"
         )
+    if staff and not run.local_only and os.environ.get("ANXIN_STAFF_SECURE_COOKIES") != "1":
+        # Staff log in with a session cookie: beyond this machine only over HTTPS.
+        raise SystemExit(
+            f"anxin: ANXIN_BIND={run.bind} exposes the staff console: serve it behind HTTPS "
+            "and set ANXIN_STAFF_SECURE_COOKIES=1"
+        )
+    console = {"staff": [py, "-m", "staff"]} if staff else {}
     return {
+        **console,
         "actions": [py, "-m", "anxin", "actions"],
         "rasa": [
             py,
@@ -181,7 +191,7 @@ def run_all(run: RunSettings, care_settings: CareSettings) -> int:
     env = {**os.environ, **child_env(run, care_settings)}
     manager = Manager()
     rasa_files = write_credentials(run), write_endpoints(run)
-    for name, argv in processes(run, model, *rasa_files).items():
+    for name, argv in processes(run, model, *rasa_files, staff=True).items():
         manager.add_process(name, _shell(argv), env=env, cwd=str(run.root))
     host = "127.0.0.1" if run.bind in ("0.0.0.0", "::") else run.bind
     print(
@@ -189,6 +199,8 @@ def run_all(run: RunSettings, care_settings: CareSettings) -> int:
         f"  Rasa server    http://{host}:{run.rasa_port}  "
         f"(REST channel: POST /webhooks/rest/webhook, status: /status)\n"
         f"  action server  http://{host}:{run.actions_port}/webhook  (health: /health)\n"
+        f"  staff console  http://{host}:{run.staff_port}/  "
+        "(first login: anxin staff create-user NAME --role admin)\n"
         f"  database       {_safe(care_settings.db_url)}\n"
         f"  model          {model.name}\n"
         f"  conversations  {_conversations(run)}\n"

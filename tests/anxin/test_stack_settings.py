@@ -82,3 +82,20 @@ def test_with_redis_workers_share_trackers_and_locks_and_the_password_stays_off_
         RunSettings.from_env({**env, "ANXIN_RASA_WORKERS": "0"})
     with pytest.raises(SystemExit, match="ANXIN_REDIS_URL"):
         write_endpoints(RunSettings.from_env({**env, "ANXIN_REDIS_URL": "localhost:6379"}))
+
+
+def test_the_staff_console_runs_with_anxin_run_and_beyond_this_machine_only_over_https(
+    monkeypatch,
+):
+    model, creds = Path("models/x.tar.gz"), Path("var/credentials.yml")
+    ends = Path("var/endpoints.yml")
+    local = RunSettings.from_env({"ANXIN_STAFF_PORT": "8181"})
+    assert processes(local, model, creds, ends, staff=True)["staff"][-2:] == ["-m", "staff"]
+    assert "staff" not in processes(local, model, creds, ends)  # benchmarks leave it out
+    assert child_env(local, CareSettings(db_url="sqlite://"))["ANXIN_STAFF_PORT"] == "8181"
+    public = RunSettings.from_env({"ANXIN_BIND": "0.0.0.0", "ANXIN_RASA_TOKEN": "s3cret"})
+    monkeypatch.delenv("ANXIN_STAFF_SECURE_COOKIES", raising=False)
+    with pytest.raises(SystemExit, match="ANXIN_STAFF_SECURE_COOKIES"):
+        processes(public, model, creds, ends, staff=True)
+    monkeypatch.setenv("ANXIN_STAFF_SECURE_COOKIES", "1")
+    assert "staff" in processes(public, model, creds, ends, staff=True)

@@ -80,6 +80,7 @@ def start(tmp_path: Path, **extra: str) -> tuple[subprocess.Popen[str], dict[str
         "ANXIN_VAR_DIR": str(tmp_path / "var"),
         "ANXIN_RASA_PORT": str(free_port()),
         "ANXIN_ACTIONS_PORT": str(free_port()),
+        "ANXIN_STAFF_PORT": str(free_port()),
         **extra,
     }
     env.pop("ANXIN_DB_URL", None)
@@ -144,7 +145,7 @@ def test_run_answers_in_both_languages_and_ctrl_c_stops_all(tmp_path, stopped_at
     stopped_at_end.append(proc)
     pids = {
         name: int(out.wait_for(rf"\b{name} started \(pid=(\d+)\)", READY_TIMEOUT_S).group(1))
-        for name in ("actions", "rasa")
+        for name in ("actions", "rasa", "staff")
     }
     assert "catalogue loaded" in out.text
     assert f"http://127.0.0.1:{env['ANXIN_RASA_PORT']}" in out.text
@@ -176,6 +177,11 @@ def test_run_answers_in_both_languages_and_ctrl_c_stops_all(tmp_path, stopped_at
         ("emergency", "elder-en", "rest"),
         ("emergency", "elder-zh", "rest"),
     ]
+    # The staff console came up with the rest, on its own port, asking for a login.
+    console = f"http://127.0.0.1:{env['ANXIN_STAFF_PORT']}"
+    assert f"staff console  {console}/" in out.text
+    page = urllib.request.urlopen(f"{console}/login", timeout=10)
+    assert page.status == 200 and "<form" in page.read().decode("utf-8")
 
     os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
     proc.wait(timeout=60)
