@@ -31,6 +31,7 @@ from sanic.response import HTTPResponse
 
 from care.language import detect_language
 from channels.common import body_too_large, user_message
+from channels.voice_call import VoiceCall
 from channels.voice_engines import Engines, build_engines, format_of, wav_bytes
 from channels.voice_session import SessionSettings, has_speech, phrase
 from voice.base import LANGUAGES, Audio, AudioError, AudioTooLarge, UnsupportedAudio
@@ -176,8 +177,6 @@ class VoiceInput(InputChannel):
 
         @bp.websocket("/stream")
         async def stream(request: Request, ws: Any) -> None:
-            from channels.voice_call import VoiceCall
-
             holder.setdefault("app", request.app)
             sender = request.args.get("sender") or request.headers.get("x-anxin-sender") or ""
             if not SENDER.match(sender):

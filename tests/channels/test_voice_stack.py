@@ -137,6 +137,14 @@ def test_a_call_greets_takes_keys_offers_the_keypad_and_survives_a_drop(stack):
                 seen.setdefault("hum", []).extend(await _events(ws, "replies"))
         return seen
 
+    async def nobody() -> Any:
+        async with websockets.connect(url.replace("sender=caller-3", "sender=")) as ws:
+            with pytest.raises(websockets.ConnectionClosed):
+                await asyncio.wait_for(ws.recv(), 10)
+            return ws.close_code
+
+    assert asyncio.run(nobody()) == 1008  # a call needs a caller id: closed, nothing said
+
     seen = asyncio.run(call())
     [ready, greeting] = [e for e in seen["greeting"] if e["event"] in ("ready", "replies")]
     assert ready["sample_rate"] == RATE and greeting["texts"], seen["greeting"]
