@@ -60,6 +60,7 @@ class Transcriber(Protocol):
 
 
 class Synthesizer(Protocol):
-    async def synthesize(self, text: str, language: str) -> AsyncIterator[Audio]:
-        """The speech for ``text``, one sentence at a time, so playback can start early."""
+    def synthesize(self, text: str, language: str) -> AsyncIterator[Audio]:
+        """The speech for ``text``, one sentence at a time, so playback can start early
+        (implemented as an ``async def`` generator: ``async for audio in …``)."""
         ...

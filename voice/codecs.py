@@ -106,7 +106,7 @@ def _check_duration(seconds: float) -> None:
 
 
 # (container format, codec, sample rate, bit rate, container options)
-_ENCODERS = {
+_ENCODERS: dict[str, tuple[str, str, int, Optional[int], dict[str, str]]] = {
     "wav": ("wav", "pcm_s16le", 16_000, None, {}),
     "mp3": ("mp3", "mp3", 16_000, 32_000, {}),
     # WeChat voice uploads are AMR-NB, which is 8 kHz narrowband by definition.
@@ -130,6 +130,7 @@ def encode(audio: Audio, fmt: str) -> bytes:
     buf = io.BytesIO()
     with av.open(buf, mode="w", format=container_fmt, options=options) as out:
         stream = out.add_stream(codec, rate=rate, layout="mono")
+        assert isinstance(stream, av.audio.stream.AudioStream)  # an audio codec was named
         if bit_rate:
             stream.bit_rate = bit_rate
         for frame in _frames(audio, stream.format.name, rate):

@@ -30,6 +30,15 @@ def var_dir(env: Mapping[str, str] = os.environ) -> Path:
     return Path(env.get("ANXIN_VAR_DIR", _REPO_ROOT / "var"))
 
 
+def models_dir(env: Mapping[str, str] = os.environ) -> Path:
+    """Where Whisper models live: beside the Rasa models (ANXIN_MODELS_DIR, else models/).
+
+    Not under ANXIN_VAR_DIR: every test stack has its own var/, and a 138 MB model
+    assembled per stack filled the disk and cost each start a copy.
+    """
+    return Path(env.get("ANXIN_MODELS_DIR", _REPO_ROOT / "models")) / "whisper"
+
+
 def _package_data(package: str) -> Path:
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
@@ -47,7 +56,7 @@ def assemble_default_model(dest: Optional[Path] = None) -> Path:
     model is written to a temporary directory beside ``dest`` and renamed into place,
     so a crash or a second process never leaves a half-written ``model.bin`` behind.
     """
-    dest = dest or var_dir() / "whisper" / "base"
+    dest = dest or models_dir() / "base"
     parts = []
     for package in PART_PACKAGES:
         parts.extend(sorted(_package_data(package).glob("model.bin.part*")))
@@ -94,10 +103,10 @@ def resolve_model(spec: Optional[str] = None, env: Mapping[str, str] = os.enviro
     """A directory faster-whisper loads from, for ``spec`` or ``ANXIN_WHISPER_MODEL``."""
     spec = spec or env.get("ANXIN_WHISPER_MODEL") or DEFAULT_MODEL
     if spec == DEFAULT_MODEL:
-        return str(assemble_default_model(var_dir(env) / "whisper" / "base"))
+        return str(assemble_default_model(models_dir(env) / "base"))
     if Path(spec).expanduser().is_dir():
         return str(Path(spec).expanduser())
-    return _download(spec, var_dir(env) / "whisper" / "hub")
+    return _download(spec, models_dir(env) / "hub")
 
 
 def _download(size_or_id: str, cache_dir: Path) -> str:

@@ -59,7 +59,8 @@ def test_two_processes_at_once_both_get_a_whole_model(tmp_path: Path) -> None:
 
 
 def test_model_setting(tmp_path: Path) -> None:
-    env = {"ANXIN_VAR_DIR": str(tmp_path)}
+    env = {"ANXIN_MODELS_DIR": str(tmp_path), "ANXIN_VAR_DIR": str(tmp_path / "var")}
+    # Beside the Rasa models, not in the per-stack var/: one copy for every test stack.
     assert resolve_model(env=env) == str(tmp_path / "whisper" / "base")
     assert resolve_model(env={**env, "ANXIN_WHISPER_MODEL": str(tmp_path)}) == str(tmp_path)
     with pytest.raises(ValueError, match="neither a directory nor a model size"):
