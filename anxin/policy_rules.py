@@ -51,10 +51,10 @@ class ShortRulePolicy(RulePolicy):
 
     def _get_possible_keys(self, lookup: dict[str, str], states: list[State]) -> set[str]:
         possible = set(lookup.keys())
-        longest = max((len(self._rule_key_to_state(k)) for k in possible), default=0)
+        longest = max((len(self._reversed_rule_states(k)) for k in possible), default=0)
         for i, state in enumerate(reversed(states)):
             if i >= longest:
                 break  # every rule left is applicable from here back
             possible = {k for k in possible if self._is_rule_applicable(k, i, state)}
-            longest = max((len(self._rule_key_to_state(k)) for k in possible), default=0)
+            longest = max((len(self._reversed_rule_states(k)) for k in possible), default=0)
         return possible

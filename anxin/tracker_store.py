@@ -15,7 +15,6 @@ share conversations through Rasa's Redis store instead.
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Iterable, Optional, Sequence
 
 from rasa.core.brokers.broker import EventBroker
@@ -25,8 +24,6 @@ from rasa.shared.core.conversation import Dialogue
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, Event
 from rasa.shared.core.trackers import DialogueStateTracker
-
-logger = logging.getLogger(__name__)
 
 
 class EventsInMemoryTrackerStore(TrackerStore):
