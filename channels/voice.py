@@ -32,7 +32,7 @@ from sanic.response import HTTPResponse
 from care.language import detect_language
 from channels.common import body_too_large, user_message
 from channels.voice_call import VoiceCall
-from channels.voice_engines import Engines, build_engines, format_of, wav_bytes
+from channels.voice_engines import Engines, format_of, shared_engines, wav_bytes
 from channels.voice_session import SessionSettings, has_speech, phrase
 from voice.base import LANGUAGES, Audio, AudioError, AudioTooLarge, UnsupportedAudio
 
@@ -137,7 +137,7 @@ class VoiceInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[dict[str, Any]]) -> VoiceInput:
-        return cls(build_engines(), SessionSettings.from_env())
+        return cls(shared_engines(), SessionSettings.from_env())
 
     def __init__(self, engines: Engines, settings: SessionSettings = SessionSettings()) -> None:
         self.engines = engines

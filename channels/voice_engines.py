@@ -9,6 +9,7 @@ with speech get 503 and everything else (limits, silence, the keypad) still work
 
 from __future__ import annotations
 
+import functools
 import importlib
 import io
 import logging
@@ -126,3 +127,10 @@ def build_engines() -> Engines:
         "voice.codecs" if decode is not read_wav else "WAV only",
     )
     return Engines(transcriber, synthesizer, decode)
+
+
+@functools.cache
+def shared_engines() -> Engines:
+    """This process's engines, built on first use: the voice channel, WeChat and Telegram
+    share one Whisper model (loading a second copy would cost memory and start-up time)."""
+    return build_engines()
