@@ -102,13 +102,38 @@ def redis_secret(run: RunSettings) -> dict[str, str]:
     return {"ANXIN_REDIS_PASSWORD": unquote(password)} if password else {}
 
 
-def write_endpoints(run: RunSettings) -> Path:
+EVENT_BROKER = "anxin.event_broker.BatchingSQLEventBroker"
+
+
+def conversation_log_on(environ: Optional[Mapping[str, str]] = None) -> bool:
+    """``ANXIN_CONVERSATION_LOG=off`` stops writing Rasa's events to the care database."""
+    env = os.environ if environ is None else environ
+    raw = env.get("ANXIN_CONVERSATION_LOG", "on").strip().lower()
+    if raw not in ("on", "off", "1", "0", "true", "false", "yes", "no"):
+        raise SystemExit(f"ANXIN_CONVERSATION_LOG={raw!r}: on or off")
+    return raw in ("on", "1", "true", "yes")
+
+
+def write_endpoints(run: RunSettings, environ: Optional[Mapping[str, str]] = None) -> Path:
     """Rasa's endpoints: bot/endpoints.yml, plus Redis tracker and lock stores when set.
 
     With ``ANXIN_REDIS_URL`` every Rasa worker (and replica) shares conversations and
     their ticket locks, so one conversation is still handled one message at a time.
+    Conversations are written to the care database (ANXIN_DB_URL, passed to Rasa in its
+    environment) by the batching event broker, for the staff console to review.
     """
     text = (run.root / "bot/endpoints.yml").read_text(encoding="utf-8")
+    if conversation_log_on(environ):
+        text += "\n".join(
+            [
+                "",
+                "# Added by `anxin run`: every event, batched into the care database's `events`",
+                "# table for the staff console (ANXIN_CONVERSATION_LOG=off to stop).",
+                "event_broker:",
+                f"  type: {EVENT_BROKER}",
+                "",
+            ]
+        )
     if run.redis_url is not None:
         url = urlsplit(run.redis_url)
         if url.scheme not in ("redis", "rediss") or not url.hostname:
@@ -204,6 +229,7 @@ def run_all(run: RunSettings, care_settings: CareSettings) -> int:
         f"  database       {_safe(care_settings.db_url)}\n"
         f"  model          {model.name}\n"
         f"  conversations  {_conversations(run)}\n"
+        f"  review log     {_review_log()}\n"
         "  Ctrl-C stops everything; if one process dies, the others are stopped and its exit "
         "code is reported.",
         flush=True,
@@ -218,6 +244,12 @@ def _conversations(run: RunSettings) -> str:
     url = urlsplit(run.redis_url)
     where = f"{url.hostname}:{url.port or 6379}"  # never the password
     return f"Redis {url.scheme}://{where}{url.path}, {run.rasa_workers} Rasa worker process(es)"
+
+
+def _review_log() -> str:
+    if conversation_log_on():
+        return "events written to the database for the staff console"
+    return "off (ANXIN_CONVERSATION_LOG=off): the console shows no conversations"
 
 
 def _shell(argv: list[str]) -> str:

@@ -473,3 +473,7 @@ class LoginFailure(Base):
     key = Column(String(64), nullable=False)
     at = Column(UTCDateTime, nullable=False)
     __table_args__ = (Index("ix_staff_login_failures_key", "key", "at"),)
+
+
+# Conversation review's tables live in their own module; importing it registers them here.
+from care import models_review as _review  # noqa: E402,F401

@@ -55,7 +55,7 @@ def test_channels_are_registered_only_when_their_secrets_are_set(tmp_path):
 def test_without_redis_one_rasa_process_keeps_conversations_in_memory(tmp_path):
     run = RunSettings.from_env({"ANXIN_VAR_DIR": str(tmp_path)})
     stores = _yaml(write_endpoints(run))
-    assert set(stores) == {"action_endpoint", "tracker_store"}
+    assert set(stores) == {"action_endpoint", "tracker_store", "event_broker"}
     assert stores["tracker_store"] == {"type": "anxin.tracker_store.EventsInMemoryTrackerStore"}
     assert child_env(run, CareSettings(db_url="sqlite://"))["SANIC_WORKERS"] == "1"
 

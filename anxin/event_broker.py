@@ -1,0 +1,228 @@
+"""Rasa's events, written to the care database in batches: the log the staff console reads.
+
+Rasa's stock ``SQLEventBroker`` opens a session and commits once per event, on Rasa's
+event loop: a booking turn publishes a dozen events, and on SQLite every commit is a
+write lock and an fsync. Here ``publish`` only appends to a queue; one writer thread
+inserts up to ``batch_size`` events in one transaction, at most ``max_delay_s`` after
+the first of them arrived. The rows are the ones ``SQLEventBroker`` writes (table
+``events``: id, sender_id, data as JSON), so Rasa's tools read them too.
+
+If the database is down, events stay queued (up to ``max_queued``; beyond that the
+newest are dropped and counted) and the writer retries. Logs carry counts, never
+what anyone said. Configured by ``anxin run`` in the endpoints it writes::
+
+    event_broker:
+      type: anxin.event_broker.BatchingSQLEventBroker
+      # url: optional; the care database (ANXIN_DB_URL) by default
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import threading
+import time
+from asyncio import AbstractEventLoop
+from collections import deque
+from typing import Any, Optional
+
+from rasa.core.brokers.broker import EventBroker
+from rasa.utils.endpoints import EndpointConfig
+from sqlalchemy import insert
+from sqlalchemy.engine import Engine
+
+from care.db import make_engine
+from care.models_review import ConversationEvent
+
+log = logging.getLogger(__name__)
+
+EVENTS = ConversationEvent.__table__
+
+
+class BatchingSQLEventBroker(EventBroker):
+    """Queue on publish, write in batches from a thread, flush on close."""
+
+    def __init__(
+        self,
+        url: str,
+        batch_size: int = 200,
+        max_delay_s: float = 0.2,
+        max_queued: int = 100_000,
+        retry_s: float = 1.0,
+        close_timeout_s: float = 10.0,
+    ) -> None:
+        self.engine: Engine = make_engine(url, pool_size=1)
+        self.batch_size, self.max_delay_s = batch_size, max_delay_s
+        self.max_queued, self.retry_s, self.close_timeout_s = max_queued, retry_s, close_timeout_s
+        self._queue: deque[tuple[float, dict[str, Any]]] = deque()
+        self._cond = threading.Condition()
+        self._closing = False
+        self._busy = 0  # events taken from the queue, not yet committed
+        self.written = 0
+        self.dropped = 0
+        self._failing = False
+        self._closing_since: Optional[float] = None
+        self._thread = threading.Thread(target=self._run, name="anxin-event-broker", daemon=True)
+        self._thread.start()
+
+    @classmethod
+    async def from_endpoint_config(
+        cls,
+        broker_config: EndpointConfig,
+        event_loop: Optional[AbstractEventLoop] = None,
+    ) -> BatchingSQLEventBroker:
+        kwargs = dict(broker_config.kwargs or {})
+        url = broker_config.url or os.environ.get("ANXIN_DB_URL") or _default_url()
+        options = {
+            key: type_(kwargs[key])
+            for key, type_ in (
+                ("batch_size", int),
+                ("max_delay_s", float),
+                ("max_queued", int),
+                ("retry_s", float),
+            )
+            if key in kwargs
+        }
+        broker = cls(url, **options)  # type: ignore[arg-type]
+        # The table exists once `anxin run` migrated the database; for a plain
+        # `rasa run` pointed at an empty database, make it as SQLEventBroker would.
+        await asyncio.to_thread(ConversationEvent.metadata.create_all, broker.engine, [EVENTS])
+        return broker
+
+    def publish(self, event: dict[str, Any]) -> None:
+        """Called on Rasa's event loop for each new event: an append, nothing more."""
+        with self._cond:
+            if len(self._queue) >= self.max_queued:
+                self.dropped += 1
+                if self.dropped == 1 or self.dropped % 1000 == 0:
+                    log.error("event broker: queue full, %d event(s) dropped so far", self.dropped)
+                return
+            self._queue.append((time.monotonic(), event))
+            if len(self._queue) == 1 or len(self._queue) >= self.batch_size:
+                self._cond.notify()
+
+    def is_ready(self) -> bool:
+        return self._thread.is_alive()
+
+    def pending(self) -> int:
+        with self._cond:
+            return len(self._queue) + self._busy
+
+    def flush(self, timeout_s: float = 30.0) -> bool:
+        """Block until every event published so far is committed (tests, shutdown)."""
+        deadline = time.monotonic() + timeout_s
+        with self._cond:
+            self._cond.notify_all()
+            while self._queue or self._busy:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(min(left, 0.05))
+                self._cond.notify_all()
+        return True
+
+    async def close(self) -> None:
+        await asyncio.to_thread(self.close_now)
+
+    def close_now(self) -> None:
+        with self._cond:
+            self._closing = True
+            self._closing_since = time.monotonic()
+            self._cond.notify_all()
+        self._thread.join(self.close_timeout_s)
+        left = self.pending()
+        if left:
+            log.error("event broker: closed with %d event(s) not written", left)
+        self.engine.dispose()
+
+    # -- the writer thread ----------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            batch = self._next_batch()
+            if batch is None:
+                return
+            try:
+                self._write(batch)
+            except Exception as exc:  # noqa: BLE001 — any database error: keep them, retry
+                self._requeue(batch, exc)
+                if self._wait_before_retry():
+                    return
+                continue
+            with self._cond:
+                self._busy = 0
+                self.written += len(batch)
+                self._cond.notify_all()
+            if self._failing:
+                self._failing = False
+                log.warning("event broker: database reachable again, writing events")
+
+    def _next_batch(self) -> Optional[list[dict[str, Any]]]:
+        with self._cond:
+            while not self._queue:
+                if self._closing:
+                    return None
+                self._cond.wait()
+            # Wait for more until the oldest event is max_delay_s old or the batch is full.
+            while len(self._queue) < self.batch_size and not self._closing:
+                left = self._queue[0][0] + self.max_delay_s - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+            n = min(len(self._queue), self.batch_size)
+            batch = [self._queue.popleft()[1] for _ in range(n)]
+            self._busy = n
+            return batch
+
+    def _write(self, batch: list[dict[str, Any]]) -> None:
+        # ensure_ascii=False: Chinese stays readable, and the console's LIKE search
+        # finds it (Rasa's broker writes \\uXXXX escapes).
+        rows = []
+        for e in batch:
+            try:
+                data = json.dumps(e, ensure_ascii=False)
+            except (TypeError, ValueError):
+                # One event that cannot be serialised must not block the rest forever.
+                with self._cond:
+                    self.dropped += 1
+                log.error("event broker: an event could not be serialised; dropped")
+                continue
+            rows.append({"sender_id": e.get("sender_id"), "data": data})
+        if not rows:
+            return
+        with self.engine.execution_options(sqlite_begin="IMMEDIATE").begin() as conn:
+            conn.execute(insert(EVENTS), rows)
+
+    def _requeue(self, batch: list[dict[str, Any]], exc: Exception) -> None:
+        now = time.monotonic()
+        with self._cond:
+            self._queue.extendleft((now, e) for e in reversed(batch))
+            self._busy = 0
+            while len(self._queue) > self.max_queued:
+                self._queue.pop()
+                self.dropped += 1
+            queued = len(self._queue)
+        # The error's class only: its message can quote the statement's parameters.
+        log.warning(
+            "event broker: database write failed (%s); %d event(s) queued, retrying",
+            type(exc).__name__,
+            queued,
+        )
+        self._failing = True
+
+    def _wait_before_retry(self) -> bool:
+        """Sleep retry_s (a close cuts it short); True when closing and still failing."""
+        with self._cond:
+            if not self._closing:
+                self._cond.wait(self.retry_s)
+            # On close, keep retrying for as long as close_now waits, then give up.
+            since = self._closing_since
+            return since is not None and time.monotonic() - since >= self.close_timeout_s
+
+
+def _default_url() -> str:
+    from care.config import CareSettings
+
+    return CareSettings.from_env().db_url

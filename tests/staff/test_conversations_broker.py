@@ -1,0 +1,135 @@
+"""The batching event broker writes Rasa's `events` rows, in few transactions, losing nothing.
+
+Runs on SQLite and PostgreSQL (the ``care`` fixture migrates a fresh database). Brokers
+are made through Rasa's own factory from an endpoint config, as `rasa run` makes them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from typing import Any
+
+import pytest
+import yaml
+from rasa.core.brokers.broker import EventBroker
+from rasa.utils.endpoints import EndpointConfig
+from sqlalchemy import event, text
+
+from anxin.config import RunSettings
+from anxin.event_broker import BatchingSQLEventBroker
+from anxin.stack import write_endpoints
+from care.services import CareServices
+
+SECRET_WORDS = "我摔倒了 住在学府路88号"
+
+
+def make_broker(url: str, **options: Any) -> BatchingSQLEventBroker:
+    config = EndpointConfig(url=url, type="anxin.event_broker.BatchingSQLEventBroker", **options)
+    broker = asyncio.run(EventBroker.create(config))
+    assert isinstance(broker, BatchingSQLEventBroker)
+    return broker
+
+
+def user_event(sender: str, n: int) -> dict[str, Any]:
+    return {
+        "sender_id": sender,
+        "event": "user",
+        "timestamp": 1764200000.0 + n,
+        "text": f"{SECRET_WORDS} {n}",
+        "input_channel": "rest",
+        "parse_data": {"intent": {"name": "emergency", "confidence": 0.97}, "entities": []},
+    }
+
+
+def rows(care: CareServices) -> list[tuple[int, str, str]]:
+    with care.db.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text("SELECT id, sender_id, data FROM events"))]
+
+
+def test_events_land_in_rasas_table_in_batches(care: CareServices) -> None:
+    broker = make_broker(care.settings.db_url, batch_size=200, max_delay_s=0.2)
+    commits: list[int] = []
+    event.listen(broker.engine, "commit", lambda _conn: commits.append(1))
+    try:
+        for n in range(500):
+            broker.publish(user_event(f"elder-{n % 3}", n))
+        assert broker.flush(60)
+    finally:
+        asyncio.run(broker.close())
+    found = rows(care)
+    assert len(found) == 500
+    assert [json.loads(data)["text"] for _, _, data in found] == [
+        f"{SECRET_WORDS} {n}" for n in range(500)
+    ]  # in publishing order
+    assert {sender for _, sender, _ in found} == {"elder-0", "elder-1", "elder-2"}
+    assert SECRET_WORDS in found[0][2]  # stored as readable UTF-8, so LIKE finds Chinese
+    # 500 events in batches of at most 200: three transactions, not five hundred.
+    assert 3 <= len(commits) <= 10, len(commits)
+
+
+def test_close_writes_what_is_still_queued(care: CareServices) -> None:
+    broker = make_broker(care.settings.db_url, max_delay_s=30)  # would wait 30 s otherwise
+    for n in range(7):
+        broker.publish(user_event("elder-close", n))
+    started = time.monotonic()
+    asyncio.run(broker.close())
+    assert time.monotonic() - started < 20
+    assert len(rows(care)) == 7
+
+
+def test_an_outage_keeps_events_queued_and_logs_counts_not_words(
+    care: CareServices, caplog: pytest.LogCaptureFixture
+) -> None:
+    broker = make_broker(care.settings.db_url, max_delay_s=0.05, retry_s=0.1, max_queued=50)
+    caplog.set_level(logging.WARNING, logger="anxin.event_broker")
+    with care.db.engine.begin() as conn:  # the table is gone: every write fails
+        conn.execute(text("ALTER TABLE events RENAME TO events_away"))
+    try:
+        for n in range(60):
+            broker.publish(user_event("elder-outage", n))
+        deadline = time.monotonic() + 30
+        while "retrying" not in caplog.text and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "50 event(s) queued, retrying" in caplog.text, caplog.text
+        assert broker.dropped == 10  # bounded: the newest beyond max_queued are counted
+        assert broker.pending() == 50
+        with care.db.engine.begin() as conn:
+            conn.execute(text("ALTER TABLE events_away RENAME TO events"))
+        assert broker.flush(60)
+    finally:
+        asyncio.run(broker.close())
+    texts = [json.loads(data)["text"] for _, _, data in rows(care)]
+    assert texts == [f"{SECRET_WORDS} {n}" for n in range(50)]  # nothing queued was lost
+    assert "我摔倒了" not in caplog.text and "学府路" not in caplog.text
+    assert "reachable again" in caplog.text
+
+
+def test_publish_only_queues(care: CareServices) -> None:
+    """publish() is called on Rasa's event loop: it must not touch the database."""
+    broker = make_broker(care.settings.db_url, max_delay_s=0.05)
+    statements: list[str] = []
+    event.listen(broker.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    try:
+        with broker._cond:  # the writer cannot take anything while we hold its lock
+            for n in range(5):
+                broker.publish(user_event("elder-q", n))
+            assert broker.pending() == 5 and statements == []
+        assert broker.flush(30)
+        assert any("INSERT INTO events" in s for s in statements)
+    finally:
+        asyncio.run(broker.close())
+
+
+def test_anxin_run_configures_the_broker_unless_turned_off(tmp_path) -> None:
+    run = RunSettings.from_env({"ANXIN_VAR_DIR": str(tmp_path)})
+    on = yaml.safe_load(write_endpoints(run, {}).read_text(encoding="utf-8"))
+    assert on["event_broker"] == {"type": "anxin.event_broker.BatchingSQLEventBroker"}
+    off = yaml.safe_load(
+        write_endpoints(run, {"ANXIN_CONVERSATION_LOG": "off"}).read_text(encoding="utf-8")
+    )
+    assert "event_broker" not in off
+    with pytest.raises(SystemExit, match="ANXIN_CONVERSATION_LOG"):
+        write_endpoints(run, {"ANXIN_CONVERSATION_LOG": "maybe"})
