@@ -1,4 +1,4 @@
-"""The ``anxin`` command: run, train, catalog, db, actions, wechat, telegram, call, bench."""
+"""The ``anxin`` command: run, train, catalog, db, nlu, actions, wechat, telegram, call, bench."""
 
 from __future__ import annotations
 
@@ -28,6 +28,15 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database").add_subparsers(dest="action", required=True)
     db.add_parser("upgrade", help="apply database migrations")
     sub.add_parser("actions", help="start the Rasa action server")
+    nlu = sub.add_parser("nlu", help="NLU training data").add_subparsers(
+        dest="action", required=True
+    )
+    nlu_export = nlu.add_parser(
+        "export", help="write the console's corrections as Rasa NLU data, one file per language"
+    )
+    nlu_export.add_argument(
+        "--out", metavar="DIR", help="default: nlu_data/nlu, read by the next `anxin train`"
+    )
     from staff.cli import add_parser as add_staff_parser  # standard library only at import
 
     add_staff_parser(sub)
@@ -166,6 +175,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             f"anxin: database {care.db.safe_url} is at revision {migrate.current_revision(care.db)}"
         )
         return 0
+    if args.command == "nlu":
+        from care.conversations_nlu import export_command
+
+        return export_command(care_settings, args.out or str(run.root / "nlu_data" / "nlu"))
     if args.command == "actions":
         from anxin.action_server import serve
 

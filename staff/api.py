@@ -1,7 +1,9 @@
-"""The Staff JSON API (PRODUCT.md): bookings, alerts, elders — session cookie or bearer token.
+"""The Staff JSON API (PRODUCT.md): bookings, alerts, elders, conversations — session
+cookie or bearer token.
 
-Reading a profile or the list of elders writes an audit row before the data leaves.
-``/api/conversations`` waits for Rasa's event persistence (issue 6).
+Reading a profile, a conversation or a list of either writes an audit row before the
+data leaves. Conversations are Rasa's own events (anxin.event_broker), read back by
+care.conversation_log.
 """
 
 from __future__ import annotations
@@ -9,11 +11,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Optional
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from care.staff_sessions import Principal
 from staff import redact
 from staff.auth import ALL, Console, allow, console
+from staff.conversation_pages import listing, subject
 
 router = APIRouter(prefix="/api")
 
@@ -70,3 +73,31 @@ def elder(
     person = c.views.elder(elder_id)  # 404 before anything is written
     c.audit(who, "elder.view", f"person:{elder_id}", {"redacted": who.role == "volunteer"})
     return redact.elder(person, who.role)
+
+
+@router.get("/conversations")
+def conversations(
+    request: Request, who: Principal = Depends(allow(*ALL)), c: Console = Depends(console)
+) -> dict[str, Any]:
+    _, found = listing(c, who, request)
+    threshold = c.conversations.low_confidence
+    return {
+        "conversations": [
+            redact.conversation_summary(x, who.role, threshold) for x in found.conversations
+        ],
+        "total": found.total,
+        "page": found.page,
+        "per_page": found.per_page,
+        "truncated": found.truncated,
+    }
+
+
+@router.get("/conversations/{conversation_id}")
+def conversation(
+    conversation_id: str, who: Principal = Depends(allow(*ALL)), c: Console = Depends(console)
+) -> dict[str, Any]:
+    found = c.conversations.get(conversation_id)  # 404 before anything is written
+    c.audit(
+        who, "conversation.view", subject(conversation_id), {"redacted": who.role == "volunteer"}
+    )
+    return redact.conversation(found, who.role, c.conversations.low_confidence)

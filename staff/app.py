@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from care.errors import InvalidRequest, NotFound
 from care.services import CareServices
-from staff import api, pages, people_pages
+from staff import api, conversation_pages, pages, people_pages
 from staff.auth import Console, Forbidden, LoginRequired, is_api
 from staff.config import StaffSettings
 from staff.render import environment, message, page
@@ -31,6 +31,7 @@ def create_app(care: CareServices, settings: Optional[StaffSettings] = None) -> 
     app.state.templates = environment()
     app.include_router(pages.router)
     app.include_router(people_pages.router)
+    app.include_router(conversation_pages.router)
     app.include_router(api.router)
 
     @app.get("/healthz", include_in_schema=False)

@@ -16,6 +16,7 @@ from typing import Any, Callable, Optional
 from fastapi import Depends, Request
 
 from care import audit
+from care.conversation_log import ConversationLog, low_confidence_threshold
 from care.services import CareServices
 from care.staff_sessions import Principal, StaffSessions
 from care.staff_users import StaffUsers
@@ -48,6 +49,7 @@ class Console:
     users: StaffUsers
     sessions: StaffSessions
     views: StaffViews
+    conversations: ConversationLog
 
     @classmethod
     def of(cls, care: CareServices, settings: StaffSettings) -> Console:
@@ -57,6 +59,7 @@ class Console:
             users=StaffUsers(care.db, care.clock, settings.throttle),
             sessions=StaffSessions(care.db, care.clock, settings.session_lifetime),
             views=StaffViews(care.db),
+            conversations=ConversationLog(care.db, care.tz, low_confidence_threshold()),
         )
 
     def audit(

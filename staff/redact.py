@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from care.conversations import Conversation, Turn
 from care.records import AlertRecord, BookingRecord, PersonRecord
 
 MASK = "***"
@@ -80,4 +81,72 @@ def alert(a: AlertRecord, role: str) -> dict[str, Any]:
         "created_at": a.created_at.isoformat(),
         "assigned_to": a.assigned_to,
         "note": a.note if full else (MASK if a.note else None),
+    }
+
+
+def conversation_summary(c: Conversation, role: str, threshold: float) -> dict[str, Any]:
+    """One row of the conversation list: who, when, where, what about — no words."""
+    turns = c.user_turns
+    return {
+        "id": c.id,
+        "person_id": c.person_id,
+        "person_name": c.person_name,
+        "channels": c.channels,
+        "languages": c.languages,
+        "intents": c.intents,
+        "started_at": c.started_at.isoformat() if c.started_at else None,
+        "last_at": c.last_at.isoformat() if c.last_at else None,
+        "messages": len(turns),
+        "sessions": len(c.sessions),
+        "handed_off": c.handed_off,
+        "has_alert": c.has_alert,
+        "low_confidence_turns": c.low_confidence_turns(threshold),
+        "bookings": sorted({b.id for t in c.turns for b in t.bookings}),
+    }
+
+
+def conversation(c: Conversation, role: str, threshold: float) -> dict[str, Any]:
+    """Every turn. Volunteers get what happened, not what was said: people's words quote
+    addresses, phone numbers and symptoms, and the assistant's replies read them back."""
+    full = sees_everything(role)
+    return {
+        **conversation_summary(c, role, threshold),
+        "redacted": not full,
+        "sessions": [
+            {
+                "started_at": s.started_at.isoformat(),
+                "turns": [_turn(t, full, threshold) for t in s.turns],
+            }
+            for s in c.sessions
+        ],
+    }
+
+
+def _turn(t: Turn, full: bool, threshold: float) -> dict[str, Any]:
+    return {
+        "event_id": t.event_id,
+        "at": t.at.isoformat(),
+        "channel": t.channel,
+        "text": t.text if full or t.text is None else MASK,
+        "language": t.language,
+        "intent": t.intent,
+        "confidence": round(t.confidence, 4) if t.confidence is not None else None,
+        "low_confidence": t.low_confidence(threshold),
+        "entities": t.entities if full else [{**e, "value": MASK} for e in t.entities],
+        "replies": t.replies if full else [MASK for _ in t.replies],
+        "actions": t.actions,
+        "slots": t.slots if full else {},
+        "handed_off": t.handed_off,
+        "bookings": [
+            {
+                "id": b.id,
+                "service": b.service,
+                "slot": b.slot,
+                "date": b.date,
+                "status": b.status,
+                "change": b.change,
+            }
+            for b in t.bookings
+        ],  # fmt: skip
+        "correction": t.correction,
     }

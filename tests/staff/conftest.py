@@ -7,7 +7,7 @@ created through ``care.staff_users`` and logged in through the real login form.
 from __future__ import annotations
 
 import re
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator, Optional
 
 import httpx
 import pytest
@@ -104,3 +104,68 @@ def seeded(care: CareServices) -> dict[str, int]:
         "handoff": handoff.id,
         "emergency": emergency.id,
     }
+
+
+class Recorder:
+    """Rasa's own events (rasa.shared.core.events), published through the real broker."""
+
+    def __init__(self, care: CareServices) -> None:
+        from anxin.event_broker import BatchingSQLEventBroker
+
+        self.care = care
+        self.broker = BatchingSQLEventBroker(care.settings.db_url, max_delay_s=0.01)
+        self.messages = 0
+
+    def session(self, sender: str) -> None:
+        from rasa.shared.core.events import ActionExecuted, SessionStarted
+
+        at = self.care.clock().timestamp()
+        for e in (ActionExecuted("action_session_start", timestamp=at),
+                  SessionStarted(timestamp=at), ActionExecuted("action_listen", timestamp=at)):
+            self.broker.publish({"sender_id": sender, **e.as_dict()})  # fmt: skip
+
+    def turn(
+        self,
+        sender: str,
+        text: str,
+        intent: str,
+        confidence: float = 0.95,
+        replies: tuple[str, ...] = (),
+        actions: tuple[str, ...] = (),
+        slots: Optional[dict[str, Any]] = None,
+        channel: str = "rest",
+        language: str = "zh",
+    ) -> str:
+        """One user message and the assistant's answer; returns the message id."""
+        from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+
+        self.messages += 1
+        message_id = f"m{self.messages}"
+        at = self.care.clock().timestamp()
+        events: list[Any] = [
+            UserUttered(
+                text,
+                intent={"name": intent, "confidence": confidence},
+                entities=[{"entity": "language", "value": language}],
+                input_channel=channel,
+                message_id=message_id,
+                timestamp=at,
+            )
+        ]
+        events += [ActionExecuted(a, timestamp=at) for a in actions]
+        events += [SlotSet(k, v, timestamp=at) for k, v in (slots or {}).items()]
+        events += [BotUttered(r, timestamp=at) for r in replies]
+        events.append(ActionExecuted("action_listen", timestamp=at))
+        for e in events:
+            self.broker.publish({"sender_id": sender, **e.as_dict()})
+        return message_id
+
+    def flush(self) -> None:
+        assert self.broker.flush(60)
+
+
+@pytest.fixture
+def recorder(care: CareServices) -> Iterator[Recorder]:
+    r = Recorder(care)
+    yield r
+    r.broker.close_now()

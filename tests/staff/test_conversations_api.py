@@ -1,0 +1,189 @@
+"""Conversation review over the real app and database (SQLite and PostgreSQL).
+
+Conversations are Rasa's own event objects published through the real batching broker
+into the `events` table; bookings and alerts are made through care/ as the actions
+make them. The real-stack test (a REST conversation) is test_conversations_stack.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pytest
+from starlette.testclient import TestClient
+
+from care.audit import Actor
+from care.services import CareServices
+from tests.staff.conftest import SECRET_ADDRESS, Recorder, csrf_from
+from tests.care.helpers import load_small, slot_id
+
+SECRET_WORDS = f"俺想订25号的午饭 送到{SECRET_ADDRESS}"
+INJECTIONS = ["' OR 1=1 --", "'; DROP TABLE events; --", "\\", '" OR "a"="a', "%' --", "_%"]
+
+
+@pytest.fixture
+def talks(care: CareServices, recorder: Recorder, clock: Any) -> dict[str, Any]:
+    """Three conversations: lunch booked on REST, an emergency on Telegram, a menu on WeChat."""
+    load_small(care)
+    li = care.people.register_elder("rest", "li-rest", "李秀兰")
+    recorder.session("li-rest")
+    recorder.turn("li-rest", SECRET_WORDS, "book_meal", 0.97,
+                  replies=("您来食堂吃，还是给您送到家？",), actions=("meal_form",))  # fmt: skip
+    clock.advance(seconds=20)
+    yes = recorder.turn("li-rest", "对", "affirm", 0.41, replies=("订好了！",),
+                        actions=("meal_form", "action_book_meal"))  # fmt: skip
+    booking = care.bookings.book(
+        li.id, slot_id(care, "meal:2026-11-25:lunch:dine_in"), Actor.person(li.id), "rest",
+        idempotency_key=f"rest:li-rest:{yes}",
+    )  # fmt: skip
+    clock.advance(minutes=5)
+    recorder.session("tg-42")
+    recorder.turn("tg-42", "I fell and can't get up", "emergency", 0.99, channel="telegram",
+                  language="en", replies=("Call 120 now.",), actions=("action_emergency",))  # fmt: skip
+    care.alerts.raise_alert("emergency", "fell", conversation_id="tg-42", channel="telegram")
+    recorder.turn("tg-42", "get me a person", "request_human", 0.9, channel="telegram",
+                  language="en", actions=("action_handoff",), slots={"handed_off": True})  # fmt: skip
+    clock.advance(days=2)
+    recorder.session("wx-7")
+    recorder.turn("wx-7", "100% 好_吃 的菜有啥", "ask_menu", 0.88, channel="wechat",
+                  replies=("今天的菜：饺子",))  # fmt: skip
+    recorder.flush()
+    return {"elder": li.id, "booking": booking.id}
+
+
+def ids(client: TestClient, **params: str) -> list[str]:
+    response = client.get("/api/conversations", params=params)
+    assert response.status_code == 200, response.text
+    return sorted(c["id"] for c in response.json()["conversations"])
+
+
+def test_a_conversation_has_its_turns_intents_and_booking_and_the_view_is_audited(
+    talks: dict[str, Any], client_as: Callable[[str], TestClient], care: CareServices
+) -> None:
+    staff = client_as("staff")
+    body = staff.get("/api/conversations/li-rest").json()
+    assert body["person_id"] == talks["elder"] and body["person_name"] == "李秀兰"
+    assert body["channels"] == ["rest"] and body["languages"] == ["zh"]
+    [session] = body["sessions"]
+    said = [t for t in session["turns"] if t["event_id"] is not None]
+    assert [(t["text"], t["intent"], t["low_confidence"]) for t in said] == [
+        (SECRET_WORDS, "book_meal", False),
+        ("对", "affirm", True),
+    ]
+    assert said[0]["replies"] == ["您来食堂吃，还是给您送到家？"]
+    assert said[1]["actions"] == ["meal_form", "action_book_meal"]
+    assert said[0]["bookings"] == []
+    assert said[1]["bookings"] == [
+        {"id": talks["booking"], "service": "meal", "slot": "meal:2026-11-25:lunch:dine_in",
+         "date": "2026-11-25", "status": "confirmed", "change": "create"}
+    ]  # fmt: skip
+    assert body["bookings"] == [talks["booking"]]
+    handed = staff.get("/api/conversations/tg-42").json()
+    assert handed["handed_off"] is True and handed["has_alert"] is True
+    views = care.db.read
+    with views() as s:
+        from care import audit
+
+        rows = audit.entries(s, action="conversation.view")
+    assert [(r.actor, r.subject) for r in rows] == [
+        ("staff:staff.0", "conversation:tg-42"),
+        ("staff:staff.0", "conversation:li-rest"),
+    ]
+
+
+def test_filters_narrow_the_list(talks: dict[str, Any], client_as: Callable[[str], TestClient]):
+    staff = client_as("staff")
+    assert ids(staff) == ["li-rest", "tg-42", "wx-7"]
+    assert ids(staff, channel="telegram") == ["tg-42"]
+    assert ids(staff, language="en") == ["tg-42"]
+    assert ids(staff, intent="book_meal") == ["li-rest"]
+    assert ids(staff, handed_off="yes") == ["tg-42"]
+    assert ids(staff, handed_off="no") == ["li-rest", "wx-7"]
+    assert ids(staff, has_alert="yes") == ["tg-42"]
+    assert ids(staff, has_alert="no") == ["li-rest", "wx-7"]
+    assert ids(staff, low_confidence="yes") == ["li-rest"]
+    assert ids(staff, elder_id=str(talks["elder"])) == ["li-rest"]
+    assert ids(staff, **{"from": "2026-11-27"}) == ["wx-7"]  # two days later, in Harbin
+    assert ids(staff, to="2026-11-25") == ["li-rest", "tg-42"]
+    assert ids(staff, q="学府路") == ["li-rest"]
+    assert ids(staff, q="CALL 120") == ["tg-42"]  # replies too, any case
+    assert ids(staff, q="100%") == ["wx-7"] and ids(staff, q="好_吃") == ["wx-7"]
+    assert ids(staff, q="100_") == [] and ids(staff, q="好%吃") == []  # wildcards are literal
+    first = staff.get("/api/conversations", params={"per_page": "2"}).json()
+    second = staff.get("/api/conversations", params={"per_page": "2", "page": "2"}).json()
+    assert first["total"] == 3 and [c["id"] for c in first["conversations"]] == ["wx-7", "tg-42"]
+    assert [c["id"] for c in second["conversations"]] == ["li-rest"]
+    page = staff.get("/conversations", params={"channel": "wechat", "handed_off": ""})
+    assert page.status_code == 200 and "/conversations/wx-7" in page.text
+    assert "/conversations/li-rest" not in page.text
+
+
+def test_injection_strings_are_text_and_bad_filters_are_refused(
+    talks: dict[str, Any], client_as: Callable[[str], TestClient], care: CareServices
+) -> None:
+    staff = client_as("staff")
+    for evil in INJECTIONS:
+        assert ids(staff, q=evil) == [], evil
+        page = staff.get("/conversations", params={"q": evil})
+        assert page.status_code == 200 and "/conversations/" not in page.text.split("<table")[0]
+    for name, value in [("intent", "x' OR '1'='1"), ("channel", "rest; --"), ("language", "fr"),
+                        ("handed_off", "maybe"), ("from", "yesterday"), ("elder_id", "1 OR 1"),
+                        ("q", "x" * 201)]:  # fmt: skip
+        response = staff.get("/api/conversations", params={name: value})
+        assert response.status_code == 400, (name, value)
+        assert "Traceback" not in response.text and value not in response.text
+    assert staff.get("/conversations", params={"intent": "x' OR '1'='1"}).status_code == 400
+    assert ids(staff) == ["li-rest", "tg-42", "wx-7"]  # every table still there
+
+
+def test_volunteers_see_what_happened_but_not_the_words(
+    talks: dict[str, Any], client_as: Callable[[str], TestClient]
+) -> None:
+    volunteer = client_as("volunteer")
+    body = volunteer.get("/api/conversations/li-rest").json()
+    said = [t for s in body["sessions"] for t in s["turns"] if t["event_id"]]
+    assert body["redacted"] is True
+    assert [(t["text"], t["intent"]) for t in said] == [("***", "book_meal"), ("***", "affirm")]
+    assert said[1]["bookings"][0]["id"] == talks["booking"]
+    page = volunteer.get("/conversations/li-rest")
+    assert page.status_code == 200 and "book_meal" in page.text
+    for client_text in (str(body), page.text):
+        assert "学府路" not in client_text and "订好了" not in client_text
+    assert 'name="correct_intent"' not in page.text  # flagging is for staff
+    assert volunteer.get("/api/conversations", params={"q": "学府路"}).status_code == 403
+    assert volunteer.get("/conversations", params={"q": "学府路"}).status_code == 403
+    assert ids(volunteer) == ["li-rest", "tg-42", "wx-7"]
+
+
+def test_unknown_conversations_and_unauthenticated_requests(
+    talks: dict[str, Any], client_as: Callable[[str], TestClient], anonymous: TestClient
+) -> None:
+    assert anonymous.get("/api/conversations").status_code == 401
+    assert anonymous.get("/api/conversations/li-rest").status_code == 401
+    login = anonymous.get("/conversations/li-rest", follow_redirects=False)
+    assert login.status_code == 303 and login.headers["location"].startswith("/login")
+    assert anonymous.get("/export/conversations.csv", follow_redirects=False).status_code == 303
+    staff = client_as("staff")
+    assert staff.get("/api/conversations/nobody").status_code == 404
+    assert staff.get("/conversations/nobody").status_code == 404
+    assert staff.get("/api/conversations", params={"elder_id": "99999"}).status_code == 404
+
+
+def test_csv_export_is_for_staff_and_audited(
+    talks: dict[str, Any], client_as: Callable[[str], TestClient], care: CareServices
+) -> None:
+    assert client_as("volunteer").get("/export/conversations.csv").status_code == 403
+    staff = client_as("staff")
+    response = staff.get("/export/conversations.csv", params={"channel": "rest"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    lines = response.text.splitlines()
+    assert lines[0].startswith("conversation_id,person_id,person_name")
+    assert any(SECRET_WORDS in line and "book_meal" in line for line in lines)
+    assert any(f"create:{talks['booking']}:meal:2026-11-25:lunch:dine_in" in x for x in lines)
+    assert "tg-42" not in response.text
+    from care import audit
+
+    with care.db.read() as s:
+        [entry] = audit.entries(s, action="export.conversations")
+    assert entry.actor == "staff:staff.1" and entry.detail["count"] == 1
+    assert entry.detail["filters"] == {"channel": "rest"}
