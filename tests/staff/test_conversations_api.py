@@ -7,6 +7,10 @@ make them. The real-stack test (a REST conversation) is test_conversations_stack
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
@@ -14,10 +18,11 @@ from starlette.testclient import TestClient
 
 from care.audit import Actor
 from care.services import CareServices
-from tests.staff.conftest import SECRET_ADDRESS, Recorder, csrf_from
 from tests.care.helpers import load_small, slot_id
+from tests.staff.conftest import SECRET_ADDRESS, Recorder, csrf_from
 
 SECRET_WORDS = f"俺想订25号的午饭 送到{SECRET_ADDRESS}"
+ROOT = Path(__file__).resolve().parents[2]
 INJECTIONS = ["' OR 1=1 --", "'; DROP TABLE events; --", "\\", '" OR "a"="a', "%' --", "_%"]
 
 
@@ -38,11 +43,13 @@ def talks(care: CareServices, recorder: Recorder, clock: Any) -> dict[str, Any]:
     )  # fmt: skip
     clock.advance(minutes=5)
     recorder.session("tg-42")
-    recorder.turn("tg-42", "I fell and can't get up", "emergency", 0.99, channel="telegram",
-                  language="en", replies=("Call 120 now.",), actions=("action_emergency",))  # fmt: skip
+    telegram = {"channel": "telegram", "language": "en"}
+    recorder.turn("tg-42", "I fell and can't get up", "emergency", 0.99,
+                  replies=("Call 120 now.",), actions=("action_emergency",),
+                  **telegram)  # fmt: skip
     care.alerts.raise_alert("emergency", "fell", conversation_id="tg-42", channel="telegram")
-    recorder.turn("tg-42", "get me a person", "request_human", 0.9, channel="telegram",
-                  language="en", actions=("action_handoff",), slots={"handed_off": True})  # fmt: skip
+    recorder.turn("tg-42", "get me a person", "request_human", 0.9,
+                  actions=("action_handoff",), slots={"handed_off": True}, **telegram)  # fmt: skip
     clock.advance(days=2)
     recorder.session("wx-7")
     recorder.turn("wx-7", "100% 好_吃 的菜有啥", "ask_menu", 0.88, channel="wechat",
@@ -187,3 +194,60 @@ def test_csv_export_is_for_staff_and_audited(
         [entry] = audit.entries(s, action="export.conversations")
     assert entry.actor == "staff:staff.1" and entry.detail["count"] == 1
     assert entry.detail["filters"] == {"channel": "rest"}
+
+
+def said_ids(client: TestClient, conversation: str) -> list[int]:
+    body = client.get(f"/api/conversations/{conversation}").json()
+    return [t["event_id"] for s in body["sessions"] for t in s["turns"] if t["event_id"]]
+
+
+def test_flag_a_misunderstood_message_and_export_it_as_rasa_training_data(
+    talks: dict[str, Any],
+    client_as: Callable[[str], TestClient],
+    care: CareServices,
+    tmp_path: Path,
+) -> None:
+    staff = client_as("staff")
+    first, yes = said_ids(staff, "li-rest")
+    [menu] = said_ids(staff, "wx-7")
+    [fell, person] = said_ids(staff, "tg-42")
+    form = csrf_from(staff.get("/conversations/li-rest").text)
+
+    def flag(conversation: str, event_id: int, intent: str, token: str = form) -> int:
+        data = {"csrf_token": token, "event_id": str(event_id), "correct_intent": intent}
+        url = f"/conversations/{conversation}/flag"
+        return staff.post(url, data=data, follow_redirects=False).status_code
+
+    assert flag("li-rest", yes, "inform", token="forged") == 403
+    assert flag("li-rest", yes, "no_such_intent") == 400
+    assert flag("wx-7", yes, "inform") == 404  # a message of another conversation
+    assert flag("li-rest", 10**9, "inform") == 404
+    assert client_as("volunteer").post(
+        "/conversations/li-rest/flag", data={"event_id": str(yes), "correct_intent": "inform"}
+    ).status_code == 403  # fmt: skip
+    assert flag("li-rest", yes, "inform") == 303
+    assert flag("li-rest", yes, "affirm") == 303  # changed its mind: one correction, the last
+    assert flag("wx-7", menu, "ask_services") == 303
+    assert flag("tg-42", person, "request_human") == 303
+    page = staff.get("/conversations/li-rest").text
+    assert "Corrected to" in page or "已更正为" in page
+    turns = staff.get("/api/conversations/li-rest").json()["sessions"][0]["turns"]
+    assert [t["correction"] for t in turns if t["event_id"]] == [None, "affirm"]
+    assert fell and first  # unflagged messages stay out of the export
+
+    out = tmp_path / "nlu"
+    done = subprocess.run(
+        [sys.executable, "-m", "anxin", "nlu", "export", "--out", str(out)],
+        env={**os.environ, "ANXIN_DB_URL": care.settings.db_url},
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "2 correction(s) in zh" in done.stdout and "1 correction(s) in en" in done.stdout
+    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
+
+    def examples(language: str) -> list[tuple[str, str]]:
+        data = RasaYAMLReader().read(out / language / "corrections.yml")
+        return sorted((m.get("text"), m.get("intent")) for m in data.intent_examples)
+
+    assert examples("zh") == [("100% 好_吃 的菜有啥", "ask_services"), ("对", "affirm")]
+    assert examples("en") == [("get me a person", "request_human")]
