@@ -68,6 +68,34 @@ class TelegramSettings:
         )
 
 
+@dataclass(frozen=True)
+class AudioSocketSettings:
+    """The telephony bridge (channels/audiosocket.py), off unless a port is set."""
+
+    port: int
+    host: str = "127.0.0.1"  # Asterisk on the same machine; a LAN address to reach further
+    secret: Optional[str] = None  # for the dialplan's caller registration; none: refused
+    country: str = "86"  # country code: "+86 138…" and "138…" in a profile are one number
+
+    @classmethod
+    def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> Optional[AudioSocketSettings]:
+        env = _env(environ)
+        raw = env.get("ANXIN_AUDIOSOCKET_PORT", "").strip()
+        if not raw:
+            return None
+        if not raw.isdigit() or not 0 < int(raw) < 65536:
+            raise SystemExit(f"ANXIN_AUDIOSOCKET_PORT={raw!r} is not a TCP port")
+        country = env.get("ANXIN_PHONE_COUNTRY", cls.country).strip().lstrip("+")
+        if not country.isdigit():
+            raise SystemExit(f"ANXIN_PHONE_COUNTRY={country!r} is not a country code")
+        return cls(
+            port=int(raw),
+            host=env.get("ANXIN_AUDIOSOCKET_HOST", cls.host).strip() or cls.host,
+            secret=env.get("ANXIN_AUDIOSOCKET_SECRET") or None,
+            country=country,
+        )
+
+
 # The Rasa channels ``anxin run`` registers, each when its settings are present.
 CHANNELS: dict[str, Callable[[Optional[Mapping[str, str]]], object]] = {
     "channels.wechat.WeChatInput": WeChatSettings.from_env,
