@@ -9,6 +9,9 @@ updates in the order they came. Telegram never redelivers what got a 200, so the
 is durable before the 200 and its row is leased while it is processed: if this process
 dies, another round answers it (channels/telegram_inbox.py). The responses carry no detail.
 
+Voice notes are heard with the process's one set of voice engines (the phone channel's
+Whisper model) and answered in text and aloud (channels/telegram_voice.py).
+
 Background tasks of the Rasa process: the application is initialised (``getMe``) and
 started; held messages, and updates whose process died, are retried; the outbox is
 delivered (channels/telegram_turns.py).
@@ -44,6 +47,8 @@ from channels.telegram_bot import Handlers, build_application
 from channels.telegram_inbox import ANSWERED_KEPT, TURN_LEASE_S, Inbox
 from channels.telegram_render import BadUpdate, parse_update, secret_ok
 from channels.telegram_turns import CHANNEL, Assistant, Sender, Turns
+from channels.telegram_voice import VoiceNotes
+from channels.voice_engines import shared_engines
 
 log = logging.getLogger(__name__)
 
@@ -161,13 +166,16 @@ def serve(
     on_new_message: Callable[[UserMessage], Awaitable[Any]],
     agent: Callable[[], Any],
     health_timeout_s: float = 2.0,
+    voice: Optional[VoiceNotes] = None,
 ) -> Turns:
     """The turns behind a webhook, its handlers installed: Rasa's ``on_new_message``, and
     its agent (is the model loaded, where is the action server). One wiring for the Rasa
-    process and for the tests that run the channel in a process of their own."""
+    process and for the tests that run the channel in a process of their own. Without
+    ``voice``, voice notes get "please type"."""
     assistant = Assistant(on_new_message, agent, health_timeout_s)
-    turns = Turns(assistant, Sender(webhook.application.bot), webhook.care, webhook.inbox)
-    Handlers(turns).install(webhook.application)
+    sender = Sender(webhook.application.bot)
+    turns = Turns(assistant, sender, webhook.care, webhook.inbox, voice)
+    Handlers(turns, voice).install(webhook.application)
     return turns
 
 
@@ -185,12 +193,21 @@ class TelegramInput(InputChannel):
             raise RasaException("channels.telegram.TelegramInput needs ANXIN_TELEGRAM_TOKEN")
         # httpx logs every request's URL at INFO, and a Bot API URL carries the bot token.
         logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
-        return cls(settings, care_services(), Timing.from_env())
+        # The phone channel's engines: one Whisper model in this process, not two.
+        voice = VoiceNotes(shared_engines())
+        return cls(settings, care_services(), Timing.from_env(), voice)
 
-    def __init__(self, settings: TelegramSettings, care: CareServices, timing: Timing) -> None:
+    def __init__(
+        self,
+        settings: TelegramSettings,
+        care: CareServices,
+        timing: Timing,
+        voice: Optional[VoiceNotes] = None,
+    ) -> None:
         self.settings = settings
         self.care = care
         self.timing = timing
+        self.voice = voice
         self.application = build_application(settings)
         inbox = Inbox(care.channels, self.application, timing.lease_s)
         self.webhook = Webhook(settings, care, self.application, inbox)
@@ -205,6 +222,7 @@ class TelegramInput(InputChannel):
             on_new_message,
             lambda: getattr(holder["app"].ctx, "agent", None) if "app" in holder else None,
             self.timing.health_timeout_s,
+            self.voice,
         )
 
         @bp.listener("after_server_start")

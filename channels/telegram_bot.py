@@ -8,7 +8,9 @@ Our Sanic route (channels/telegram.py) feeds it ``Update.de_json(...)`` through
   plain ``/start`` or another command → the greeting (welcome + what I can do);
 - ``/lang`` → 中文 / English buttons; a tap greets in that language (the ``language`` slot);
 - a tapped inline button → ``answerCallbackQuery``, then the button's Rasa payload;
-- a voice note → ``transcribe`` when set (the voice issue), else "please type" for now.
+- a voice note, audio file or video note → its words (channels/telegram_voice.py), then a
+  turn answered in text and as a voice note; nothing heard, too long or unplayable → a
+  gentle re-ask in the person's language, in text and aloud.
 
 Only private chats are served: a care conversation is one person's.
 
@@ -20,7 +22,7 @@ says so (``error``), so that its update is tried again rather than taken as done
 from __future__ import annotations
 
 import logging
-from typing import Awaitable, Callable, Optional
+from typing import Optional
 
 from telegram import Update
 from telegram.error import TelegramError
@@ -47,12 +49,24 @@ from channels.telegram_render import (
     typed,
 )
 from channels.telegram_turns import Turns
+from channels.telegram_voice import NO_EARS, VoiceNotes
 
 log = logging.getLogger(__name__)
 
-# OGG/Opus bytes → text, or None when not understood. Set by the voice issue (voice/).
-Transcriber = Callable[[bytes, str], Awaitable[Optional[str]]]
-MAX_VOICE_BYTES = 20 * 1024 * 1024  # what the Bot API lets a bot download
+DEFAULT_API = TelegramSettings.api_base
+DEFAULT_FILES = TelegramSettings.file_base
+
+
+def file_base(settings: TelegramSettings) -> str:
+    """Where files are downloaded from. A Bot API served elsewhere (a local
+    telegram-bot-api server, or a test's fake) serves them beside its methods, at
+    ``/file/bot<token>/``, as Telegram's own does: unless set apart, they follow it."""
+    if settings.file_base != DEFAULT_FILES or settings.api_base == DEFAULT_API:
+        return settings.file_base
+    api = settings.api_base.rstrip("/")
+    if api.endswith("/bot"):
+        return api[: -len("/bot")] + "/file/bot"
+    return settings.file_base
 
 
 def build_application(settings: TelegramSettings, max_retries: int = 3) -> Application:
@@ -61,7 +75,7 @@ def build_application(settings: TelegramSettings, max_retries: int = 3) -> Appli
         Application.builder()
         .token(settings.bot_token)
         .base_url(settings.api_base)
-        .base_file_url(settings.file_base)
+        .base_file_url(file_base(settings))
         .updater(None)
         .rate_limiter(AIORateLimiter(max_retries=max_retries))
         .connect_timeout(10)
@@ -72,9 +86,9 @@ def build_application(settings: TelegramSettings, max_retries: int = 3) -> Appli
 
 
 class Handlers:
-    def __init__(self, turns: Turns, transcribe: Optional[Transcriber] = None) -> None:
+    def __init__(self, turns: Turns, voice: Optional[VoiceNotes] = None) -> None:
         self.turns = turns
-        self.transcribe = transcribe
+        self.notes = voice
 
     def install(self, application: Application) -> None:
         private = filters.ChatType.PRIVATE
@@ -153,17 +167,25 @@ class Handlers:
         chat, message = update.effective_chat, update.effective_message
         if chat is None or message is None:
             return
-        language = await self._language(update)
         note = message.voice or message.audio or message.video_note
-        heard: Optional[str] = None
-        if self.transcribe is not None and note is not None:
-            if (note.file_size or 0) <= MAX_VOICE_BYTES:
-                audio = await (await note.get_file()).download_as_bytearray()
-                heard = await self.transcribe(bytes(audio), language)
-        if heard:
-            await self.turns.answer(chat.id, heard, str(update.update_id), language)
-        else:
-            await self.turns.sender.send(chat.id, [Reply(text("please_type", language))])
+        if self.notes is None or note is None:
+            language = await self._language(update)
+            await self.turns.sender.send(chat.id, [Reply(text(NO_EARS, language))])
+            return
+        # Whisper is told the language only when we know it: an app's language is no
+        # proof of what its owner speaks, and a wrong hint garbles the transcript.
+        heard = await self.notes.hear(note, await self.turns.known_language(chat.id))
+        if heard.problem is None:
+            language = heard.language or await self._language(update)
+            key = str(update.update_id)
+            await self.turns.answer(chat.id, heard.text, key, self._app_language(update), language)
+            return
+        # Nothing for Rasa: a gentle re-ask, read aloud too (they may not read well).
+        language = await self._language(update)
+        said = text(heard.problem, language)
+        await self.turns.sender.send(chat.id, [Reply(said)])
+        if heard.problem != NO_EARS:
+            await self.turns.say_aloud(chat.id, [{"text": said}], language)
 
     async def other(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat

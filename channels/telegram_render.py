@@ -173,6 +173,18 @@ TEXTS = {
         "zh": "语音消息我暂时还听不了，麻烦您打字告诉我，好吗？",
         "en": "I can't listen to voice messages yet. Could you type it for me, please?",
     },
+    "voice_not_heard": {
+        "zh": "不好意思，我没听清。您再说一遍，或者打字告诉我，好吗？",
+        "en": "Sorry, I didn't hear you. Could you say it again, or type it for me?",
+    },
+    "voice_too_long": {
+        "zh": "这条语音有点长，我听不了。您分成几条短的说，或者打字告诉我，好吗？",
+        "en": "That voice message is a bit long for me. Could you send shorter ones, or type it?",
+    },
+    "voice_unreadable": {
+        "zh": "这条语音我没能打开。您再录一遍，或者打字告诉我，好吗？",
+        "en": "I couldn't open that voice message. Could you record it again, or type it?",
+    },
     "answer_soon": {
         "zh": "收到了！我这边有点忙，稍后马上回复您。",
         "en": "Got it! I'm a little busy right now and will answer you shortly.",

@@ -35,6 +35,7 @@ from care.services import CareServices
 from channels.common import user_message
 from channels.telegram_inbox import ANSWERED, CHANNEL, DONE, HELD, Inbox, Taken
 from channels.telegram_render import Reply, language_of, render, split_text, text
+from channels.telegram_voice import VoiceNote, VoiceNotes
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +125,12 @@ class Sender:
             async with self._limiter(chat_id):
                 await self.bot.send_message(chat_id, reply.text, reply_markup=reply.keyboard)
 
+    async def send_voice(self, chat_id: int, note: VoiceNote) -> None:
+        async with self._limiter(chat_id):
+            await self.bot.send_voice(
+                chat_id, note.ogg, duration=note.seconds, filename="anxin.ogg"
+            )
+
 
 class Turns:
     def __init__(
@@ -132,11 +139,13 @@ class Turns:
         sender: Sender,
         care: CareServices,
         inbox: Optional[Inbox] = None,
+        voice: Optional[VoiceNotes] = None,
     ) -> None:
         self.assistant = assistant
         self.sender = sender
         self.care = care
         self.inbox = inbox or Inbox(care.channels)
+        self.voice = voice
         self._locks: dict[int, tuple[asyncio.Lock, list[int]]] = {}  # lock, users
         self._waiting: set[int] = set()  # chats with held messages: new ones queue behind
         self._loaded = False
@@ -173,19 +182,29 @@ class Turns:
     async def language(self, chat_id: int, app_language: Optional[str] = None) -> str:
         """The language to speak outside Rasa's replies: the conversation's, the person's
         in care/, else their Telegram app's (Chinese first)."""
+        return language_of(app_language, await self.known_language(chat_id))
+
+    async def known_language(self, chat_id: int) -> Optional[str]:
+        """The conversation's language, else the person's in care/; None for a stranger."""
         known = await self.assistant.language(str(chat_id))
         if known is None:
             person = self.care.people.find_by_identity(CHANNEL, str(chat_id))
             known = person.preferred_language if person is not None else None
-        return language_of(app_language, known)
+        return known
 
     async def answer(
-        self, chat_id: int, message: str, message_id: str, app_language: Optional[str] = None
+        self,
+        chat_id: int,
+        message: str,
+        message_id: str,
+        app_language: Optional[str] = None,
+        aloud: Optional[str] = None,
     ) -> None:
         """One message from a person: answered now, or kept and answered later.
 
         ``message_id`` is the update's id: its row in the inbox (``self.inbox``), taken
         in at the webhook, is what says it was answered, or lets it be answered later.
+        ``aloud``: the person spoke (in that language), so the answer is also a voice note.
         """
         meta = {"message_id": message_id}
         taken = self.inbox.of(message_id)
@@ -215,6 +234,22 @@ class Turns:
                 if not first:
                     return  # our lease lapsed and another process answered it
         await self._send_quietly(chat_id, render(replies))
+        if aloud is not None:
+            await self.say_aloud(chat_id, replies, aloud)
+
+    async def say_aloud(self, chat_id: int, messages: list[dict[str, Any]], language: str) -> None:
+        """The same answer as a voice note, after its text: a voice that fails (no
+        synthesizer, an encoder error, Telegram refusing it) costs the person nothing."""
+        if self.voice is None:
+            return
+        try:
+            note = await self.voice.say(messages, language)
+            if note is not None:
+                await self.sender.send_voice(chat_id, note)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("telegram: the answer was not sent as voice: %s", type(exc).__name__)
 
     async def _hold(
         self, chat_id: int, message: str, meta: dict[str, Any], taken: Optional[Taken]

@@ -2,9 +2,12 @@
 
 python-telegram-bot is pointed at it with ``base_url`` (``ANXIN_TELEGRAM_API_BASE``):
 ``http://127.0.0.1:<port>/bot`` + token + ``/<method>``. It answers getMe, sendMessage,
-sendVoice, answerCallbackQuery, editMessageReplyMarkup, deleteWebhook, setWebhook and
-getUpdates (long polling over updates queued with ``push``), and can refuse the next
-call of a method once with ``429 Too Many Requests`` and a ``retry_after``.
+sendVoice (multipart upload: the file's bytes are recorded), answerCallbackQuery,
+editMessageReplyMarkup, deleteWebhook, setWebhook, getUpdates (long polling over updates
+queued with ``push``) and getFile, and serves the files added with ``add_file`` where the
+Bot API does, ``/file/bot<token>/<file_path>`` (a file over 20 MB: getFile refuses it,
+"file is too big"). It can refuse the next call of a method once with
+``429 Too Many Requests`` and a ``retry_after``.
 """
 
 from __future__ import annotations
@@ -17,9 +20,10 @@ from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Optional
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 BOT_ID = 7000001
+MAX_DOWNLOAD = 20 * 1024 * 1024  # the Bot API's getFile limit
 
 
 @dataclass
@@ -39,6 +43,12 @@ class Call:
         return str(self.params.get("text") or "")
 
     @property
+    def voice(self) -> bytes:
+        """A sendVoice's uploaded file (multipart), as it was sent."""
+        value = self.params.get("voice")
+        return value if isinstance(value, bytes) else b""
+
+    @property
     def buttons(self) -> list[dict[str, Any]]:
         markup = self.params.get("reply_markup")
         if isinstance(markup, str):
@@ -54,6 +64,8 @@ class FakeTelegram:
         self._fail: dict[str, float] = {}
         self._lock = threading.Condition()
         self._message_id = 100
+        self._files: dict[str, tuple[bytes, int]] = {}  # file_id → (bytes, declared size)
+        self.downloads: list[str] = []  # file paths fetched from the file route
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -81,6 +93,12 @@ class FakeTelegram:
         with self._lock:
             self._updates.append(update)
             self._lock.notify_all()
+
+    def add_file(self, file_id: str, data: bytes, file_size: Optional[int] = None) -> None:
+        """A file people sent (a voice note), for getFile and the download route;
+        ``file_size`` overrides its size (a note too big to be worth 20 MB of test data)."""
+        with self._lock:
+            self._files[file_id] = (data, len(data) if file_size is None else file_size)
 
     def fail_once(self, method: str, retry_after: float = 1) -> None:
         with self._lock:
@@ -137,6 +155,8 @@ class FakeTelegram:
             return 200, {"ok": True, "result": True}
         if method == "getUpdates":
             return 200, {"ok": True, "result": self._get_updates(params)}
+        if method == "getFile":
+            return self._get_file(str(params.get("file_id") or ""))
         return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
 
     def _message(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -152,7 +172,32 @@ class FakeTelegram:
         }
         if "text" in params:
             message["text"] = params["text"]
+        if isinstance(params.get("voice"), bytes):
+            message["voice"] = {"file_id": f"sent-{message_id}", "file_unique_id": f"u{message_id}",
+                                "duration": int(params.get("duration") or 1),
+                                "mime_type": "audio/ogg",
+                                "file_size": len(params["voice"])}  # fmt: skip
         return message
+
+    def _get_file(self, file_id: str) -> tuple[int, dict[str, Any]]:
+        with self._lock:
+            known = self._files.get(file_id)
+        if known is None:
+            return 400, {"ok": False, "error_code": 400,
+                         "description": "Bad Request: invalid file_id"}  # fmt: skip
+        if known[1] > MAX_DOWNLOAD:
+            return 400, {"ok": False, "error_code": 400,
+                         "description": "Bad Request: file is too big"}  # fmt: skip
+        return 200, {"ok": True, "result": {"file_id": file_id, "file_unique_id": f"u-{file_id}",
+                     "file_size": known[1], "file_path": f"voice/{file_id}.oga"}}  # fmt: skip
+
+    def _download(self, file_path: str) -> Optional[bytes]:
+        with self._lock:
+            self.downloads.append(file_path)
+            for file_id, (data, _size) in self._files.items():
+                if file_path == f"voice/{file_id}.oga":
+                    return data
+        return None
 
     def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         offset = int(params.get("offset") or 0)
@@ -173,7 +218,20 @@ class FakeTelegram:
                 pass
 
             def do_GET(self) -> None:
-                self.do_POST()
+                files = f"/file/bot{fake.token}/"
+                path = unquote(self.path)  # httpx sends the token's ":" as %3A
+                if not path.startswith(files):
+                    self.do_POST()
+                    return
+                data = fake._download(path[len(files) :])
+                if data is None:
+                    self._send(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
 
             def do_POST(self) -> None:
                 prefix = f"/bot{fake.token}/"

@@ -8,7 +8,9 @@ runs (nothing of ours runs after the kill: no ``finally``, no release). The data
 the real channel store on SQLite, shared with the process that carries on. Rasa is a
 stand-in here (as in test_wechat_crash.py; the real Rasa is in test_telegram_stack.py):
 what is under test is the order of the receipt and the durable inbox, and the lease that
-keeps one turn per update. Text messages, button presses and ``/start`` links each.
+keeps one turn per update. Text messages, button presses and ``/start`` links each; and a
+voice note, heard by the real Whisper model in both processes (fetched again from the Bot
+API on replay, since only the update was kept, not the words).
 """
 
 from __future__ import annotations
@@ -36,7 +38,10 @@ from channels.telegram import Webhook, serve
 from channels.telegram_bot import build_application
 from channels.telegram_inbox import TURN_LEASE_S, Inbox
 from channels.telegram_turns import Turns
+from channels.telegram_voice import VoiceNotes
+from channels.voice_engines import shared_engines
 from tests.channels.fake_telegram import BOT_ID, FakeTelegram
+from voice.codecs import decode, encode
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "42:CRASH"
@@ -51,7 +56,7 @@ from care.config import CareSettings
 from care.services import build
 from tests.channels.test_telegram_crash import SECRET, open_channel
 
-db_url, api_base, marker, body = sys.argv[1:]
+db_url, api_base, marker, body, voice = sys.argv[1:]
 
 async def rasa_busy(message):
     Path(marker).write_text(json.dumps([message.message_id, message.text]))  # turn begun
@@ -59,7 +64,7 @@ async def rasa_busy(message):
 
 async def main():
     care = build(CareSettings(db_url=db_url))
-    channel = await open_channel(care, api_base, rasa_busy, lease_s=1.0)
+    channel = await open_channel(care, api_base, rasa_busy, lease_s=1.0, voice=voice == "voice")
     status, _ = await channel.webhook.receive(SECRET, None, body.encode())
     Path(marker + ".status").write_text(str(status))  # what Telegram was told
     await asyncio.sleep(3600)
@@ -103,14 +108,20 @@ class Channel:
 
 
 async def open_channel(
-    care: CareServices, api_base: str, rasa: Any, lease_s: float = TURN_LEASE_S
+    care: CareServices,
+    api_base: str,
+    rasa: Any,
+    lease_s: float = TURN_LEASE_S,
+    voice: bool = False,
 ) -> Channel:
-    """The channel as TelegramInput runs it, started the way its background task starts it."""
+    """The channel as TelegramInput runs it, started the way its background task starts it;
+    with ``voice``, hearing with the real voice engines (the Whisper model loads here)."""
     settings = TelegramSettings(TOKEN, SECRET, api_base=api_base)
     application = build_application(settings)
     webhook = Webhook(settings, care, application, Inbox(care.channels, application, lease_s))
     agent = StandInAgent()
-    turns = serve(webhook, rasa, lambda: agent)
+    notes = VoiceNotes(shared_engines()) if voice else None
+    turns = serve(webhook, rasa, lambda: agent, voice=notes)
     await application.initialize()  # getMe
     await application.start()
     webhook.ready = True
@@ -186,17 +197,20 @@ def care(db_url) -> Iterator[CareServices]:
     services.close()
 
 
-def crash_mid_turn(db_url: str, api_base: str, tmp: Path, body: bytes) -> tuple[str, list]:
+def crash_mid_turn(
+    db_url: str, api_base: str, tmp: Path, body: bytes, voice: bool = False
+) -> tuple[str, list]:
     """A channel process takes the update in, starts its turn and is killed (SIGKILL).
 
     Returns what the webhook answered Telegram and what the turn gave Rasa."""
     marker = tmp / "turn"
     child = subprocess.Popen(
-        [sys.executable, "-c", CRASHING, db_url, api_base, str(marker), body.decode()],
+        [sys.executable, "-c", CRASHING, db_url, api_base, str(marker), body.decode(),
+         "voice" if voice else "text"],
         cwd=ROOT,
-    )
+    )  # fmt: skip
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a busy machine loads Whisper slowly
         while not marker.exists() or not marker.read_text():
             assert child.poll() is None, "the crashing process ended before its turn began"
             assert time.monotonic() < deadline, "the crashing process never began its turn"
@@ -255,6 +269,42 @@ async def test_an_update_whose_process_died_mid_turn_is_answered_once(
         assert await survivor.webhook.receive(SECRET, None, body) == (200, {"ok": True})
         await survivor.webhook.drain()
         assert rasa.turns == Counter({key: 1}) and texts_to(fake, chat) == [f"答:{turn_text}"]
+        assert care.channels.held("telegram") == []
+    finally:
+        await survivor.close()
+
+
+async def test_a_voice_note_whose_process_died_mid_turn_is_heard_again_and_answered_once(
+    care, db_url, fake, tmp_path
+):
+    chat, update_id = 6006, 7006
+    wav = tmp_path / "hello.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "130", "-w", str(wav), "Hello there"],
+                   check=True)  # fmt: skip
+    fake.add_file("crash-note", encode(decode(wav.read_bytes(), "wav"), "ogg_opus"))
+    update = message(chat, "", update_id)
+    del update["message"]["text"]
+    update["message"]["voice"] = {"file_id": "crash-note", "file_unique_id": "u-crash",
+                                  "duration": 2, "mime_type": "audio/ogg"}  # fmt: skip
+    body = json.dumps(update).encode()
+    key = str(update_id)
+    status, turn = crash_mid_turn(db_url, fake.api_base, tmp_path, body, voice=True)
+    assert status == "200"
+    assert turn[0] == key and "hello" in turn[1].lower(), turn  # the dead process heard it
+    fetched = fake.downloads.count("voice/crash-note.oga")
+
+    rasa = StandInRasa()
+    survivor = await open_channel(care, fake.api_base, rasa, voice=True)
+    try:
+        assert await retry_until_answered(survivor.turns, timeout=120) == 1
+        # Heard again from the kept update (the file fetched again), one turn, one answer.
+        assert fake.downloads.count("voice/crash-note.oga") == fetched + 1
+        [(turn_key, turns)] = rasa.turns.items()
+        assert (turn_key, turns) == (key, 1)
+        [answer] = texts_to(fake, chat)
+        assert answer.startswith("答:") and "hello" in answer.lower(), answer
+        assert len(fake.sent("sendVoice", chat)) == 1  # and said aloud, once
+        assert await survivor.turns.retry_held() == 0
         assert care.channels.held("telegram") == []
     finally:
         await survivor.close()
