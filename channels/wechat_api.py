@@ -1,4 +1,5 @@
-"""WeChat's HTTP API: access token, customer-service messages, the custom menu, media.
+"""WeChat's HTTP API: access token, customer-service messages, the custom menu, media
+(voice messages downloaded, voice replies uploaded).
 
 The access token is shared by every process through ``care.channels`` (the database):
 fetched once, reused until five minutes before it expires, and fetched again once when
@@ -148,6 +149,32 @@ class WeChatAPI:
                     raise WeChatAPIError(errcode, str(data.get("errmsg", "")))
                 return await resp.read()
         raise AssertionError("unreachable")
+
+    async def upload_voice(self, amr: bytes) -> str:
+        """A voice reply as temporary media (kept 3 days); its media_id for a message."""
+        for attempt in (0, 1):
+            token = await self.access_token(refresh=attempt == 1)
+            params = {"access_token": token, "type": "voice"}
+            form = aiohttp.FormData()
+            # WeChat reads the format from the file name: voice is AMR or MP3, ≤ 2 MB, ≤ 60 s.
+            form.add_field("media", amr, filename="reply.amr", content_type="audio/amr")
+            url = self._url("/cgi-bin/media/upload")
+            async with self._http().post(url, params=params, data=form) as resp:
+                data = await _json(resp)
+            errcode = int(data.get("errcode", 0) or 0)
+            if errcode in TOKEN_ERRORS and attempt == 0:
+                continue
+            if errcode or not data.get("media_id"):
+                raise WeChatAPIError(errcode or -1, str(data.get("errmsg", "no media_id")))
+            return str(data["media_id"])
+        raise AssertionError("unreachable")
+
+    async def send_voice(self, openid: str, media_id: str) -> None:
+        """A customer-service voice message: uploaded media the person can play."""
+        await self.call(
+            "/cgi-bin/message/custom/send",
+            {"touser": openid, "msgtype": "voice", "voice": {"media_id": media_id}},
+        )
 
     def _url(self, path: str) -> str:
         return f"{self.settings.api_base}{path}"

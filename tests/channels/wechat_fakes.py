@@ -1,18 +1,23 @@
 """WeChat's side, on loopback: its API server, and its server calling our webhook.
 
 ``FakeWeChatAPI`` is a real HTTP server speaking the API's JSON protocol (token,
-customer-service send, menu create, media get) and recording what it was sent.
+customer-service text and voice messages, menu create, media get, and media upload as
+multipart/form-data) and recording what it was sent.
 ``WeChatServer`` builds callbacks the way WeChat's server does: XML, signed with the
 token, and in safe mode encrypted with wechatpy's ``WeChatCrypto``.
 """
 
 from __future__ import annotations
 
+import email.parser
+import email.policy
+import itertools
 import json
 import threading
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Optional
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -26,6 +31,16 @@ SECRET = "s3cret-app-secret"
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"  # 43 characters, as WeChat issues
 ACCOUNT = "gh_anxin_account"
 MEDIA = {"media-voice-1": b"#!AMR\n fake amr bytes"}
+VOICE_UPLOAD_LIMIT = 2 * 1024 * 1024  # WeChat: voice media ≤ 2 MB, AMR or MP3
+
+
+@dataclass(frozen=True)
+class Upload:
+    media_id: str
+    type: str
+    filename: str
+    content_type: str
+    data: bytes
 
 
 class FakeWeChatAPI:
@@ -35,6 +50,11 @@ class FakeWeChatAPI:
         self.token_requests = 0
         self.valid_tokens: set[str] = set()
         self.fail_sends = 0  # answer this many sends with a system error (-1)
+        self.fail_uploads = 0  # answer this many media uploads with a system error (-1)
+        self.media: dict[str, bytes] = dict(MEDIA)  # what people sent, by media_id
+        self.downloads: list[str] = []  # media_ids fetched through media/get, in order
+        self.uploads: dict[str, Upload] = {}  # temporary media uploaded by the channel
+        self._media_ids = itertools.count(1)
         self._lock = threading.Lock()
         fake = self
 
@@ -71,7 +91,29 @@ class FakeWeChatAPI:
 
     def texts_to(self, openid: str) -> list[str]:
         with self._lock:
-            return [m["text"]["content"] for m in self.sent if m["touser"] == openid]
+            return [
+                m["text"]["content"]
+                for m in self.sent
+                if m["touser"] == openid and m["msgtype"] == "text"
+            ]
+
+    def voices_to(self, openid: str) -> list[Upload]:
+        """The voice messages sent to ``openid``, as the media each one refers to."""
+        with self._lock:
+            return [
+                self.uploads[m["voice"]["media_id"]]
+                for m in self.sent
+                if m["touser"] == openid and m["msgtype"] == "voice"
+            ]
+
+    def wait_for_voices(self, openid: str, count: int = 1, timeout: float = 60) -> list[Upload]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            voices = self.voices_to(openid)
+            if len(voices) >= count:
+                return voices
+            time.sleep(0.1)
+        raise AssertionError(f"{count} voice messages to {openid} not sent")
 
     def wait_for_texts(self, openid: str, count: int = 1, timeout: float = 30) -> list[str]:
         deadline = time.monotonic() + timeout
@@ -97,8 +139,12 @@ class FakeWeChatAPI:
             return self._send(req, body)
         if url.path == "/cgi-bin/menu/create" and body is not None:
             return self._menu(req, body)
+        if url.path == "/cgi-bin/media/upload" and body is not None:
+            return self._upload(req, query, body)
         if url.path == "/cgi-bin/media/get":
-            audio = MEDIA.get(query.get("media_id", ""))
+            with self._lock:
+                self.downloads.append(query.get("media_id", ""))
+                audio = self.media.get(query.get("media_id", ""))
             if audio is None:
                 return _json(req, {"errcode": 40007, "errmsg": "invalid media_id"})
             req.send_response(200)
@@ -125,6 +171,15 @@ class FakeWeChatAPI:
             message = json.loads(body.decode("utf-8"))
         except ValueError:
             return _json(req, {"errcode": 47001, "errmsg": "data format error"})
+        if message.get("msgtype") == "voice" and message.get("touser"):
+            media_id = (message.get("voice") or {}).get("media_id", "")
+            with self._lock:
+                upload = self.uploads.get(media_id)
+            if upload is None or upload.type != "voice":
+                return _json(req, {"errcode": 40007, "errmsg": "invalid media_id"})
+            with self._lock:
+                self.sent.append(message)
+            return _json(req, {"errcode": 0, "errmsg": "ok"})
         content = message.get("text", {}).get("content", "")
         if message.get("msgtype") != "text" or not message.get("touser") or not content:
             return _json(req, {"errcode": 47001, "errmsg": "data format error"})
@@ -136,6 +191,36 @@ class FakeWeChatAPI:
                 return _json(req, {"errcode": -1, "errmsg": "system error"})
             self.sent.append(message)
         return _json(req, {"errcode": 0, "errmsg": "ok"})
+
+    def _upload(self, req: BaseHTTPRequestHandler, query: dict[str, str], body: bytes) -> None:
+        """media/upload: one multipart/form-data file in the field ``media``."""
+        kind = query.get("type", "")
+        if kind not in ("image", "voice", "video", "thumb"):
+            return _json(req, {"errcode": 40004, "errmsg": "invalid media type"})
+        header = f"Content-Type: {req.headers.get('Content-Type', '')}\r\n\r\n".encode()
+        form = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(header + body)
+        files = [
+            part
+            for part in (form.iter_parts() if form.is_multipart() else [])
+            if part.get_param("name", header="content-disposition") == "media"
+        ]
+        if len(files) != 1 or not files[0].get_filename():
+            return _json(req, {"errcode": 41005, "errmsg": "media data missing"})
+        part = files[0]
+        data = part.get_payload(decode=True) or b""
+        filename = str(part.get_filename())
+        if kind == "voice" and not filename.lower().endswith((".amr", ".mp3")):
+            return _json(req, {"errcode": 40005, "errmsg": "invalid file type"})
+        if not data or (kind == "voice" and len(data) > VOICE_UPLOAD_LIMIT):
+            return _json(req, {"errcode": 40006, "errmsg": "invalid meida size"})
+        with self._lock:
+            if self.fail_uploads:
+                self.fail_uploads -= 1
+                return _json(req, {"errcode": -1, "errmsg": "system error"})
+            media_id = f"uploaded-{kind}-{next(self._media_ids)}"
+            content_type = part.get_content_type()
+            self.uploads[media_id] = Upload(media_id, kind, filename, content_type, data)
+        return _json(req, {"type": kind, "media_id": media_id, "created_at": int(time.time())})
 
     def _menu(self, req: BaseHTTPRequestHandler, body: bytes) -> None:
         menu = json.loads(body.decode("utf-8"))
@@ -190,6 +275,25 @@ def event_xml(openid: str, event: str, create_time: int, key: str = "") -> str:
         f"<FromUserName><![CDATA[{openid}]]></FromUserName>"
         f"<CreateTime>{create_time}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
         f"<Event><![CDATA[{event}]]></Event><EventKey><![CDATA[{key}]]></EventKey></xml>"
+    )
+
+
+def voice_xml(
+    openid: str,
+    media_id: str,
+    msg_id: int,
+    fmt: str = "amr",
+    recognition: str = "",
+    create_time: int = 1_700_000_000,
+) -> str:
+    """A voice message; ``recognition`` is WeChat's own transcript, when the account has it."""
+    heard = f"<Recognition><![CDATA[{recognition}]]></Recognition>" if recognition else ""
+    return (
+        f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName>"
+        f"<FromUserName><![CDATA[{openid}]]></FromUserName>"
+        f"<CreateTime>{create_time}</CreateTime><MsgType><![CDATA[voice]]></MsgType>"
+        f"<MediaId><![CDATA[{media_id}]]></MediaId><Format><![CDATA[{fmt}]]></Format>"
+        f"{heard}<MsgId>{msg_id}</MsgId></xml>"
     )
 
 
