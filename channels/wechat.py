@@ -1,7 +1,8 @@
 """The WeChat official account as a Rasa input channel: ``/webhooks/wechat/webhook``.
 
 Registered by ``anxin run`` when ANXIN_WECHAT_TOKEN is set (channels.config). The
-request path and the background delivery live in ``channels.wechat_core``; this module
+request path lives in ``channels.wechat_core``, the background delivery in
+``channels.wechat_background``, voice in ``channels.wechat_voice``; this module
 is the Sanic glue: routes, start and stop, and what the core asks of Rasa (is the
 action server up, which language does this person speak).
 """
@@ -21,8 +22,10 @@ from sanic.response import HTTPResponse
 
 from channels.common import body_too_large, care_services
 from channels.config import WeChatSettings
+from channels.voice_engines import shared_engines
 from channels.wechat_api import WeChatAPI
 from channels.wechat_core import WeChatCore
+from channels.wechat_voice import WeChatVoice
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +45,10 @@ class WeChatInput(InputChannel):
     def __init__(self, settings: WeChatSettings) -> None:
         care = care_services()
         self.settings = settings
-        self.core = WeChatCore(settings, care, WeChatAPI(settings, care.channels))
+        api = WeChatAPI(settings, care.channels)
+        # The process's one set of voice engines (its Whisper model is the voice channel's).
+        voice = WeChatVoice(api, shared_engines())
+        self.core = WeChatCore(settings, care, api, voice=voice)
         self._app: Any = None
         self._background: Optional[asyncio.Task[Any]] = None
 
@@ -51,6 +57,7 @@ class WeChatInput(InputChannel):
         self.core.handler = on_new_message
         self.core.assistant_up = self._action_server_up
         self.core.language_of = self._language_of
+        self.core.known_language = self._known_language
 
         @bp.listener("after_server_start")
         async def start(app: Any, _: Any) -> None:
@@ -101,6 +108,10 @@ class WeChatInput(InputChannel):
 
     async def _language_of(self, openid: str) -> str:
         """The conversation's language, else the person's, else Chinese."""
+        return await self._known_language(openid) or "zh"
+
+    async def _known_language(self, openid: str) -> Optional[str]:
+        """The conversation's language, else the person's; None for someone new."""
         agent = getattr(getattr(self._app, "ctx", None), "agent", None)
         try:
             if agent is not None and agent.tracker_store is not None:
@@ -115,7 +126,7 @@ class WeChatInput(InputChannel):
                 return str(person.preferred_language)
         except Exception as exc:  # a language is never worth failing an answer for
             log.info("no language for a WeChat user: %r", exc)
-        return "zh"
+        return None
 
 
 def _args(request: Request) -> dict[str, str]:

@@ -12,6 +12,11 @@ while the action server is down) releases the lease; a process that dies mid-tur
 it lapse. Either way ``poll`` answers the message once the assistant is back, exactly
 once. A turn still running after ``PATIENCE_S`` (a hung action server) tells the person
 we will answer shortly, and its answer follows when it ends.
+
+A voice message is heard when its turn runs (``channels.wechat_voice``: WeChat's own
+Recognition when the account has it, else the media transcribed), so a held one is heard
+again later. When the person spoke, the text answer is followed by the same answer as a
+voice message, sent on its own so that it can fail without costing the text.
 """
 
 from __future__ import annotations
@@ -22,17 +27,20 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Awaitable, Callable, Mapping, Optional, TypeVar
+from typing import Any, Awaitable, Callable, Mapping, Optional, Sequence, TypeVar
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from wechatpy.crypto import WeChatCrypto
 
 from care import address_hints
 from care.services import CareServices
+from channels import wechat_background as background
 from channels.common import user_message
 from channels.config import WeChatSettings
 from channels.wechat_api import WeChatAPI
+from channels.wechat_background import CHANNEL
 from channels.wechat_text import say
+from channels.wechat_voice import WeChatVoice
 from channels.wechat_xml import (
     Incoming,
     Rejected,
@@ -46,7 +54,6 @@ from channels.wechat_xml import (
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "wechat"
 SUCCESS = "success"  # WeChat: "received, no passive reply, do not retry"
 REMEMBER_S = 120.0  # WeChat retries within ~15 s; an answer is kept this long for a retry
 AFTER_PASSIVE_S = 0.3  # the rest of a long answer follows the passive reply
@@ -54,12 +61,10 @@ PATIENCE_S = 8.0  # a turn still running this long after the message: "we will a
 # A running turn's hold on its message, renewed every third of it: short, so that after a
 # crash another process answers within seconds; renewed, so a slow turn never runs twice.
 TURN_LEASE_S = 20.0
-ANSWERED_KEPT = timedelta(days=1)  # answered inbox rows (what people wrote) are then dropped
 
 T = TypeVar("T")
 
 Handler = Callable[[UserMessage], Awaitable[Any]]
-Transcriber = Callable[[bytes, str], Awaitable[Optional[str]]]  # (audio, format) → text
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,10 @@ async def _chinese(_: str) -> str:
     return "zh"
 
 
+async def _unknown(_: str) -> Optional[str]:
+    return None
+
+
 class WeChatCore:
     def __init__(
         self,
@@ -86,7 +95,8 @@ class WeChatCore:
         handler: Optional[Handler] = None,
         assistant_up: Callable[[], Awaitable[bool]] = _always,
         language_of: Callable[[str], Awaitable[str]] = _chinese,
-        transcribe: Optional[Transcriber] = None,  # the voice seam (voice/, a later issue)
+        voice: Optional[WeChatVoice] = None,  # None: voice messages get "please type"
+        known_language: Callable[[str], Awaitable[Optional[str]]] = _unknown,
     ) -> None:
         self.settings = settings
         self.care = care
@@ -95,7 +105,8 @@ class WeChatCore:
         self.handler = handler
         self.assistant_up = assistant_up
         self.language_of = language_of
-        self.transcribe = transcribe
+        self.voice = voice
+        self.known_language = known_language  # a transcription hint: None lets Whisper detect
         self.turn_lease_s = TURN_LEASE_S
         self.crypto = (
             WeChatCrypto(settings.token, settings.aes_key, settings.app_id)
@@ -173,10 +184,12 @@ class WeChatCore:
     def _needs_turn(self, incoming: Incoming) -> bool:
         if incoming.kind == "text":
             return bool(incoming.text)
-        return incoming.kind == "voice" and self.transcribe is not None
+        return incoming.kind == "voice" and self.voice is not None and self.voice.hears
 
     def _meta(self, incoming: Incoming) -> dict[str, Any]:
         meta: dict[str, Any] = {"message_id": incoming.key}
+        if incoming.media_id:  # the person spoke (WeChat's Recognition or not): answer aloud too
+            meta["voice"] = True
         if incoming.kind == "voice":  # transcribed when its turn runs, a held one's too
             meta.update(media_id=incoming.media_id, format=str(incoming.extra.get("format", "")))
         return meta
@@ -209,13 +222,14 @@ class WeChatCore:
     async def _turn(self, incoming: Incoming, inbox_id: int, deadline: float) -> Optional[str]:
         """The turn of a message taken in as ``inbox_id`` (leased to us)."""
         turn = self._run(incoming.openid, incoming.text, self._meta(incoming))
+        spoken = bool(self._meta(incoming).get("voice"))
         task = self._spawn(self._leased(inbox_id, turn))
         try:
             remaining = max(0.0, deadline - time.monotonic())
             messages = await asyncio.wait_for(asyncio.shield(task), remaining)
         except asyncio.TimeoutError:
             log.info("a WeChat turn passed the deadline: answering through the API")
-            self._spawn(self._deliver_late(incoming, inbox_id, task))
+            self._spawn(self._deliver_late(incoming, inbox_id, task, spoken))
             return None
         except Exception as exc:  # Rasa not ready, the tracker store down ...
             log.warning("a WeChat turn failed: %r", exc)
@@ -226,15 +240,20 @@ class WeChatCore:
             return await self._later(incoming, inbox_id, "no answer and the action server is down")
         if not await asyncio.to_thread(self.store.answered, inbox_id):
             return None  # our lease lapsed and another process answered it: no second reply
-        if len(texts) > 1:
-            self._spawn(self._send(incoming.openid, texts[1:], AFTER_PASSIVE_S))
+        if len(texts) > 1 or (spoken and texts):
+            # The passive reply carries the first text; the rest, then the voice, follow.
+            speak = texts if spoken else []
+            self._spawn(self._send(incoming.openid, texts[1:], AFTER_PASSIVE_S, speak))
         return texts[0] if texts else None
 
     async def _run(self, openid: str, text: str, meta: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The turn of a kept message: its text, or its voice message transcribed."""
-        if meta.get("media_id") and self.transcribe is not None:
-            audio = await self.api.download_media(str(meta["media_id"]))
-            text = await self.transcribe(audio, str(meta.get("format", ""))) or ""
+        if meta.get("media_id") and self.voice is not None:
+            hint = await self.known_language(openid)
+            heard = await self.voice.hear(str(meta["media_id"]), str(meta.get("format", "")), hint)
+            if not heard.text:  # nothing to understand: a gentle re-ask, no Rasa turn
+                return [{"text": say(heard.problem, hint or await self.language_of(openid))}]
+            text = heard.text
         return await self.run_turn(openid, text, str(meta["message_id"]))
 
     async def _leased(self, inbox_id: int, work: Awaitable[T]) -> T:
@@ -280,7 +299,7 @@ class WeChatCore:
         return say("later", await self.language_of(incoming.openid))
 
     async def _deliver_late(
-        self, incoming: Incoming, inbox_id: int, task: asyncio.Task[Any]
+        self, incoming: Incoming, inbox_id: int, task: asyncio.Task[Any], spoken: bool = False
     ) -> None:
         """A slow turn's replies, through the API; a hung one gets a kind word meanwhile."""
         done, _ = await asyncio.wait({task}, timeout=PATIENCE_S)
@@ -302,18 +321,24 @@ class WeChatCore:
             await self._send(incoming.openid, [later])
             return
         if await asyncio.to_thread(self.store.answered, inbox_id):
-            await self._send(incoming.openid, texts)
+            await self._send(incoming.openid, texts, speak=texts if spoken else [])
 
-    async def _send(self, openid: str, texts: list[str], after: float = 0.0) -> bool:
+    async def _send(
+        self, openid: str, texts: list[str], after: float = 0.0, speak: Sequence[str] = ()
+    ) -> bool:
+        """Texts through the customer-service API, then ``speak`` as a voice message."""
         if after:
             await asyncio.sleep(after)
+        sent = True
         try:
             for text in texts:
                 await self.api.send_text(openid, text)
         except Exception as exc:  # the 48-hour window, the network: logged, not raised
             log.warning("a WeChat customer-service message was not sent: %s", exc)
-            return False
-        return True
+            sent = False
+        if speak and self.voice is not None:  # after the text, which it never holds up
+            await self.voice.speak(openid, speak)
+        return sent
 
     def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task[Any]:
         task = asyncio.ensure_future(coro)
@@ -328,60 +353,16 @@ class WeChatCore:
         await self.deliver_outbox()
         await self.answer_held()
 
+    # The background's work lives in channels.wechat_background; these are its entries.
+
     async def deliver_outbox(self) -> int:
-        sent = 0
-        for item in await asyncio.to_thread(self.store.outbox, CHANNEL):
-            if not await asyncio.to_thread(self.store.claim, item.notification_id, CHANNEL):
-                continue  # another process has it
-            if await self._send(item.external_id, [item.message]):
-                sent += 1
-            else:
-                await asyncio.to_thread(self.store.unclaim, item.notification_id)
-        return sent
+        return await background.deliver_outbox(self)
 
     async def answer_held(self) -> int:
-        # Only what nobody is answering: a running turn's message is no reason to probe
-        # the action server (a hung one piles every probe up in its accept queue).
-        held = await asyncio.to_thread(self.store.waiting, CHANNEL)
-        if not held or not await self._up():
-            return 0
-        answered = 0
-        for message in held:
-            lease = timedelta(seconds=self.turn_lease_s)
-            if not await asyncio.to_thread(self.store.lease, message.id, lease):
-                continue  # its turn is running here, in another worker or on a replica
-            meta = {**message.meta}
-            meta["message_id"] = str(meta.get("message_id") or f"held:{message.id}")
-            try:
-                turn = self._run(message.sender_id, message.text, meta)
-                replies = await self._leased(message.id, turn)
-            except Exception as exc:
-                log.warning("a held WeChat message still cannot be answered: %r", exc)
-                await asyncio.to_thread(self.store.release, message.id)
-                return answered
-            texts = pack(render_messages(replies))
-            if not texts and not await self._up():
-                await asyncio.to_thread(self.store.release, message.id)
-                return answered
-            if await asyncio.to_thread(self.store.answered, message.id):
-                await self._send(message.sender_id, texts)
-                answered += 1
-        return answered
+        return await background.answer_held(self)
 
     async def run_forever(self) -> None:
-        last_cleanup = 0.0
-        while True:
-            try:
-                await self.poll()
-                if time.monotonic() - last_cleanup > 3600:
-                    await asyncio.to_thread(self.store.forget_receipts, timedelta(days=1))
-                    await asyncio.to_thread(self.store.forget_answered, CHANNEL, ANSWERED_KEPT)
-                    last_cleanup = time.monotonic()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("the WeChat background delivery failed; trying again")
-            await asyncio.sleep(self.settings.poll_s)
+        await background.run_forever(self)
 
     async def close(self) -> None:
         for task in list(self._tasks):

@@ -28,6 +28,16 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "抱歉，我现在还听不了语音。麻烦您打字告诉我，好吗？",
         "en": "Sorry, I can't listen to voice messages yet. Could you type it for me?",
     },
+    # A voice message with nothing in it (silence, noise): never the person's fault.
+    "not_heard": {
+        "zh": "不好意思，我没听清。请您再说一遍，或者打字告诉我。",
+        "en": "Sorry, I didn't hear you. Please say it again, or type it for me.",
+    },
+    # A voice message we cannot play (Speex, an expired or broken file).
+    "unplayable": {
+        "zh": "不好意思，这条语音我没能打开。请您再说一遍，或者打字告诉我。",
+        "en": "Sorry, I couldn't play that voice message. Please say it again, or type it.",
+    },
     "other": {
         "zh": "收到啦。不过我只看得懂文字，麻烦您打字告诉我想办点啥。",
         "en": "Thank you! I can only read text for now. Could you type what you need?",

@@ -8,6 +8,7 @@ retrying, the outbox, location hints, and fuzzing the endpoint for any body.
 from __future__ import annotations
 
 import asyncio
+import subprocess
 from collections import Counter
 from typing import Any, Iterator, Optional
 
@@ -22,8 +23,10 @@ from care import models as m
 from care.config import CareSettings
 from care.services import CareServices, build
 from channels.config import WeChatSettings
+from channels.voice_engines import shared_engines
 from channels.wechat_api import WeChatAPI
 from channels.wechat_core import WeChatCore
+from channels.wechat_voice import WeChatVoice
 from tests.channels.wechat_fakes import (
     AES_KEY,
     APP_ID,
@@ -33,7 +36,9 @@ from tests.channels.wechat_fakes import (
     event_xml,
     signed,
     text_xml,
+    voice_xml,
 )
+from voice.codecs import decode, encode
 
 
 class StandInRasa:
@@ -209,24 +214,30 @@ async def test_events_menu_voice_and_other_messages(care, fake):
     await core.close()
 
 
-async def test_voice_goes_through_the_transcriber_seam(care, fake):
+async def test_a_voice_message_held_while_rasa_is_down_is_heard_and_spoken_to_later(
+    care, fake, tmp_path
+):
+    """The real Whisper model and espeak-ng; only Rasa is the stand-in here."""
     rasa = StandInRasa()
-    core = make_core(care, fake, rasa)
-    heard: list[tuple[bytes, str]] = []
-
-    async def transcribe(audio: bytes, fmt: str) -> str:
-        heard.append((audio, fmt))
-        return "俺想订午饭"
-
-    core.transcribe = transcribe
-    voice = (
-        "<xml><ToUserName>gh</ToUserName><FromUserName>oV</FromUserName>"
-        "<CreateTime>1700000300</CreateTime><MsgType>voice</MsgType>"
-        "<MediaId>media-voice-1</MediaId><Format>amr</Format><MsgId>1010</MsgId></xml>"
-    )
+    rasa.fail = True
+    core = make_core(care, fake, rasa, ANXIN_WECHAT_PASSIVE_S="60")  # no race with the clock
+    core.voice = WeChatVoice(core.api, shared_engines())
+    said = tmp_path / "said.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "130", "-w", str(said),
+                    "I would like to book lunch"], check=True)  # fmt: skip
+    fake.media["media-held"] = encode(decode(said.read_bytes(), "wav"), "amr")
+    voice = voice_xml("oV", "media-held", 1010)
     reply = await core.receive(signed(), voice.encode())
-    assert content(reply.body) == "答:俺想订午饭:0"
-    assert heard == [(b"#!AMR\n fake amr bytes", "amr")]
+    assert "稍后" in content(reply.body)  # heard, but Rasa is down: held, told kindly
+    assert [h.sender_id for h in care.channels.held("wechat")] == ["oV"]
+
+    rasa.fail = False
+    assert await core.answer_held() == 1  # heard again from the media, answered
+    [answer] = fake.texts_to("oV")
+    assert answer.startswith("答:") and "lunch" in answer.lower(), answer
+    assert rasa.turns == Counter({"msg:1010": 1})
+    [spoken] = fake.voices_to("oV")  # the person spoke: the answer is spoken back too
+    assert decode(spoken.data, "amr").seconds > 0.5
     await core.close()
 
 
