@@ -8,17 +8,24 @@ database is the judge of what the click did.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Iterator
 
 import pytest
-from playwright.sync_api import Browser
+from playwright.sync_api import Browser, Page
 
 from care.config import CareSettings
 from care.records import AlertRecord
 from care.services import build
 from staff.i18n import STRINGS
-from tests.integration.test_stack import post, rasa_ready, start, stop
+from tests.integration.test_stack import (
+    next_weekday_after_tomorrow_or_so,
+    post,
+    rasa_ready,
+    start,
+    stop,
+)
 from tests.staff.browser import (
     alert_status,
     chromium,
@@ -47,7 +54,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
             wait_healthy(console, proc, "anxin run's staff console")
         except AssertionError as exc:
             raise AssertionError(f"{exc}\n{out.text[-4000:]}") from None
-        create_user({**env, "ANXIN_STAFF_HOST": "127.0.0.1"}, "nurse.wang", "staff")
+        operator_env = {**env, "ANXIN_STAFF_HOST": "127.0.0.1"}
+        create_user(operator_env, "nurse.wang", "staff")
+        create_user(operator_env, "volunteer.zhao", "volunteer")
         yield Stack(port, console, tmp / "var" / "anxin.db")
     finally:
         stop(proc, out)
@@ -108,3 +117,73 @@ def test_an_emergency_from_the_rest_channel_is_acknowledged_in_the_browser(
         assert alert_status(care, fall_en.id) == ("open", None)
     finally:
         care.close()
+
+
+# The event broker writes Rasa's events in batches (~200 ms); a busy machine gets a minute.
+BROKER_WAIT_S = 60
+
+
+def _reload_until(page: Page, url: str, selector: str) -> None:
+    deadline = time.monotonic() + BROKER_WAIT_S
+    while True:
+        page.goto(url)
+        if page.locator(selector).count() or time.monotonic() > deadline:
+            return
+        time.sleep(0.5)
+
+
+def test_a_rest_conversation_and_its_booking_are_read_and_flagged_in_the_browser(
+    stack: Stack, browser: Browser
+):
+    day = next_weekday_after_tomorrow_or_so()
+    sender = "browser-lunch"
+    asked = f"俺想订{day.month}月{day.day}号的午饭"
+
+    def say(text: str) -> str:
+        return " ".join(m.get("text", "") for m in post(stack.rasa_port, sender, text))
+
+    assert "送到家" in say(asked)
+    assert "称呼" in say("给俺送到家吧")
+    assert "对吗" in say("李秀兰")
+    assert "订好了" in say("对")
+
+    t = STRINGS["zh"]
+    page = new_page(browser, "zh")
+    try:
+        log_in(page, stack.console, "nurse.wang")
+        link = f"#conversations a[href='/conversations/{sender}']"
+        _reload_until(page, f"{stack.console}/conversations?channel=rest", link)
+        assert "李秀兰" in page.inner_text(link)
+        with page.expect_navigation():
+            page.click(link)
+        assert page.inner_text("h1") == f"{t['conversation']}: 李秀兰"
+        first = page.locator("tr[id^=turn-]").first
+        assert first.locator(".said").inner_text() == asked
+        booked = page.locator(".booking")
+        assert booked.count() == 1
+        line = booked.inner_text()
+        assert t["meal"] in line and day.isoformat() in line and t["create"] in line
+        shoot(page, "live_conversation_zh", stable=False)
+
+        # "Flag as misunderstood": the first message, corrected to another intent.
+        turn_id = first.get_attribute("id")
+        first.locator("select[name=correct_intent]").select_option("book_day_care")
+        with page.expect_navigation():
+            first.locator("form button").click()
+        corrected = page.locator(f"#{turn_id}")
+        assert f"{t['flagged_as']} book_day_care" in corrected.inner_text()
+    finally:
+        page.context.close()
+
+    volunteer = new_page(browser, "zh")
+    try:
+        log_in(volunteer, stack.console, "volunteer.zhao")
+        volunteer.goto(f"{stack.console}/conversations/{sender}")
+        assert volunteer.locator("main .msg", has_text=t["text_masked"]).count() == 1
+        assert asked not in volunteer.content()
+        assert volunteer.locator("tr[id^=turn-] .said").first.inner_text() == "***"
+        assert volunteer.locator("form[action$='/flag']").count() == 0
+        assert volunteer.locator(".booking").count() == 1  # what happened, not the words
+        shoot(volunteer, "live_conversation_volunteer_zh", stable=False)
+    finally:
+        volunteer.context.close()
