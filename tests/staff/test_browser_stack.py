@@ -1,9 +1,10 @@
-"""The whole product in a browser: an elder's emergency reaches staff, who take it on.
+"""The whole product in a browser: an elder's emergency reaches staff, who take it on;
+a conversation that booked lunch is read, and corrected, turn by turn.
 
 ``anxin run`` starts the real Rasa server, action server and staff console on one
-SQLite file; the elder writes through the REST channel, a staff member (created
-with ``python -m staff create-user``) works in headless Chromium, and the
-database is the judge of what the click did.
+SQLite file (Rasa's events reach it through the event broker); the elder writes
+through the REST channel, staff (created with ``python -m staff create-user``) work
+in headless Chromium, and the database is the judge of what a click did.
 """
 
 from __future__ import annotations
