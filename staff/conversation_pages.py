@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -114,8 +115,6 @@ def _conversation_page(
 
 
 def _local(c: Console, iso: str) -> str:
-    from datetime import datetime
-
     return datetime.fromisoformat(iso).astimezone(c.care.tz).strftime("%Y-%m-%d %H:%M:%S")
 
 
