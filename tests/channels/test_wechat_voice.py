@@ -1,0 +1,217 @@
+"""Voice messages on WeChat, in and out, against the real stack.
+
+`anxin run` with the WeChat channel on, Rasa and the action server real, the Whisper model
+real (the one the voice channel loaded), espeak-ng speaking the replies (edge-tts cannot be
+reached here). WeChat's API is the loopback fake (wechat_fakes.FakeWeChatAPI): it serves
+the voice messages people sent (media/get), takes our uploaded replies (media/upload,
+multipart) and the customer-service voice messages that refer to them.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pytest
+
+from care import migrate
+from care.config import CareSettings
+from care.services import build
+from channels.config import WeChatSettings
+from channels.wechat_api import WeChatAPI, WeChatAPIError
+from channels.wechat_voice import MAX_REPLY_S, PAUSE_S, decode_hint, join_speech, spoken_language
+from tests.channels.stacks import ChannelStack, Elder, content, running, weekday_ahead
+from tests.channels.wechat_fakes import APP_ID, SECRET, TOKEN, FakeWeChatAPI, voice_xml
+from voice.base import SAMPLE_RATE, Audio
+from voice.codecs import decode, encode
+
+# Pure helpers ---------------------------------------------------------------------------
+
+
+def _audio(seconds: float, value: int = 1000) -> Audio:
+    return Audio(np.full(int(seconds * SAMPLE_RATE), value, dtype="<i2").tobytes())
+
+
+def test_decode_hint_passes_wechat_formats_and_lets_an_empty_one_be_probed():
+    assert decode_hint("amr") == "amr" and decode_hint(" AMR ") == "amr"
+    assert decode_hint("speex") == "speex"  # kept, so the codec refuses it by name
+    assert decode_hint("") is None
+
+
+def test_spoken_language_follows_the_text():
+    assert spoken_language("好的，给您订了十一月二十八号的午饭。") == "zh"
+    assert spoken_language("Your lunch is booked. 1. Yes  2. No") == "en"
+    assert spoken_language("欢迎关注安心！我能帮您订餐。Prefer English? Just write.") == "zh"
+    assert spoken_language("OK 好的谢谢您") == "zh"
+
+
+def test_join_speech_pauses_between_sentences_and_keeps_whole_ones_under_the_limit():
+    joined = join_speech([_audio(1.0), _audio(2.0)])
+    assert joined.seconds == pytest.approx(3.0 + PAUSE_S, abs=1e-3)
+    pcm = np.frombuffer(joined.pcm, "<i2")
+    gap = pcm[SAMPLE_RATE : SAMPLE_RATE + int(PAUSE_S * SAMPLE_RATE)]
+    assert gap.size and not gap.any()  # the pause is silence
+    cut = join_speech([_audio(30), _audio(20), _audio(10)])
+    assert cut.seconds == pytest.approx(50 + PAUSE_S, abs=1e-3)  # the third would pass 55 s
+    assert join_speech([_audio(70)]).seconds == pytest.approx(MAX_REPLY_S)
+    assert join_speech([]).pcm == b""
+
+
+# The API's media protocol, against the fake ---------------------------------------------
+
+
+async def test_a_voice_reply_is_uploaded_as_multipart_and_sent_by_its_media_id(tmp_path):
+    care = build(CareSettings(db_url=f"sqlite:///{tmp_path / 'anxin.db'}"))
+    migrate.upgrade(care.db)
+    amr = encode(_audio(1.0), "amr")
+    with FakeWeChatAPI() as fake:
+        settings = WeChatSettings.from_env(
+            {"ANXIN_WECHAT_TOKEN": TOKEN, "ANXIN_WECHAT_APPID": APP_ID,
+             "ANXIN_WECHAT_SECRET": SECRET, "ANXIN_WECHAT_API_BASE": fake.base}
+        )  # fmt: skip
+        assert settings is not None
+        api = WeChatAPI(settings, care.channels)
+        try:
+            media_id = await api.upload_voice(amr)
+            assert fake.uploads[media_id].data == amr
+            assert fake.uploads[media_id].filename.endswith(".amr")
+            await api.send_voice("oListener", media_id)
+            assert [u.media_id for u in fake.voices_to("oListener")] == [media_id]
+            with pytest.raises(WeChatAPIError) as unknown:
+                await api.send_voice("oListener", "never-uploaded")
+            assert unknown.value.errcode == 40007
+            fake.fail_uploads = 1
+            with pytest.raises(WeChatAPIError):
+                await api.upload_voice(amr)
+        finally:
+            await api.close()
+    care.close()
+
+
+# Against the real stack -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChannelStack]:
+    assert shutil.which("espeak-ng"), "espeak-ng is not installed (.ci/run installs it)"
+    with running(tmp_path_factory.mktemp("wechat-voice-stack"), wechat=True) as stack:
+        yield stack
+
+
+def spoken_amr(text: str, tmp: Path) -> bytes:
+    """English speech from espeak-ng (a little slow, as an elder speaks), as WeChat's AMR."""
+    path = tmp / "said.wav"
+    subprocess.run(["espeak-ng", "-v", "en-us", "-s", "130", "-w", str(path), text], check=True)
+    return encode(decode(path.read_bytes(), "wav"), "amr")
+
+
+def silent_amr(seconds: float = 2.0) -> bytes:
+    return encode(Audio(bytes(int(seconds * SAMPLE_RATE) * 2)), "amr")
+
+
+class Speaker(Elder):
+    """An elder who sends voice messages (held down the talk button) as well as text."""
+
+    def voice(self, amr: bytes | None = None, recognition: str = "", fmt: str = "amr") -> str:
+        """What the elder reads after a voice message: the passive reply or the API's."""
+        self.msg_id += 1
+        media_id = f"{self.openid}-{self.msg_id}"
+        if amr is not None:
+            self.api.media[media_id] = amr
+        before = len(self.api.texts_to(self.openid))
+        xml = voice_xml(self.openid, media_id, self.msg_id, fmt=fmt, recognition=recognition)
+        status, body, took = self.wechat.post(xml)
+        assert status == 200 and took < 5, (status, took)  # the 5-second rule holds
+        if body != "success":
+            return content(body)
+        return "\n\n".join(self.api.wait_for_texts(self.openid, before + 1, 60)[before:])
+
+    def voice_replies(self, count: int) -> list[Audio]:
+        """The voice replies so far (at least ``count``), decoded from the uploaded AMR."""
+        uploads = self.api.wait_for_voices(self.openid, count, timeout=60)
+        assert all(u.type == "voice" and u.filename.endswith(".amr") for u in uploads)
+        return [decode(u.data, "amr") for u in uploads]
+
+
+def _rms(audio: Audio) -> float:
+    samples = np.frombuffer(audio.pcm, "<i2").astype(np.float64)
+    return float(np.sqrt(np.mean(samples**2))) if samples.size else 0.0
+
+
+def test_english_speech_is_heard_and_books_lunch_with_voice_replies(stack, tmp_path):
+    elder = Speaker(stack, "oVoiceEnglish")
+    day = weekday_ahead()  # said by name: Whisper base hears spoken dates poorly
+    asked = elder.voice(spoken_amr(f"I would like to book lunch for {day:%A}", tmp_path))
+    assert "2. Deliver it home" in asked, asked
+    assert elder.api.downloads[-1] == f"{elder.openid}-{elder.msg_id}"  # fetched, transcribed
+    # The person spoke: the question comes back as a voice message too, audible AMR.
+    [question] = elder.voice_replies(1)
+    assert question.seconds > 1.0 and _rms(question) > 300, (question.seconds, _rms(question))
+
+    assert "name" in elder.says("2")  # typed: no voice reply for a typed message
+    readback = elder.says("John")
+    assert "right?" in readback, readback
+    # Said as elders do; a bare espeak-ng "Yes" is heard as "The" by the base model.
+    done = elder.voice(spoken_amr("Yes please", tmp_path))
+    assert "booked" in done, done
+    assert len(elder.voice_replies(2)) == 2
+    time.sleep(1)
+    assert len(elder.api.voices_to(elder.openid)) == 2  # none for "2" and "John"
+
+    person = stack.care.people.find_by_identity("wechat", elder.openid)
+    assert person is not None
+    [booking] = stack.care.bookings.upcoming(person.id)
+    assert (booking.slot.code, booking.status) == (f"meal:{day}:lunch:delivery", "confirmed")
+    assert booking.channel == "wechat"
+    assert stack.user_turns(elder.openid) == 4
+    assert "book lunch" not in stack.out.text.lower()  # what people say stays out of logs
+
+
+def test_wechat_recognition_is_used_without_downloading_the_voice(stack):
+    elder = Speaker(stack, "oVoiceRecognised")
+    day = weekday_ahead()
+    asked = elder.voice(recognition=f"俺想订{day.month}月{day.day}号的午饭")
+    assert "送到家" in asked and "2. 送到家" in asked, asked
+    assert not any(m.startswith(elder.openid) for m in elder.api.downloads)
+    # Answered aloud in Chinese: an uploaded AMR that is speech, not silence.
+    [reply] = elder.voice_replies(1)
+    assert reply.seconds > 1.0 and _rms(reply) > 300, (reply.seconds, _rms(reply))
+    assert stack.user_turns(elder.openid) == 1
+
+
+def test_silence_gets_a_gentle_re_ask_in_the_persons_language_and_books_nothing(stack, tmp_path):
+    elder = Speaker(stack, "oVoiceSilent")
+    asked = elder.voice(silent_amr())
+    assert "没听清" in asked and "打字" in asked, asked
+    assert stack.user_turns(elder.openid) == 0  # nothing reached Rasa
+    assert stack.care.people.find_by_identity("wechat", elder.openid) is None
+
+    english = Speaker(stack, "oVoiceSilentEnglish")
+    assert english.says("Hello")  # the conversation is in English from now on
+    again = english.voice(silent_amr())
+    assert "didn't hear" in again and "type" in again, again
+    assert stack.user_turns(english.openid) == 1
+
+
+def test_an_unplayable_voice_gets_a_polite_answer(stack):
+    elder = Speaker(stack, "oVoiceSpeex")
+    speex = elder.voice(b"\x00\x01speex frames WeChat's own framing" * 20, fmt="speex")
+    assert "没能打开" in speex and "再说一遍" in speex, speex
+    gone = elder.voice(None)  # a media_id WeChat no longer has (kept 3 days): 40007
+    assert "没能打开" in gone, gone
+    assert stack.user_turns(elder.openid) == 0
+
+
+def test_a_failed_voice_reply_never_loses_the_text(stack):
+    elder = Speaker(stack, "oVoiceNoUpload")
+    stack.wechat_api.fail_uploads = 1  # WeChat's media service fails once
+    answer = elder.voice(recognition="你们都有啥服务")
+    assert "午饭还有" in answer, answer
+    assert elder.api.voices_to(elder.openid) == []
+    # The next voice reply goes out again.
+    assert elder.voice(recognition="你们都有啥服务")
+    assert len(elder.voice_replies(1)) == 1
