@@ -20,7 +20,7 @@ from typing import Any, Optional
 from sqlalchemy import and_, func, or_, select
 
 from care import models as m
-from care.conversations import Conversation, Turn, TurnBooking, mentions, parse
+from care.conversations import Conversation, Turn, TurnBooking, mentions, parse, when
 from care.db import Database
 from care.errors import InvalidRequest, NotFound, UnknownElder
 from care.models_review import ConversationEvent as Ev
@@ -169,6 +169,34 @@ class ConversationLog:
 
     def _local_start(self, day: date) -> datetime:
         return datetime.combine(day, time(0), tzinfo=self.tz)
+
+    def per_channel(self, day: date, chunk: int = 500) -> dict[str, int]:
+        """Conversations with a user message on ``day`` (local), per channel (the dashboard).
+
+        Reads user events newest first and stops at the first one before the day: ids
+        grow with time, so a busy history costs no more than today's messages.
+        """
+        start, end = self._local_start(day), self._local_start(day + timedelta(days=1))
+        seen: dict[str, set[str]] = defaultdict(set)
+        before: Optional[int] = None
+        with self.db.read() as s:
+            while True:
+                stmt = select(Ev.id, Ev.sender_id, Ev.data).where(
+                    Ev.data.like('%"event": "user"%')
+                )
+                if before is not None:
+                    stmt = stmt.where(Ev.id < before)
+                rows = s.execute(stmt.order_by(Ev.id.desc()).limit(chunk)).all()
+                for _id, sender, data in rows:
+                    event = _json(data)
+                    at = when(event)
+                    if at < start:
+                        return {k: len(v) for k, v in sorted(seen.items())}
+                    if at < end and sender:
+                        seen[str(event.get("input_channel") or "unknown")].add(sender)
+                if len(rows) < chunk:
+                    return {k: len(v) for k, v in sorted(seen.items())}
+                before = rows[-1][0]
 
     # -- one conversation ------------------------------------------------------------
 

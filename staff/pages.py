@@ -138,6 +138,7 @@ def dashboard(
         load=c.views.load(today),
         alerts=_alert_rows(c, c.views.alerts(), who.role),
         actions=False,
+        conversations_today=c.conversations.per_channel(today),
     )
 
 

@@ -251,3 +251,18 @@ def test_flag_a_misunderstood_message_and_export_it_as_rasa_training_data(
 
     assert examples("zh") == [("100% 好_吃 的菜有啥", "ask_services"), ("对", "affirm")]
     assert examples("en") == [("get me a person", "request_human")]
+
+
+def test_the_dashboard_counts_todays_conversations_per_channel(
+    talks: dict[str, Any], client_as: Callable[[str], TestClient], care: CareServices
+) -> None:
+    from datetime import date
+
+    log = client_as("staff").app.state.console.conversations  # type: ignore[attr-defined]
+    assert log.per_channel(date(2026, 11, 25)) == {"rest": 1, "telegram": 1}
+    assert log.per_channel(date(2026, 11, 27), chunk=1) == {"wechat": 1}
+    assert log.per_channel(date(2026, 11, 26)) == {}
+    # The clock is two days on: "today" on the dashboard is the WeChat conversation's day.
+    page = client_as("volunteer").get("/").text
+    assert 'href="/conversations?channel=wechat&amp;from=2026-11-27&amp;to=2026-11-27"' in page
+    assert "telegram" not in page.split('id="conversations-today"')[1].split("</table>")[0]
