@@ -15,13 +15,14 @@ How a row ends:
 - its turn answered: ``Turns`` marks it answered *before* the reply goes out, so a lease
   that lapsed and was answered elsewhere sends no second reply;
 - the assistant could not answer now: ``Turns`` releases it, and a later round replays it;
-- no turn was needed (``/lang``, a voice note for now, a group's message): answered once
-  its handlers are done;
+- no turn was needed (``/lang``, a voice note with nothing heard, a group's message):
+  answered once its handlers are done;
 - a handler failed before any turn (the error handler says so): released, replayed later.
 
 The whole update is kept rather than the text of its turn because the text is only known
 inside the handlers (a ``/start`` greets in the person's language, read from the
-conversation), and a crash may come before they run.
+conversation; a voice note's words are Whisper's), and a crash may come before they run:
+a replayed voice note is fetched from the Bot API and heard again.
 """
 
 from __future__ import annotations
