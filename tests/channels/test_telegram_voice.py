@@ -127,11 +127,14 @@ def test_lunch_is_booked_by_voice_notes_and_answered_aloud(stack, tmp_path):
 
 
 def test_a_silent_note_is_asked_again_gently_and_books_nothing(stack):
+    stack.telegram_api.fail_once("sendVoice", retry_after=2)  # voice notes are paced too
     sam = Speaker(stack, 5102)
     answer = sam.speak(ogg_of_silence(3))
     assert "didn't hear you" in answer and "type" in answer, answer
     [aloud] = sam.voice_replies(1)  # the re-ask is said aloud as well
     assert heard_back(aloud.voice)[1] > 0.02
+    tries = [c for c in stack.telegram_api.calls if c.method == "sendVoice" and c.chat_id == 5102]
+    assert [c.status for c in tries] == [429, 200] and tries[1].at - tries[0].at >= 2.0
     assert stack.user_turns("5102") == 0  # Rasa was never asked
     assert stack.care.people.find_by_identity("telegram", "5102") is None
 
