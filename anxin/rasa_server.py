@@ -17,6 +17,8 @@ call to the action server. Here each endpoint keeps one session per event loop;
 its idle connections are dropped after 2 s, long before the action server's
 keep-alive (75 s, anxin/action_server.py) would close them under a request in
 flight.
+
+Prediction graphs run without dask's scheduler: anxin/graph_runner.py.
 """
 
 from __future__ import annotations
@@ -128,8 +130,11 @@ def keep_sessions() -> None:
 
 
 def main() -> None:
+    from anxin import graph_runner
+
     validate_once()
     keep_sessions()
+    graph_runner.install()
     token = os.environ.get("ANXIN_RASA_TOKEN")
     if token and len(sys.argv) > 1 and sys.argv[1] == "run":
         # Added here, not on the command line `ps` shows to every user of the machine.
