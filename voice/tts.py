@@ -5,14 +5,16 @@ the rest is still being synthesised. Elders hear better slowed down: ``ANXIN_TTS
 (default ``-15%``) slows both engines. edge-tts needs Microsoft's online service; if the
 first audio of a sentence has not arrived within ``connect_timeout`` (1.5 s) the offline
 espeak-ng voice answers instead, and edge-tts is not tried again for ``retry_after``
-seconds so later sentences do not each pay the wait. Short fixed phrases (greetings,
-"I didn't hear you") are cached.
+seconds so later sentences do not each pay the wait. ``ANXIN_TTS_ENGINE=espeak``
+speaks offline only (an offline site, a benchmark of the offline voice). Short fixed
+phrases (greetings, "I didn't hear you") are cached.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import re
 import shutil
@@ -138,7 +140,11 @@ class EdgeSynthesizer:
         # Deployments behind a firewall reach Microsoft through a proxy.
         self.proxy = proxy or env.get("ANXIN_TTS_PROXY") or None
         self.cache = PhraseCache()
-        self._offline_until = 0.0
+        engine = env.get("ANXIN_TTS_ENGINE", "edge").strip().lower()
+        if engine not in ("edge", "espeak"):
+            raise SystemExit(f"ANXIN_TTS_ENGINE={engine!r}: edge or espeak")
+        # Offline for good: no sentence ever waits on a connection that cannot succeed.
+        self._offline_until = math.inf if engine == "espeak" else 0.0
         self.switches = 0  # times we went offline, for tests and health checks
 
     @property
