@@ -148,6 +148,14 @@ def test_a_note_over_20_mb_is_answered_politely_without_a_download(stack):
     asked_for = [c.params.get("file_id") for c in stack.telegram_api.calls if c.method == "getFile"]
     assert file_id not in asked_for
     assert not [p for p in stack.telegram_api.downloads if file_id in p]
+    # A note whose update does not say its size: getFile says "file is too big".
+    update = big.note(b"OggS" + bytes(1000), file_size=25 * 1024 * 1024, duration=20)
+    del update["message"]["voice"]["file_size"]
+    file_id = update["message"]["voice"]["file_id"]
+    assert "a bit long" in big.send(update)
+    refused = [c for c in stack.telegram_api.calls if c.params.get("file_id") == file_id]
+    assert [(c.method, c.status) for c in refused] == [("getFile", 400)]
+    assert not [p for p in stack.telegram_api.downloads if file_id in p]
     assert stack.user_turns("5103") == 0
 
 
