@@ -269,7 +269,8 @@ def _params(content_type: str, body: bytes) -> dict[str, Any]:
         params: dict[str, Any] = {}
         for part in parsed.iter_parts():
             name = part.get_param("name", header="content-disposition")
-            payload = part.get_payload(decode=True) or b""
+            raw = part.get_payload(decode=True)
+            payload = raw if isinstance(raw, bytes) else b""
             params[str(name)] = payload if part.get_filename() else payload.decode()
         return params
     return dict(parse_qsl(body.decode(), keep_blank_values=True))

@@ -82,7 +82,7 @@ class Speaker(Person):
 def heard_back(ogg: bytes) -> tuple[float, float]:
     """A voice note as Telegram plays it (OGG/Opus, read here with PyAV, not our codecs):
     its seconds and its loudness (RMS, full scale 1.0)."""
-    with av.open(io.BytesIO(ogg)) as container:
+    with av.open(io.BytesIO(ogg), mode="r") as container:
         assert container.format.name == "ogg"
         stream = container.streams.audio[0]
         assert stream.codec_context.name in ("opus", "libopus"), stream.codec_context.name
