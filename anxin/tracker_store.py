@@ -15,6 +15,7 @@ share conversations through Rasa's Redis store instead.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any, Iterable, Optional, Sequence
 
 from rasa.core.brokers.broker import EventBroker
@@ -41,6 +42,21 @@ class EventsInMemoryTrackerStore(TrackerStore):
     async def save(self, tracker: DialogueStateTracker) -> None:
         await self.stream_events(tracker)
         self.conversations[tracker.sender_id] = tuple(tracker.events)
+
+    async def stream_events(self, tracker: DialogueStateTracker) -> None:
+        """The events Rasa's ``stream_events`` publishes, found without a replay.
+
+        Rasa retrieves (replays) the stored session only to count its events and
+        publishes the saved tracker's events past that count; with the event broker on,
+        that replay was ~2 ms CPU per turn. The count is the stored session's length.
+        """
+        if self.event_broker is None:
+            return
+        stored = self.conversations.get(tracker.sender_id, ())
+        offset = len(stored) - last_session_start(stored) if stored else 0
+        events = tracker.events
+        new = list(itertools.islice(events, offset, len(events)))
+        await self._stream_new_events(self.event_broker, new, tracker.sender_id)
 
     async def keys(self) -> Iterable[str]:
         return list(self.conversations)

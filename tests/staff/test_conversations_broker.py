@@ -133,3 +133,39 @@ def test_anxin_run_configures_the_broker_unless_turned_off(tmp_path) -> None:
     assert "event_broker" not in off
     with pytest.raises(SystemExit, match="ANXIN_CONVERSATION_LOG"):
         write_endpoints(run, {"ANXIN_CONVERSATION_LOG": "maybe"})
+
+
+def test_the_in_memory_store_publishes_what_rasas_own_diff_publishes(tmp_path) -> None:
+    """anxin.tracker_store counts the stored session instead of replaying it: same events."""
+    from rasa.core.tracker_store import TrackerStore
+    from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
+
+    from anxin.tracker_store import EventsInMemoryTrackerStore
+
+    class RasasDiff(EventsInMemoryTrackerStore):
+        stream_events = TrackerStore.stream_events  # retrieve (replay) and diff, as Rasa does
+
+    async def talk(store: EventsInMemoryTrackerStore) -> None:
+        for sender in ("a", "b"):
+            for n in range(12):
+                tracker = await store.get_or_create_tracker(sender)
+                if n % 5 == 0:  # a new session now and then: only the last one is replayed
+                    tracker.update(ActionExecuted("action_session_start", timestamp=n))
+                    tracker.update(ActionExecuted("action_listen", timestamp=n))
+                for e in (UserUttered(f"{sender} {n}", timestamp=n), SlotSet("language", "en"),
+                          BotUttered(f"reply {n}", timestamp=n),
+                          ActionExecuted("action_listen", timestamp=n)):  # fmt: skip
+                    tracker.update(e)
+                await store.save(tracker)
+
+    published = []
+    for name, store_class in (("ours", EventsInMemoryTrackerStore), ("rasa", RasasDiff)):
+        broker = make_broker(f"sqlite:///{tmp_path / name}.db", max_delay_s=0.01)
+        asyncio.run(talk(store_class(event_broker=broker)))
+        asyncio.run(broker.close())
+        with broker.engine.connect() as conn:
+            rows = conn.execute(text("SELECT sender_id, data FROM events ORDER BY id")).all()
+        published.append([(s, json.loads(d)["event"], json.loads(d).get("text")) for s, d in rows])
+    ours, rasas = published
+    assert ours == rasas
+    assert sum(1 for _, kind, _ in ours if kind == "user") == 24  # each message once
