@@ -10,19 +10,27 @@ is "applicable" by definition once the check goes back further than its length.
 In a booking conversation that was about a fifteenth of the Rasa server's CPU
 per message, growing with the conversation (py-spy, docs/benchmarks.md). Here the
 walk stops once it has gone back further than the longest rule still in the
-running, and each rule's states are reversed once, not on every check: the same
-rules are left (tests/anxin/test_policy_rules.py compares the two on random rules
-and conversations).
+running, each rule's states are reversed once, not on every check, and at the
+newest turn only the rules naming the conversation's last action (or none) are
+checked — the others cannot match there. The same rules are left
+(tests/anxin/test_policy_rules.py compares the two on random rules and
+conversations).
 """
 
 from __future__ import annotations
 
 import functools
+from collections import defaultdict
 
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.shared.core.constants import PREVIOUS_ACTION
+from rasa.shared.core.constants import PREVIOUS_ACTION, SHOULD_NOT_BE_SET
 from rasa.shared.core.generator import State
+from rasa.shared.nlu.constants import ACTION_NAME
+
+# For one set of rules: the rules whose newest turn names a previous action, by that
+# name, and the rest (a conversation start, action text, no previous action at all).
+FirstTurns = tuple[dict[str, frozenset[str]], frozenset[str]]
 
 
 @DefaultV1Recipe.register(
@@ -49,8 +57,29 @@ class ShortRulePolicy(RulePolicy):
             return False  # only one of them a conversation start
         return self._does_rule_match_state(reversed_rule_states[turn_index], conversation_state)
 
+    @staticmethod
+    @functools.lru_cache(maxsize=16)
+    def _first_turns(keys: frozenset[str]) -> FirstTurns:
+        by_action: defaultdict[str, set[str]] = defaultdict(set)
+        rest = set()
+        for key in keys:
+            states = ShortRulePolicy._reversed_rule_states(key)
+            name = states[0].get(PREVIOUS_ACTION, {}).get(ACTION_NAME) if states else None
+            if isinstance(name, str) and name and name != SHOULD_NOT_BE_SET:
+                by_action[name].add(key)
+            else:
+                rest.add(key)
+        return {n: frozenset(k) for n, k in by_action.items()}, frozenset(rest)
+
     def _get_possible_keys(self, lookup: dict[str, str], states: list[State]) -> set[str]:
         possible = set(lookup.keys())
+        if states and possible:
+            # A rule that names a previous action at its newest turn matches that turn
+            # only if the conversation's last action has that name (Rasa's check, which
+            # still runs on the ones left).
+            by_action, rest = self._first_turns(frozenset(possible))
+            name = states[-1].get(PREVIOUS_ACTION, {}).get(ACTION_NAME)
+            possible = set(rest | by_action.get(name, frozenset())) if name else set(rest)
         longest = max((len(self._reversed_rule_states(k)) for k in possible), default=0)
         for i, state in enumerate(reversed(states)):
             if i >= longest:

@@ -13,13 +13,17 @@ from anxin.policy_rules import ShortRulePolicy
 INTENTS = st.sampled_from(["greet", "affirm", "deny", "book_meal", "crisis"])
 ACTIONS = st.sampled_from(["action_listen", "utter_greet", "meal_form", "action_crisis"])
 LOOPS = st.sampled_from(["meal_form", "should_not_be_set"])
+# What a rule may say of the previous action: Rasa's values, and ones it never writes.
+RULE_ACTIONS = st.one_of(ACTIONS, st.sampled_from(["should_not_be_set", ""]))
 
 
 @st.composite
 def state(draw: st.DrawFn, conversation: bool) -> dict:
     s: dict = {}
     if draw(st.booleans()) or conversation:
-        s["prev_action"] = {"action_name": draw(ACTIONS)}
+        s["prev_action"] = {"action_name": draw(ACTIONS if conversation else RULE_ACTIONS)}
+    elif draw(st.booleans()):
+        s["prev_action"] = {"action_text": "hello"}  # an end-to-end rule
     if draw(st.booleans()):
         s["user"] = {"intent": draw(INTENTS)}
     if draw(st.booleans()):
