@@ -477,3 +477,6 @@ class LoginFailure(Base):
 
 # Conversation review's tables live in their own module; importing it registers them here.
 from care import models_review as _review  # noqa: E402,F401
+
+# Kept voice turns (recordings) likewise.
+from care import models_voice as _voice  # noqa: E402,F401
