@@ -1,4 +1,5 @@
-"""The ``anxin`` command: run, train, catalog, db, nlu, actions, wechat, telegram, call, bench."""
+"""The ``anxin`` command: run, train, catalog, db, nlu, actions, recordings, wechat, telegram,
+call, bench."""
 
 from __future__ import annotations
 
@@ -28,6 +29,10 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database").add_subparsers(dest="action", required=True)
     db.add_parser("upgrade", help="apply database migrations")
     sub.add_parser("actions", help="start the Rasa action server")
+    rec = sub.add_parser("recordings", help="kept voice turns").add_subparsers(
+        dest="action", required=True
+    )
+    rec.add_parser("purge", help="delete recordings past ANXIN_RECORDING_RETENTION_DAYS now")
     nlu = sub.add_parser("nlu", help="NLU training data").add_subparsers(
         dest="action", required=True
     )
@@ -116,6 +121,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     v.add_argument("--model", help="a Whisper size or path (default: ANXIN_WHISPER_MODEL / base)")
     v.add_argument("--write", metavar="FILE", help="append the Markdown table to this file")
+    v.add_argument(
+        "--stack",
+        action="store_true",
+        help="through the real stack: calls over the voice WebSocket, end of speech → first "
+        "reply audio byte (Rasa and actions included), offline voice",
+    )
+    v.add_argument("--singles", type=int, default=6, help="with --stack: one-turn calls (0-6)")
+    v.add_argument(
+        "--bookings", type=int, default=3, help="with --stack: lunch booking calls (4 turns each)"
+    )
+    v.add_argument("--rasa-port", type=int, default=5045, help="with --stack: its Rasa port")
+    v.add_argument("--actions-port", type=int, default=5095, help="with --stack: actions port")
+    v.add_argument("--keep", action="store_true", help="with --stack: keep logs and database")
     n = bench.add_parser("nlu", help="k-fold cross-validation of the NLU pipeline, per language")
     n.add_argument("--folds", type=int, default=5, help="number of folds")
     n.add_argument("--seed", type=int, default=0, help="seed of the stratified split")
@@ -179,6 +197,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         from care.conversations_nlu import export_command
 
         return export_command(care_settings, args.out or str(run.root / "nlu_data" / "nlu"))
+    if args.command == "recordings":
+        return _recordings_purge(care_settings)
     if args.command == "actions":
         from anxin.action_server import serve
 
@@ -233,6 +253,18 @@ def _dispatch(args: argparse.Namespace) -> int:
             from anxin.bench.nlu import nlu_bench
 
             return nlu_bench(run.root, args.folds, args.seed, Path(args.out))
+        if args.action == "voice" and args.stack:
+            from anxin.bench.voice_call import voice_call_bench
+
+            return voice_call_bench(
+                args.model,
+                args.rasa_port,
+                args.actions_port,
+                args.singles,
+                args.bookings,
+                args.write,
+                keep=args.keep,
+            )
         if args.action == "voice":
             from voice.bench import main as voice_bench
 
@@ -251,6 +283,19 @@ def _dispatch(args: argparse.Namespace) -> int:
             args.db or ["sqlite", "postgresql"], args.clients, args.seconds, args.write
         )
     raise AssertionError(args.command)
+
+
+def _recordings_purge(care_settings: CareSettings) -> int:
+    from care import migrate
+    from care.recordings import purge_command
+    from care.services import build
+
+    care = build(care_settings)
+    try:
+        migrate.upgrade(care.db)
+        return purge_command(care.db, care.clock())
+    finally:
+        care.close()
 
 
 def _wechat_menu(care_settings: CareSettings) -> int:
