@@ -17,11 +17,14 @@ def serve(run: RunSettings, care_settings: CareSettings) -> None:
     from rasa_sdk.endpoint import run as run_sdk
 
     from actions import runtime
+    from care.recordings import Purger
     from care.services import build
 
     # rasa-sdk says "Action endpoint is up and running" at INFO: operators want to see it.
     logging.getLogger().setLevel(os.environ.get("ANXIN_LOG_LEVEL", "INFO"))
-    runtime.install(build(care_settings))
+    care = build(care_settings)
+    runtime.install(care)
+    Purger(care.db).start()  # voice recordings past their retention go, hourly
     os.environ["SANIC_HOST"] = run.bind  # rasa-sdk reads its interface from here
     # Rasa keeps its connections here open (anxin/rasa_server.py) and drops them
     # after 2 s idle. The server must not drop them first: after a pause (a stopped

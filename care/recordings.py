@@ -23,6 +23,7 @@ import asyncio
 import logging
 import os
 import secrets
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -46,6 +47,7 @@ KEPT_AS_IS = {"ogg": ("ogg", "audio/ogg"), "ogg_opus": ("ogg", "audio/ogg"),
               "mp3": ("mp3", "audio/mpeg")}  # fmt: skip
 ENCODED = ("ogg_opus", "ogg", "audio/ogg")  # voice.codecs format, extension, content type
 CONTENT_TYPES = {".ogg": "audio/ogg", ".mp3": "audio/mpeg"}
+PURGE_EVERY_S = 3600.0  # retention is counted in days: hourly is prompt enough
 # A file no row names is left alone this long: its row may be on its way.
 ORPHAN_GRACE = timedelta(hours=1)
 _OFF = {"0", "off", "false", "no"}
@@ -248,6 +250,48 @@ def purge(db: Database, now: datetime, settings: Optional[RecordingSettings] = N
     if ids or orphans:
         log.info("recordings purged: %d rows, %d files, %d orphan files", len(ids), files, orphans)
     return Purged(len(ids), files, orphans)
+
+
+class Purger:
+    """Purges in a daemon thread, at start and every ``every_s``: the action server runs
+    one (anxin/action_server.py), so expired voices go without an operator's cron.
+    Several processes purging at once is harmless: deletes are by id, unlinks tolerant."""
+
+    def __init__(
+        self,
+        db: Database,
+        settings: Optional[RecordingSettings] = None,
+        clock: Clock = system_clock,
+        every_s: float = PURGE_EVERY_S,
+    ) -> None:
+        self.db, self.clock, self.every_s = db, clock, every_s
+        self.settings = settings or RecordingSettings.from_env()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="recordings-purge", daemon=True)
+
+    def start(self) -> Purger:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                purge(self.db, self.clock(), self.settings)
+            except Exception as exc:  # the database away for a while: next round
+                log.warning("recordings were not purged: %s", type(exc).__name__)
+            self._stop.wait(self.every_s)
+
+
+def purge_command(db: Database, now: datetime) -> int:
+    """``anxin recordings purge``: one purge, and what it removed."""
+    done = purge(db, now)
+    print(f"anxin: recordings purged: {done.rows} expired, {done.files} audio files, "
+          f"{done.orphans} orphan files")  # fmt: skip
+    return 0
 
 
 def _unlink_inside(directory: Path, relative: str) -> bool:
