@@ -68,6 +68,8 @@ def prepare_voice_model() -> None:
 
 
 VOICE_CHANNEL = "channels.voice.VoiceInput"
+# Rasa's REST channel under the same name and URL, handing out staff replies too.
+REST_CHANNEL = "channels.rest_staff.RestWithStaffInput"
 
 
 def write_credentials(run: RunSettings, environ: Optional[Mapping[str, str]] = None) -> Path:
@@ -82,7 +84,8 @@ def write_credentials(run: RunSettings, environ: Optional[Mapping[str, str]] = N
 
     path = run.var_dir / "credentials.yml"
     lines = ["# Written by `anxin run` from bot/credentials.yml and the environment.\n"]
-    lines.append((run.root / "bot/credentials.yml").read_text(encoding="utf-8"))
+    base = (run.root / "bot/credentials.yml").read_text(encoding="utf-8")
+    lines.append(base.replace("\nrest:\n", f"\n{REST_CHANNEL}:\n"))
     lines.append(f"\n{VOICE_CHANNEL}: {{}}\n")
     lines += [f"\n{channel}: {{}}\n" for channel in enabled_channels(environ)]
     run.var_dir.mkdir(parents=True, exist_ok=True)

@@ -97,6 +97,22 @@ class Alerts:
                 stmt = stmt.where(m.Alert.channel == channel)
             return s.execute(stmt.limit(1)).first() is not None
 
+    def open_handoff(self, conversation_id: str) -> Optional[AlertRecord]:
+        """The hand-off alert staff still hold for this conversation (newest), if any:
+        its channel is where their replies go."""
+        with self.db.read() as s:
+            row = s.scalars(
+                select(m.Alert)
+                .where(
+                    m.Alert.kind == "handoff",
+                    m.Alert.status != "resolved",
+                    m.Alert.conversation_id == conversation_id,
+                )
+                .order_by(m.Alert.id.desc())
+                .limit(1)
+            ).first()
+            return AlertRecord.of(row) if row is not None else None
+
     def acknowledge(
         self, alert_id: int, staff: str, assign_to: Optional[str] = None
     ) -> AlertRecord:

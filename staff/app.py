@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from care.errors import InvalidRequest, NotFound
 from care.services import CareServices
-from staff import api, conversation_pages, pages, people_pages
+from staff import api, conversation_pages, handoff_pages, pages, people_pages
 from staff.auth import Console, Forbidden, LoginRequired, is_api
 from staff.config import StaffSettings
 from staff.render import environment, message, page
@@ -29,6 +29,8 @@ def create_app(care: CareServices, settings: Optional[StaffSettings] = None) -> 
     app = FastAPI(title="Anxin staff console", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.console = Console.of(care, settings)
     app.state.templates = environment()
+    # Before pages: /alerts/live must not be read as an alert id.
+    app.include_router(handoff_pages.router)
     app.include_router(pages.router)
     app.include_router(people_pages.router)
     app.include_router(conversation_pages.router)

@@ -34,6 +34,12 @@ class StaffSettings:
     # Behind a reverse proxy on this machine: take the client address (for the login
     # throttle) from X-Forwarded-For, which uvicorn trusts from 127.0.0.1 only.
     trust_proxy: bool = False
+    # Rasa's HTTP API, where staff replies are written into the conversation itself
+    # (anxin run gives every process ANXIN_RASA_PORT; the token only from the environment).
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_token: Optional[str] = None
+    # How often the alerts page and dashboard ask for new alerts (0: never; reload by hand).
+    alerts_poll_s: float = 5.0
 
     @property
     def session_lifetime(self) -> timedelta:
@@ -61,4 +67,8 @@ class StaffSettings:
             throttle_minutes=float(env.get("ANXIN_STAFF_THROTTLE_MINUTES", "15")),
             access_log=_flag(env.get("ANXIN_STAFF_ACCESS_LOG")),
             trust_proxy=_flag(env.get("ANXIN_STAFF_TRUST_PROXY")),
+            rasa_url=env.get("ANXIN_RASA_URL")
+            or f"http://127.0.0.1:{env.get('ANXIN_RASA_PORT', '5005')}",
+            rasa_token=env.get("ANXIN_RASA_TOKEN") or None,
+            alerts_poll_s=float(env.get("ANXIN_STAFF_ALERTS_POLL_S", "5")),
         )

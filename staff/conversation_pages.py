@@ -20,6 +20,7 @@ from fastapi.responses import RedirectResponse, Response
 from care.conversation_log import Filters, Page
 from care.conversations_nlu import Corrections, known_intents
 from care.errors import InvalidRequest
+from care.staff_replies import MAX_CHARS
 from care.staff_sessions import Principal
 from staff import redact
 from staff.auth import ALL, STAFF, Console, Forbidden, allow, console, posted_by
@@ -88,12 +89,12 @@ def conversation(
     who: Principal = Depends(allow(*ALL)),
     c: Console = Depends(console),
 ) -> Response:
-    return _conversation_page(request, who, c, conversation_id)
+    return conversation_page(request, who, c, conversation_id)
 
 
-def _conversation_page(
+def conversation_page(
     request: Request, who: Principal, c: Console, conversation_id: str, status_code: int = 200,
-    note: str = "",
+    note: str = "", draft: str = "",
 ) -> Response:  # fmt: skip
     found = c.conversations.get(conversation_id)  # 404 before anything is written
     c.audit(who, "conversation.view", subject(conversation_id),
@@ -111,6 +112,10 @@ def _conversation_page(
         conv=data,
         can_flag=who.role in STAFF,
         intents=known_intents(),
+        # Staff hold this conversation: they may reply in it and release it.
+        handoff=c.care.alerts.open_handoff(conversation_id) if who.role in STAFF else None,
+        draft=draft,
+        reply_max=MAX_CHARS,
     )
 
 
@@ -134,7 +139,7 @@ def flag(
         corrections.flag(conversation_id, int(event_id), correct_intent, who.name)
     except InvalidRequest as exc:
         note = f"{message(request, 'bad_request')} {exc}"
-        return _conversation_page(request, who, c, conversation_id, 400, note)
+        return conversation_page(request, who, c, conversation_id, 400, note)
     c.audit(who, "conversation.flag", subject(conversation_id),
             {"event_id": int(event_id), "intent": correct_intent})  # fmt: skip
     target = f"/conversations/{conversation_id}#turn-{event_id}"

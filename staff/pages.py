@@ -116,7 +116,7 @@ def logout(
     return response
 
 
-def _alert_rows(c: Console, alerts: list[AlertRecord], role: str) -> list[dict[str, Any]]:
+def alert_rows(c: Console, alerts: list[AlertRecord], role: str) -> list[dict[str, Any]]:
     rows = []
     for a in alerts:
         row = redact.alert(a, role)
@@ -136,8 +136,9 @@ def dashboard(
         who,
         today=today.isoformat(),
         load=c.views.load(today),
-        alerts=_alert_rows(c, c.views.alerts(), who.role),
+        alerts=alert_rows(c, c.views.alerts(), who.role),
         actions=False,
+        poll_s=c.settings.alerts_poll_s,
         conversations_today=c.conversations.per_channel(today),
     )
 
@@ -151,8 +152,9 @@ def _alerts_page(
         who,
         status_code=status_code,
         message=note,
-        alerts=_alert_rows(c, c.views.alerts(), who.role),
+        alerts=alert_rows(c, c.views.alerts(), who.role),
         actions=who.role in STAFF,
+        poll_s=c.settings.alerts_poll_s,
     )
 
 

@@ -33,15 +33,16 @@ def test_a_public_bind_needs_a_token_which_never_goes_on_the_command_line():
 
 def test_channels_are_registered_only_when_their_secrets_are_set(tmp_path):
     run = RunSettings.from_env({"ANXIN_VAR_DIR": str(tmp_path)})
-    # REST and voice need no secrets: always on.
-    assert set(_yaml(write_credentials(run, {}))) == {"rest", "channels.voice.VoiceInput"}
+    # REST (Rasa's own, handing out staff replies too) and voice need no secrets: always on.
+    rest = "channels.rest_staff.RestWithStaffInput"
+    assert set(_yaml(write_credentials(run, {}))) == {rest, "channels.voice.VoiceInput"}
     env = {
         "ANXIN_WECHAT_TOKEN": "tok", "ANXIN_WECHAT_APPID": "wx1", "ANXIN_WECHAT_SECRET": "shh",
         "ANXIN_TELEGRAM_TOKEN": "123:abc",
     }  # fmt: skip
     path = write_credentials(run, env)
     assert _yaml(path) == {
-        "rest": None,
+        rest: None,
         "channels.voice.VoiceInput": {},
         "channels.wechat.WeChatInput": {},
         "channels.telegram.TelegramInput": {},

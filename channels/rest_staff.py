@@ -1,0 +1,83 @@
+"""Rasa's REST channel, plus the staff replies of a handed-off conversation.
+
+A REST client cannot be pushed to, so a staff reply waits in its outbox
+(care/staff_replies.py) until the person is next here: it is added, first, to the
+answer to their next message, and a client may also ask for it without writing
+anything: ``GET /webhooks/rest/staff_replies?sender=<id>``. Each reply is handed out
+once (claimed in the database), whichever of the two asks first.
+
+Same name and URL as Rasa's own ``rest`` channel, so clients see no difference; the
+poll route is as open as the webhook itself (anyone who can post as a sender can
+read that sender's answers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any, Awaitable, Callable
+
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.rest import RestInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from care.staff_replies import StaffReplies
+
+log = logging.getLogger(__name__)
+
+
+def _replies() -> StaffReplies:
+    from channels.common import care_services
+
+    care = care_services()
+    return StaffReplies(care.db, care.clock)
+
+
+def _messages(sender: str) -> list[dict[str, Any]]:
+    taken = _replies().take("rest", sender)
+    return [{"recipient_id": sender, "text": r.text, "custom": {"staff": True}} for r in taken]
+
+
+class RestWithStaffInput(RestInput):
+    @classmethod
+    def name(cls) -> str:
+        return "rest"
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
+        bp = super().blueprint(on_new_message)
+
+        @bp.route("/staff_replies", methods=["GET"])
+        async def staff_replies(request: Request) -> HTTPResponse:
+            sender = request.args.get("sender", "")
+            if not sender or len(sender) > 200:
+                return response.json({"error": "sender is required"}, status=400)
+            return response.json(await asyncio.to_thread(_messages, sender))
+
+        @bp.middleware("response")
+        async def with_staff_replies(request: Request, resp: HTTPResponse) -> Any:
+            # Only the plain JSON answer to a message; a stream has already been sent.
+            if request.method != "POST" or not request.path.endswith("/webhook"):
+                return None
+            if resp.status != 200 or not (resp.content_type or "").startswith("application/json"):
+                return None
+            try:
+                sender = str((request.json or {}).get("sender") or "")
+                answer = json.loads(resp.body or b"[]")
+            except (ValueError, AttributeError):
+                return None
+            if not sender or not isinstance(answer, list):
+                return None
+            try:
+                staff = await asyncio.to_thread(_messages, sender)
+            except Exception:
+                # The bot's answer still goes out; the replies stay for the next time.
+                log.exception("could not read staff replies")
+                return None
+            if not staff:
+                return None
+            return response.json(staff + answer)
+
+        return bp
