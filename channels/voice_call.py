@@ -1,18 +1,25 @@
-"""A phone-style call over a WebSocket: ``/webhooks/voice/stream?sender=…[&language=zh|en]``.
+"""One phone-style call, whatever carries it: ``CallEngine`` over a ``Transport``.
 
-Caller → Anxin: binary frames of 16 kHz mono 16-bit little-endian PCM (any size), and
+The engine is the call: a greeting when it opens; the caller's audio (16 kHz PCM) cut
+into turns (channels/voice_session.py), each transcribed and answered in order by one
+worker task while audio keeps coming; keys pressed; our replies spoken back in frames
+paced at real time, and stopped when the caller speaks or presses a key over them
+(barge-in); the keypad offered after two poorly understood turns. A transport only
+moves bytes: the WebSocket below (``/webhooks/voice/stream``) and the Asterisk
+AudioSocket bridge (channels/audiosocket.py).
+
+When the line closes (hang-up or drop), our speech stops at once, but turns the caller
+had already finished are still transcribed and given to Rasa with nothing said back:
+what the caller said is kept with the conversation, in Rasa's tracker.
+
+WebSocket protocol, ``/webhooks/voice/stream?sender=…[&language=zh|en]``:
+caller → Anxin: binary frames of 16 kHz mono 16-bit little-endian PCM (any size), and
 text frames of JSON control: ``{"dtmf": "1"}`` (a key pressed), ``{"hangup": true}``.
-
 Anxin → caller: text frames of JSON events — ``ready``; ``transcript`` (what we heard);
 ``replies`` (the texts, ``keypad`` true when the keypad was offered);
 ``playback_start`` / ``playback_end`` around our speech, which comes as binary PCM
-frames of 0.1 s, paced at real time so a barge-in stops it promptly; ``barge_in``
-(the caller spoke or pressed a key over us: drop what is buffered).
-
-The call's rules (turn ends, barge-in, keypad) are channels/voice_session.py; this
-module is the I/O around them. Turns are answered one at a time, in order, by one
-worker task, while audio keeps being read; a closed connection ends the call and its
-tasks, and the conversation stays in Rasa's tracker.
+frames of 0.1 s; ``barge_in`` (the caller spoke or pressed a key over us: drop what is
+buffered).
 """
 
 from __future__ import annotations
@@ -20,11 +27,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import TYPE_CHECKING, Any, Optional, Union
+from typing import TYPE_CHECKING, Any, Optional, Protocol, Union
 
 from sanic.exceptions import WebsocketClosed
 from websockets.exceptions import ConnectionClosed
 
+from care.language import detect_language
 from channels.voice_engines import Engines
 from channels.voice_session import CallSession, SessionSettings, intent_message, phrase
 from voice.base import LANGUAGES, SAMPLE_RATE, SAMPLE_WIDTH, Audio
@@ -34,98 +42,110 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-FRAME_S = 0.1
-FRAME_BYTES = int(SAMPLE_RATE * FRAME_S) * SAMPLE_WIDTH
-# Sent a little faster than real time, so the caller's buffer never runs dry.
-PACE = 0.9
-Closed = (ConnectionClosed, WebsocketClosed)
 Job = tuple[str, Union[str, Audio]]
+# Turns already heard when the line closed are still given to Rasa, within this long.
+DRAIN_S = 120.0
 
 
-class VoiceCall:
+class Transport(Protocol):
+    """How a call's events and speech reach the caller."""
+
+    frame_s: float  # seconds of speech per outgoing audio frame
+    pace: float  # frames go out at this fraction of real time (1.0: exactly real time)
+    closed: tuple[type[BaseException], ...]  # what a send raises once the line is gone
+
+    async def event(self, event: dict[str, Any]) -> None: ...
+
+    async def audio(self, pcm: bytes) -> None:
+        """One frame of our speech, 16 kHz mono 16-bit PCM of ``frame_s`` (the last
+        frame of a reply may be shorter)."""
+        ...
+
+
+class CallEngine:
     def __init__(
         self,
-        ws: Any,
+        transport: Transport,
         sender: str,
         language: str,
         engines: Engines,
         conversations: Conversations,
         settings: SessionSettings = SessionSettings(),
         hint: Optional[str] = None,
+        caller_name: Optional[str] = None,
+        transport_name: str = "websocket",
     ) -> None:
-        self.ws, self.sender, self.language = ws, sender, language
+        self.transport, self.sender, self.language = transport, sender, language
         self.hint = hint  # a language the caller chose: the transcriber skips detection
+        self.caller_name = caller_name  # a known elder is greeted by name
+        self.transport_name = transport_name
         self.engines, self.conversations, self.settings = engines, conversations, settings
         self.session = CallSession(settings)
-        self._jobs: asyncio.Queue[Job] = asyncio.Queue()
-        self._playback: Optional[asyncio.Task[None]] = None
         self.turns = 0
+        self.ended = False  # the line is closed: nothing more is sent
+        self._jobs: asyncio.Queue[Optional[Job]] = asyncio.Queue()
+        self._playback: Optional[asyncio.Task[None]] = None
+        self._worker: Optional[asyncio.Task[None]] = None
 
-    async def run(self) -> None:
-        worker = asyncio.ensure_future(self._work())
-        try:
-            await self._send({"event": "ready", "sample_rate": SAMPLE_RATE,
-                              "format": "pcm_s16le", "language": self.language})  # fmt: skip
-            self._jobs.put_nowait(("rasa", intent_message("greet", self.language)))
-            while True:
-                message = await self.ws.recv()
-                if message is None:
-                    break
-                if isinstance(message, (bytes, bytearray, memoryview)):
-                    await self._audio(bytes(message))
-                elif not await self._control(message):
-                    break
-        except Closed:
-            pass  # the caller hung up or the line dropped: the call simply ends
-        finally:
-            worker.cancel()
-            tasks = [worker] + ([self._playback] if self._playback else [])
-            if self._playback is not None:
-                self._playback.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            log.info("voice: call ended after %d turn(s)", self.turns)
+    async def open(self) -> None:
+        """Start answering; the greeting is the first thing said."""
+        self._worker = asyncio.ensure_future(self._work())
+        self._jobs.put_nowait(("greet", intent_message("greet", self.language)))
 
-    async def _audio(self, pcm: bytes) -> None:
+    async def audio(self, pcm: bytes) -> None:
+        """The caller's audio, 16 kHz mono 16-bit PCM, in any frame size."""
         for action in self.session.audio(pcm):
             if isinstance(action, Audio):
                 self._jobs.put_nowait(("audio", action))
             else:  # "barge_in"
                 await self._stop_playback()
 
-    async def _control(self, message: str) -> bool:
-        """A control message; False when the caller hangs up."""
-        try:
-            control = json.loads(message)
-        except ValueError:
-            return True  # not ours to understand: ignored, the call goes on
-        if not isinstance(control, dict):
-            return True
-        if control.get("hangup"):
-            return False
-        digit = control.get("dtmf")
-        if isinstance(digit, (str, int)) and not isinstance(digit, bool):
-            await self._stop_playback()  # a key pressed over us interrupts us too
-            said = self.session.key(str(digit), self.language)
-            if said is None:
-                self._jobs.put_nowait(("say", phrase("bad_key", self.language)))
-            else:
-                self._jobs.put_nowait(("rasa", said))
-        return True
+    async def key(self, digit: str) -> None:
+        """A key the caller pressed."""
+        await self._stop_playback()  # a key pressed over us interrupts us too
+        said = self.session.key(digit, self.language)
+        if said is None:
+            self._jobs.put_nowait(("say", phrase("bad_key", self.language)))
+        else:
+            self._jobs.put_nowait(("rasa", said))
+
+    async def close(self) -> None:
+        """The line is closed: stop speaking, give finished turns to Rasa, end the tasks."""
+        self.ended = True
+        await self._stop_playback(tell=False)
+        worker, self._worker = self._worker, None
+        if worker is not None:
+            self._jobs.put_nowait(None)  # the worker stops after what was queued before
+            try:
+                await asyncio.wait_for(asyncio.shield(worker), DRAIN_S)
+            except asyncio.TimeoutError:
+                log.warning("voice: a call's last turns were still running after %.0f s", DRAIN_S)
+            finally:
+                worker.cancel()
+                await asyncio.gather(worker, return_exceptions=True)
+        log.info("voice: %s call ended after %d turn(s)", self.transport_name, self.turns)
 
     async def _work(self) -> None:
         while True:
-            kind, payload = await self._jobs.get()
+            job = await self._jobs.get()
+            if job is None:
+                return
+            kind, payload = job
             try:
                 if isinstance(payload, Audio):
                     await self._heard(payload)
-                elif kind == "rasa":
+                elif kind in ("rasa", "greet"):
                     answer = await self.conversations.turn(self.sender, payload, {})
                     self.session.choices = answer.choices
-                    await self._reply(answer.replies)
-                else:
+                    replies = answer.replies
+                    if kind == "greet" and self.caller_name:
+                        replies = [phrase("hello_name", self.language).format(
+                            name=self.caller_name)] + replies  # fmt: skip
+                    await self._reply(replies)
+                elif not self.ended:
                     await self._reply([payload])
-            except Closed:
-                return
+            except self.transport.closed:
+                self.ended = True  # the caller is gone; their finished turns still count
             except Exception as exc:  # one failed turn must not end the call
                 log.error("voice: call turn failed: %s", type(exc).__name__)
 
@@ -141,7 +161,8 @@ class VoiceCall:
             if text and heard.language in LANGUAGES:
                 self.language = heard.language
         if text:
-            metadata = {"voice": {"confidence": heard.confidence, "seconds": audio.seconds}}
+            metadata = {"voice": {"confidence": heard.confidence, "seconds": audio.seconds,
+                                  "transport": self.transport_name}}  # fmt: skip
             answer = await self.conversations.turn(self.sender, text, metadata)
             replies, self.session.choices = answer.replies, answer.choices
             confident = heard.confidence >= self.settings.low_confidence and not answer.fell_back
@@ -156,25 +177,32 @@ class VoiceCall:
     async def _reply(self, texts: list[str], keypad: bool = False) -> None:
         await self._send({"event": "replies", "texts": texts, "keypad": keypad})
         await self._stop_playback(tell=False)
-        if self.engines.synthesizer is not None and texts:
+        if self.engines.synthesizer is not None and texts and not self.ended:
             self._playback = asyncio.ensure_future(self._play(texts))
 
     async def _play(self, texts: list[str]) -> None:
-        from care.language import detect_language
-
-        assert self.engines.synthesizer is not None
+        synthesizer = self.engines.synthesizer
+        assert synthesizer is not None
+        loop = asyncio.get_running_loop()
+        frame_bytes = int(SAMPLE_RATE * self.transport.frame_s) * SAMPLE_WIDTH
         self.session.playing = True
         try:
             await self._send({"event": "playback_start"})
+            due = loop.time()
+            pending = bytearray()  # frames are whole: a sentence's tail waits for the next
             for text in texts:
                 language = detect_language(text) or self.language
-                async for chunk in self.engines.synthesizer.synthesize(text, language):
-                    for start in range(0, len(chunk.pcm), FRAME_BYTES):
-                        frame = chunk.pcm[start : start + FRAME_BYTES]
-                        await self.ws.send(frame)
-                        await asyncio.sleep(len(frame) / (SAMPLE_RATE * SAMPLE_WIDTH) * PACE)
+                async for chunk in synthesizer.synthesize(text, language):
+                    # Restart the clock when synthesis fell behind: we cannot send the past.
+                    due = max(due, loop.time())
+                    pending += chunk.pcm
+                    while len(pending) >= frame_bytes:
+                        due = await self._frame(bytes(pending[:frame_bytes]), due)
+                        del pending[:frame_bytes]
+            if pending:  # the last frame filled with quiet
+                await self._frame(bytes(pending).ljust(frame_bytes, b"\0"), due)
             await self._send({"event": "playback_end"})
-        except Closed:
+        except self.transport.closed:
             pass
         except asyncio.CancelledError:
             raise
@@ -182,6 +210,15 @@ class VoiceCall:
             log.warning("voice: playback failed: %s", type(exc).__name__)
         finally:
             self.session.playing = False
+
+    async def _frame(self, frame: bytes, due: float) -> float:
+        """Send one frame, then wait for its time; returns when the next one is due.
+
+        Paced against a fixed schedule, so timer jitter never adds up."""
+        await self.transport.audio(frame)
+        due += len(frame) / (SAMPLE_RATE * SAMPLE_WIDTH) * self.transport.pace
+        await asyncio.sleep(max(0.0, due - asyncio.get_running_loop().time()))
+        return due
 
     async def _stop_playback(self, tell: bool = True) -> None:
         task, self._playback = self._playback, None
@@ -193,4 +230,66 @@ class VoiceCall:
             await self._send({"event": "barge_in"})
 
     async def _send(self, event: dict[str, Any]) -> None:
+        if not self.ended:
+            await self.transport.event(event)
+
+
+class WebSocketCall:
+    """The WebSocket transport: JSON events and 0.1 s binary frames over one socket."""
+
+    frame_s = 0.1
+    # Sent a little faster than real time, so the caller's buffer never runs dry.
+    pace = 0.9
+    closed: tuple[type[BaseException], ...] = (ConnectionClosed, WebsocketClosed)
+
+    def __init__(
+        self,
+        ws: Any,
+        sender: str,
+        language: str,
+        engines: Engines,
+        conversations: Conversations,
+        settings: SessionSettings = SessionSettings(),
+        hint: Optional[str] = None,
+    ) -> None:
+        self.ws = ws
+        self.call = CallEngine(self, sender, language, engines, conversations, settings, hint)
+
+    async def run(self) -> None:
+        try:
+            await self.event({"event": "ready", "sample_rate": SAMPLE_RATE,
+                              "format": "pcm_s16le", "language": self.call.language})  # fmt: skip
+            await self.call.open()
+            while True:
+                message = await self.ws.recv()
+                if message is None:
+                    break
+                if isinstance(message, (bytes, bytearray, memoryview)):
+                    await self.call.audio(bytes(message))
+                elif not await self._control(message):
+                    break
+        except self.closed:
+            pass  # the caller hung up or the line dropped: the call simply ends
+        finally:
+            await self.call.close()
+
+    async def _control(self, message: str) -> bool:
+        """A control message; False when the caller hangs up."""
+        try:
+            control = json.loads(message)
+        except ValueError:
+            return True  # not ours to understand: ignored, the call goes on
+        if not isinstance(control, dict):
+            return True
+        if control.get("hangup"):
+            return False
+        digit = control.get("dtmf")
+        if isinstance(digit, (str, int)) and not isinstance(digit, bool):
+            await self.call.key(str(digit))
+        return True
+
+    async def event(self, event: dict[str, Any]) -> None:
         await self.ws.send(json.dumps(event, ensure_ascii=False))
+
+    async def audio(self, pcm: bytes) -> None:
+        await self.ws.send(pcm)

@@ -164,6 +164,11 @@ KEYPAD = {
 }
 
 PHRASES = {
+    # Said before the greeting to a caller whose number we know.
+    "hello_name": {
+        "zh": "{name}，您好！",
+        "en": "Hello, {name}!",
+    },
     "not_heard": {
         "zh": "不好意思，我没听清。您慢慢再说一遍，好吗？",
         "en": "Sorry, I didn't hear you. Could you say that again, slowly?",
