@@ -3,6 +3,11 @@
 Each ``--wav`` file is one spoken turn, posted to the voice channel
 (``POST /webhooks/voice/turn``) in order, as one caller; what was heard and the replies
 are printed, and the reply speech is saved as ``turn-N.wav`` under ``--out``.
+
+``--audiosocket HOST:PORT`` calls the telephony bridge instead, as a hotline's Asterisk
+would (docs/telephony.md): 8 kHz audio in 20 ms messages, ``key:N`` turns pressed as
+DTMF, ``--caller NUMBER`` registered first (with ``ANXIN_AUDIOSOCKET_SECRET``). A phone
+line carries only sound, so what is saved is what the caller heard.
 """
 
 from __future__ import annotations
@@ -103,3 +108,160 @@ def microphone() -> int:
     print("anxin call --mic: live microphone calls are not implemented yet; record a WAV "
           "and use `anxin call --wav FILE`", file=sys.stderr)  # fmt: skip
     return 2
+
+
+# ``anxin call --audiosocket HOST:PORT``: the call as a hotline's Asterisk makes it ---------
+
+FRAME_S = 0.02
+PHONE_RATE = 8_000
+
+
+def audiosocket_call(
+    address: str,
+    turns: Sequence[str],
+    out_dir: Optional[str] = None,
+    caller: Optional[str] = None,
+    base_url: Optional[str] = None,
+) -> int:
+    """One call to the AudioSocket bridge: each of ``turns`` is a WAV file said in turn,
+    or ``key:N`` for a key pressed; the replies are saved as ``turn-N.wav`` (8 kHz).
+
+    With ``caller``, the number is first registered at ``base_url`` as a dialplan does,
+    with the secret from ``ANXIN_AUDIOSOCKET_SECRET``.
+    """
+    import asyncio
+    import os
+
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        print(f"anxin call: --audiosocket {address!r} is not HOST:PORT", file=sys.stderr)
+        return 2
+    call_id = uuid.uuid4()
+    if caller:
+        secret = os.environ.get("ANXIN_AUDIOSOCKET_SECRET", "")
+        status = register(base_url or "", call_id, caller, secret)
+        if status != 200:
+            print(f"anxin call: caller registration answered HTTP {status}", file=sys.stderr)
+            return 1
+    out = Path(out_dir) if out_dir else None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+    try:
+        return asyncio.run(_phone(host, int(port), call_id, turns, out))
+    except OSError as exc:
+        print(f"anxin call: no AudioSocket server at {address} ({exc.strerror or exc})",
+              file=sys.stderr)  # fmt: skip
+        return 1
+
+
+def register(base_url: str, call_id: uuid.UUID, caller: str, secret: str) -> int:
+    """``POST /webhooks/voice/audiosocket/calls``, as the dialplan's ``CURL()`` does."""
+    data = urllib.parse.urlencode({"uuid": str(call_id), "caller": caller}).encode()
+    req = urllib.request.Request(
+        f"{base_url.rstrip('/')}/webhooks/voice/audiosocket/calls",
+        data=data,
+        headers={"X-Anxin-Secret": secret},
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return int(resp.status)
+    except urllib.error.HTTPError as err:
+        return int(err.code)
+    except (urllib.error.URLError, OSError):
+        return 0
+
+
+def phone_audio(path: Path) -> bytes:
+    """Any WAV as 8 kHz mono 16-bit PCM, what a phone line carries."""
+    from channels.audiosocket_protocol import Resampler
+    from channels.voice_engines import read_wav
+
+    return Resampler(16_000, PHONE_RATE).feed(read_wav(path.read_bytes()).pcm)
+
+
+async def _phone(host: str, port: int, call_id: uuid.UUID, turns: Sequence[str],
+                 out: Optional[Path]) -> int:  # fmt: skip
+    import asyncio
+    import time
+
+    from channels import audiosocket_protocol as wire
+
+    frame_bytes = int(PHONE_RATE * FRAME_S) * 2
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(wire.uuid_frame(call_id))
+    outgoing = bytearray()
+    heard: list[tuple[float, bytes]] = []
+
+    async def send() -> None:  # a phone line never stops: quiet when nobody speaks
+        loop = asyncio.get_running_loop()
+        due = loop.time()
+        while not writer.is_closing():
+            chunk = bytes(outgoing[:frame_bytes]).ljust(frame_bytes, b"\0")
+            del outgoing[:frame_bytes]
+            writer.write(wire.audio_frame(chunk))
+            await writer.drain()
+            due += FRAME_S
+            await asyncio.sleep(max(0.0, due - loop.time()))
+
+    async def listen() -> None:
+        while (frame := await wire.read_frame(reader)) is not None:
+            if frame.kind == wire.AUDIO:
+                heard.append((time.monotonic(), frame.payload))
+            elif frame.kind == wire.HANGUP:
+                return
+
+    async def reply(after: float, timeout: float = 120) -> bytes:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not listener.done():
+            spoken = [t for t, _ in heard if t > after]
+            if spoken and time.monotonic() - spoken[-1] >= 1.5:
+                break
+            await asyncio.sleep(0.1)
+        return b"".join(pcm for t, pcm in heard if t > after)
+
+    sender, listener = asyncio.ensure_future(send()), asyncio.ensure_future(listen())
+    print(f"anxin call: {host}:{port}, call {call_id}")
+    try:
+        for number, turn in enumerate(["(greeting)", *turns]):
+            started = time.monotonic()
+            if turn.startswith("key:"):
+                writer.write(wire.dtmf_frame(turn[4:5]))
+            elif number:
+                try:
+                    outgoing += phone_audio(Path(turn)) + bytes(int(PHONE_RATE * 1.3) * 2)
+                except (OSError, ValueError) as exc:
+                    print(f"anxin call: {turn}: {exc}", file=sys.stderr)
+                    return 2
+                while outgoing:
+                    await asyncio.sleep(FRAME_S)
+                started = time.monotonic()
+            speech = await reply(started)
+            print(f"[{number}] {turn} → {len(speech) / (PHONE_RATE * 2):.1f} s of reply")
+            if out is not None and speech:
+                saved = out / f"turn-{number}.wav"
+                saved.write_bytes(_wav(speech, PHONE_RATE))
+                print(f"[{number}] reply audio: {saved}")
+            if listener.done():
+                print("anxin call: Anxin hung up", file=sys.stderr)
+                return 1
+        writer.write(wire.hangup())
+        await writer.drain()
+        return 0
+    finally:
+        writer.close()
+        for task in (sender, listener):
+            task.cancel()
+        await asyncio.gather(sender, listener, return_exceptions=True)
+
+
+def _wav(pcm: bytes, rate: int) -> bytes:
+    import io
+    import wave
+
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(pcm)
+    return buf.getvalue()

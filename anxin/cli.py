@@ -63,6 +63,12 @@ def _parser() -> argparse.ArgumentParser:
     call.add_argument("--out", metavar="DIR", help="save the reply speech here (turn-N.wav)")
     call.add_argument("--sender", help="the caller's id (default: a new one per session)")
     call.add_argument("--language", choices=("zh", "en"), help="skip language detection")
+    call.add_argument(
+        "--audiosocket",
+        metavar="HOST:PORT",
+        help="call the AudioSocket bridge as Asterisk does (--wav FILE or key:N)",
+    )
+    call.add_argument("--caller", help="with --audiosocket: the caller number to register")
     bench = sub.add_parser("bench", help="benchmarks").add_subparsers(dest="action", required=True)
     b = bench.add_parser("booking", help="bookings per second, 1 and 20 clients")
     b.add_argument("--db", action="append", help="sqlite, postgresql or a URL (repeatable)")
@@ -220,6 +226,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.mic:
             return microphone()
         url = args.url or f"http://127.0.0.1:{run.rasa_port}"
+        if args.audiosocket:
+            from anxin.call import audiosocket_call
+
+            return audiosocket_call(args.audiosocket, args.wav, args.out, args.caller, url)
         return call(url, args.wav, args.out, args.sender, args.language)
     if args.command == "bench":
         if args.action == "dialogue":

@@ -62,17 +62,16 @@ def normalise(raw: str) -> Optional[str]:
     return text
 
 
-def variants(number: str, country: str) -> list[str]:
-    """How the same number may be written in a profile: ``+86 138…`` or ``138…``."""
-    found = {number, number.lstrip("+")}
+def same_number(number: str, country: str) -> str:
+    """A number as its country's own subscribers dial it, so ``+86 138-0013-8000``,
+    ``0086 13800138000`` and ``13800138000`` compare equal; other countries keep ``+``."""
+    text = re.sub(r"[^0-9+]", "", number)
+    if text.startswith("00"):
+        text = "+" + text[2:]
     prefix = "+" + country
-    if number.startswith(prefix):
-        national = number[len(prefix) :]
-        found |= {national, "0" + national, country + national, "00" + country + national}
-    elif not number.startswith("+"):
-        national = number[1:] if number.startswith("0") else number
-        found |= {prefix + national, country + national, national}
-    return sorted(found)
+    if text.startswith(prefix):
+        return text[len(prefix) :].lstrip("0")
+    return text if text.startswith("+") else text.lstrip("0")
 
 
 @dataclass(frozen=True)
@@ -125,24 +124,27 @@ def _fields(content_type: Optional[str], body: bytes) -> Mapping[str, Any]:
 
 
 class CallerRegistry:
-    """Registrations waiting for their call, oldest dropped first past ``limit``."""
+    """Registrations waiting for their call, in this process; oldest dropped past ``limit``."""
 
     def __init__(self, ttl_s: float = 120.0, limit: int = 10_000) -> None:
         self.ttl_s, self.limit = ttl_s, limit
         self._waiting: OrderedDict[uuid.UUID, tuple[float, Optional[str]]] = OrderedDict()
 
-    def register(self, registration: Registration) -> None:
+    async def register(self, registration: Registration) -> None:
         self._expire()
         self._waiting.pop(registration.call, None)
         self._waiting[registration.call] = (time.monotonic() + self.ttl_s, registration.number)
         while len(self._waiting) > self.limit:
             self._waiting.popitem(last=False)
 
-    def take(self, call: uuid.UUID) -> Optional[str]:
+    async def take(self, call: uuid.UUID) -> Optional[str]:
         """The number registered for ``call`` (once), or None."""
         self._expire()
         entry = self._waiting.pop(call, None)
         return entry[1] if entry else None
+
+    async def close(self) -> None:
+        self._waiting.clear()
 
     def _expire(self) -> None:
         now = time.monotonic()
@@ -151,6 +153,36 @@ class CallerRegistry:
             if self._waiting[first][0] > now:
                 break
             del self._waiting[first]
+
+
+class RedisCallerRegistry(CallerRegistry):
+    """The same in Redis, for several Rasa processes: the registration may reach one
+    process and the call another (only one of them can listen on the port)."""
+
+    def __init__(self, url: str, prefix: str = "anxin", ttl_s: float = 120.0) -> None:
+        super().__init__(ttl_s)
+        import redis.asyncio as aioredis
+
+        self._redis = aioredis.Redis.from_url(url)
+        self._prefix = f"{prefix}:audiosocket:"
+
+    async def register(self, registration: Registration) -> None:
+        # "" stands for a withheld number: the call is registered, its caller unknown.
+        key = self._prefix + registration.call.hex
+        await self._redis.set(key, registration.number or "", ex=max(1, round(self.ttl_s)))
+
+    async def take(self, call: uuid.UUID) -> Optional[str]:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            key = self._prefix + call.hex
+            found, _ = await pipe.get(key).delete(key).execute()
+        return (found.decode("utf-8") or None) if found is not None else None
+
+    async def close(self) -> None:
+        await self._redis.close()
+
+
+def registry_for(redis_url: Optional[str], prefix: str) -> CallerRegistry:
+    return RedisCallerRegistry(redis_url, prefix) if redis_url else CallerRegistry()
 
 
 @dataclass(frozen=True)
@@ -166,13 +198,16 @@ def identify(care: CareServices, call: uuid.UUID, number: Optional[str], country
         return Caller(sender=f"as-{call.hex}")
     person = care.people.find_by_identity(CHANNEL, number)
     if person is None:
+        # Profiles keep numbers as staff typed them (spaces, dashes, with or without +86),
+        # so they are compared in one form; a centre has thousands of elders at most.
+        wanted = same_number(number, country)
         with care.db.read() as s:
-            row = s.scalars(
-                select(m.Person)
-                .where(m.Person.kind == "elder", m.Person.phone.in_(variants(number, country)))
+            rows = s.execute(
+                select(m.Person.id, m.Person.phone)
+                .where(m.Person.kind == "elder", m.Person.phone.isnot(None))
                 .order_by(m.Person.id)
-            ).first()
-            found = row.id if row is not None else None
+            ).all()
+        found = next((id_ for id_, phone in rows if same_number(phone, country) == wanted), None)
         if found is not None:
             try:  # from now on the number is theirs on the voice channel
                 care.people.add_identity(found, CHANNEL, number)

@@ -76,6 +76,10 @@ class AudioSocketSettings:
     host: str = "127.0.0.1"  # Asterisk on the same machine; a LAN address to reach further
     secret: Optional[str] = None  # for the dialplan's caller registration; none: refused
     country: str = "86"  # country code: "+86 138…" and "138…" in a profile are one number
+    # With several Rasa processes the dialplan's registration and the call may reach
+    # different ones: registrations then wait in Redis (ANXIN_REDIS_URL).
+    redis_url: Optional[str] = None
+    redis_prefix: str = "anxin"
 
     @classmethod
     def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> Optional[AudioSocketSettings]:
@@ -93,6 +97,8 @@ class AudioSocketSettings:
             host=env.get("ANXIN_AUDIOSOCKET_HOST", cls.host).strip() or cls.host,
             secret=env.get("ANXIN_AUDIOSOCKET_SECRET") or None,
             country=country,
+            redis_url=env.get("ANXIN_REDIS_URL") or None,
+            redis_prefix=env.get("ANXIN_REDIS_PREFIX") or cls.redis_prefix,
         )
 
 

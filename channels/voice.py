@@ -10,6 +10,11 @@ otherwise the transcriber) → map (the transcript becomes the ``UserMessage``) 
 
 ``/webhooks/voice/stream``: a call over a WebSocket (channels/voice_call.py).
 
+With ``ANXIN_AUDIOSOCKET_PORT`` set, the Asterisk AudioSocket bridge
+(channels/audiosocket.py) starts and stops with the server, running its calls on the
+same engine, and ``POST /webhooks/voice/audiosocket/calls`` takes the dialplan's
+``UUID → caller number`` registrations (channels/audiosocket_callers.py).
+
 The transcriber and synthesizer are built once, when Rasa builds the channel from
 ``var/credentials.yml`` (channels/voice_engines.py); logs carry sizes and timings,
 never what was said.
@@ -30,8 +35,11 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from care.language import detect_language
-from channels.common import body_too_large, user_message
-from channels.voice_call import VoiceCall
+from channels import audiosocket_callers as callers
+from channels.audiosocket import AudioSocketServer
+from channels.common import body_too_large, care_services, user_message
+from channels.config import AudioSocketSettings
+from channels.voice_call import WebSocketCall
 from channels.voice_engines import Engines, format_of, shared_engines, wav_bytes
 from channels.voice_session import SessionSettings, has_speech, phrase
 from voice.base import LANGUAGES, Audio, AudioError, AudioTooLarge, UnsupportedAudio
@@ -137,12 +145,24 @@ class VoiceInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[dict[str, Any]]) -> VoiceInput:
-        return cls(shared_engines(), SessionSettings.from_env())
+        return cls(shared_engines(), SessionSettings.from_env(), AudioSocketSettings.from_env())
 
-    def __init__(self, engines: Engines, settings: SessionSettings = SessionSettings()) -> None:
+    def __init__(
+        self,
+        engines: Engines,
+        settings: SessionSettings = SessionSettings(),
+        telephony: Optional[AudioSocketSettings] = None,
+    ) -> None:
         self.engines = engines
         self.settings = settings
-        self.calls = 0
+        self.telephony = telephony
+        self.registry = (
+            callers.registry_for(telephony.redis_url, telephony.redis_prefix)
+            if telephony is not None
+            else callers.CallerRegistry()
+        )
+        self.audiosocket: Optional[AudioSocketServer] = None
+        self.calls = 0  # open WebSocket calls
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = Blueprint("voice_webhook", __name__)
@@ -154,6 +174,24 @@ class VoiceInput(InputChannel):
         @bp.listener("after_server_start")
         async def started(app: Any, _: Any) -> None:
             holder["app"] = app
+            if self.telephony is not None:
+                self.audiosocket = AudioSocketServer(
+                    self.telephony,
+                    self.engines,
+                    conversations,
+                    care_services,
+                    self.settings,
+                    self.registry,
+                )
+                if not await self.audiosocket.start():
+                    self.audiosocket = None
+
+        @bp.listener("before_server_stop")
+        async def stopping(app: Any, _: Any) -> None:
+            server, self.audiosocket = self.audiosocket, None
+            if server is not None:
+                await server.stop()
+            await self.registry.close()
 
         @bp.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -162,9 +200,15 @@ class VoiceInput(InputChannel):
                     "status": "ok",
                     "transcriber": self.engines.transcriber is not None,
                     "synthesizer": self.engines.synthesizer is not None,
-                    "calls": self.calls,  # open calls: a dropped line must not stay counted
+                    # open calls: a dropped line must not stay counted
+                    "calls": self.calls + (self.audiosocket.calls if self.audiosocket else 0),
+                    "audiosocket": self.audiosocket is not None,
                 }
             )
+
+        @bp.route("/audiosocket/calls", methods=["POST"])
+        async def register_call(request: Request) -> HTTPResponse:
+            return await self._register(request)
 
         @bp.route("/turn", methods=["POST"])
         async def turn(request: Request) -> HTTPResponse:
@@ -185,7 +229,8 @@ class VoiceInput(InputChannel):
             hint = request.args.get("language")
             hint = hint if hint in LANGUAGES else None
             language = hint or await conversations.language(sender) or "zh"
-            call = VoiceCall(ws, sender, language, self.engines, conversations, self.settings, hint)
+            call = WebSocketCall(ws, sender, language, self.engines, conversations, self.settings,
+                                 hint)  # fmt: skip
             self.calls += 1
             try:
                 await call.run()
@@ -193,6 +238,25 @@ class VoiceInput(InputChannel):
                 self.calls -= 1
 
         return bp
+
+    async def _register(self, request: Request) -> HTTPResponse:
+        """The dialplan tells us who is calling before it connects the call."""
+        if body_too_large(request, callers.MAX_BODY):
+            return _error(413, "registration over 4 KB")
+        body, kind = request.body or b"", request.headers.get("content-type")
+        secret = callers.secret_of(kind, body, request.headers.get("x-anxin-secret"))
+        if not callers.secret_ok(secret, self.telephony.secret if self.telephony else None):
+            return _error(403, "wrong or missing X-Anxin-Secret (ANXIN_AUDIOSOCKET_SECRET)")
+        try:
+            registration = callers.parse_registration(kind, body)
+        except callers.BadRegistration as exc:
+            return _error(400, str(exc))
+        try:
+            await self.registry.register(registration)
+        except Exception as exc:  # Redis away: the call still goes on, as anonymous
+            log.error("voice: caller registration not kept: %s", type(exc).__name__)
+            return _error(503, "registration store unavailable")
+        return response.json({"status": "registered"})
 
     async def _turn(self, request: Request, conversations: Conversations) -> HTTPResponse:
         # verify

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import uuid
 
 import numpy as np
@@ -12,17 +13,21 @@ import pytest
 from channels import audiosocket_protocol as wire
 from channels.audiosocket_callers import (
     BadRegistration,
+    Caller,
     CallerRegistry,
+    RedisCallerRegistry,
     Registration,
+    identify,
     normalise,
     parse_registration,
+    same_number,
     secret_of,
     secret_ok,
-    variants,
 )
 from channels.config import AudioSocketSettings
 
 CALL = uuid.UUID("40325ec2-5efd-4bd3-805f-53576e581d13")
+REDIS_URL = os.environ.get("ANXIN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
 def frames(data: bytes) -> list[wire.Frame | None]:
@@ -135,10 +140,12 @@ def test_caller_numbers():
     for bad in ("12", "+86abc", "1" * 21, "Robert'); DROP TABLE people;--"):
         with pytest.raises(BadRegistration):
             normalise(bad)
-    assert "13800138000" in variants("+8613800138000", "86")
-    assert "+8613800138000" in variants("13800138000", "86")
-    assert "+8613800138000" in variants("013800138000", "86")
-    assert variants("+4420794600", "86") == ["+4420794600", "4420794600"]
+    one = {same_number(n, "86") for n in ("+86 138-0013-8000", "0086 13800138000",
+                                           "13800138000", "013800138000")}  # fmt: skip
+    assert one == {"13800138000"}
+    assert same_number("+44 20 7946 0000", "86") == "+442079460000"  # abroad stays abroad
+    assert same_number("020 7946 0000", "44") == same_number("+44 20 7946 0000", "44")
+    assert same_number("13800138001", "86") != same_number("13800138000", "86")
 
 
 def test_registrations_form_encoded_as_asterisk_curl_posts_them_or_json():
@@ -170,25 +177,57 @@ def test_the_shared_secret():
     assert secret_of("application/json", b"{bad", None) == ""
 
 
-def test_a_registration_serves_one_call_and_expires(monkeypatch):
-    registry = CallerRegistry(ttl_s=60, limit=2)
-    registry.register(Registration(CALL, "13800138000"))
-    assert registry.take(CALL) == "13800138000"
-    assert registry.take(CALL) is None  # once
-    calls = [uuid.uuid4() for _ in range(3)]
-    for call in calls:
-        registry.register(Registration(call, "13800138000"))
-    assert registry.take(calls[0]) is None  # the oldest went past the limit
-    assert registry.take(calls[2]) == "13800138000"
-    short = CallerRegistry(ttl_s=0)
-    short.register(Registration(CALL, "13800138000"))
-    assert short.take(CALL) is None
+def test_a_registration_serves_one_call_and_expires():
+    async def check() -> None:
+        registry = CallerRegistry(ttl_s=60, limit=2)
+        await registry.register(Registration(CALL, "13800138000"))
+        assert await registry.take(CALL) == "13800138000"
+        assert await registry.take(CALL) is None  # once
+        calls = [uuid.uuid4() for _ in range(3)]
+        for call in calls:
+            await registry.register(Registration(call, "13800138000"))
+        assert await registry.take(calls[0]) is None  # the oldest went past the limit
+        assert await registry.take(calls[2]) == "13800138000"
+        short = CallerRegistry(ttl_s=0)
+        await short.register(Registration(CALL, "13800138000"))
+        assert await short.take(CALL) is None
+
+    asyncio.run(check())
+
+
+def test_registrations_in_redis_are_shared_by_processes_and_taken_once():
+    """The real Redis of this machine (.ci/run starts it), under a prefix of its own."""
+    prefix = f"test{uuid.uuid4().hex[:8]}"
+
+    async def check() -> None:
+        here = RedisCallerRegistry(REDIS_URL, prefix, ttl_s=60)
+        there = RedisCallerRegistry(REDIS_URL, prefix, ttl_s=60)  # another Rasa process
+        other_centre = RedisCallerRegistry(REDIS_URL, prefix + "x", ttl_s=60)
+        try:
+            await here.register(Registration(CALL, "+8613800138000"))
+            assert await other_centre.take(CALL) is None
+            assert await there.take(CALL) == "+8613800138000"
+            assert await here.take(CALL) is None  # taken once
+            withheld = uuid.uuid4()
+            await here.register(Registration(withheld, None))
+            assert await there.take(withheld) is None
+            quick = RedisCallerRegistry(REDIS_URL, prefix, ttl_s=1)
+            await quick.register(Registration(CALL, "13800138000"))
+            await asyncio.sleep(1.5)
+            assert await there.take(CALL) is None  # expired
+            await quick.close()
+        finally:
+            for registry in (here, there, other_centre):
+                await registry.close()
+
+    asyncio.run(check())
 
 
 def test_settings_from_the_environment():
     assert AudioSocketSettings.from_env({}) is None  # off unless a port is set
     on = AudioSocketSettings.from_env({"ANXIN_AUDIOSOCKET_PORT": "9092"})
     assert on == AudioSocketSettings(port=9092, host="127.0.0.1", secret=None, country="86")
+    assert on.redis_url is None
     full = AudioSocketSettings.from_env(
         {"ANXIN_AUDIOSOCKET_PORT": "9092", "ANXIN_AUDIOSOCKET_HOST": "10.0.0.5",
          "ANXIN_AUDIOSOCKET_SECRET": "abc", "ANXIN_PHONE_COUNTRY": "+44"}
@@ -198,3 +237,18 @@ def test_settings_from_the_environment():
                 {"ANXIN_AUDIOSOCKET_PORT": "9092", "ANXIN_PHONE_COUNTRY": "uk"}):  # fmt: skip
         with pytest.raises(SystemExit):
             AudioSocketSettings.from_env(bad)
+
+
+def test_a_caller_number_is_the_elder_whose_profile_has_it(care):
+    """On SQLite and the real PostgreSQL: the profile's phone as staff typed it."""
+    mary = care.people.create("elder", "Mary Jones", phone="+86 138-0013-8000",
+                              preferred_language="en")  # fmt: skip
+    care.people.create("family", "Her Son", phone="13900000000")  # not an elder: not matched
+    first = identify(care, CALL, "13800138000", "86")
+    assert first == Caller(sender="13800138000", name="Mary Jones", language="en")
+    # The number is now her voice identity: what she books by phone is hers.
+    assert care.people.find_by_identity("voice", "13800138000").id == mary.id
+    assert identify(care, uuid.uuid4(), "13800138000", "86") == first
+    assert identify(care, CALL, "+8613800138001", "86") == Caller(sender="+8613800138001")
+    assert identify(care, CALL, "13900000000", "86") == Caller(sender="13900000000")
+    assert identify(care, CALL, None, "86") == Caller(sender=f"as-{CALL.hex}")
