@@ -7,6 +7,7 @@ twenty-six"); what a caller needs to hear is "十一月二十八号，星期五�
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from datetime import time as dtime
 from typing import Optional
@@ -143,3 +144,36 @@ def say_datetime(at: datetime, language: str, today: Optional[date] = None) -> s
     if language == "zh":
         return f"{day}，{say_time(at.time(), language)}"
     return f"{day}, at {say_time(at.time(), language)}"
+
+
+# How the bot writes dates and times (actions/say.py): "11月28号（星期五） 12:00",
+# "Friday 28 November, 12:00".
+_ZH_MONTH_DAY = re.compile(r"(\d{1,2})月(\d{1,2})[号日]")
+_EN_DAY_MONTH = re.compile(
+    r"\b(" + "|".join(_EN_WEEKDAYS) + r") (\d{1,2}) (" + "|".join(_EN_MONTHS) + r")\b"
+)
+# A written part of day before a clock time is dropped: the time is said with its own.
+_CLOCK = re.compile(
+    r"(?:上午|中午|下午|晚上|早上|凌晨|傍晚)?(?<!\d)(?<!\d:)([01]?\d|2[0-3]):([0-5]\d)(?!\d|:\d)"
+)
+
+
+def for_speech(text: str, language: str) -> str:
+    """A reply's written dates and clock times in words, for the voices to read."""
+    if language == "zh":
+        text = _ZH_MONTH_DAY.sub(_zh_month_day, text)
+    else:
+        text = _EN_DAY_MONTH.sub(_en_day_month, text)
+    return _CLOCK.sub(lambda m: say_time(dtime(int(m[1]), int(m[2])), language), text)
+
+
+def _zh_month_day(m: re.Match[str]) -> str:
+    month, day = int(m[1]), int(m[2])
+    if not (1 <= month <= 12 and 1 <= day <= 31):
+        return m[0]
+    return f"{zh_number(month)}月{zh_number(day)}号"
+
+
+def _en_day_month(m: re.Match[str]) -> str:
+    day = int(m[2])
+    return f"{m[1]} the {en_ordinal(day)} of {m[3]}" if 1 <= day <= 31 else m[0]

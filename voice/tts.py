@@ -25,6 +25,7 @@ from typing import AsyncIterator, Dict, List, Mapping, Optional, Tuple
 
 from voice.base import LANGUAGES, Audio, Synthesizer
 from voice.codecs import decode
+from voice.speak import for_speech
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ class EspeakSynthesizer:
         self.cache = PhraseCache()
 
     async def synthesize(self, text: str, language: str) -> AsyncIterator[Audio]:
-        for sentence in split_sentences(text):
+        for sentence in split_sentences(for_speech(text, language)):
             yield await self.sentence(sentence, language)
 
     async def sentence(self, sentence: str, language: str) -> Audio:
@@ -152,7 +153,8 @@ class EdgeSynthesizer:
         return time.monotonic() < self._offline_until
 
     async def synthesize(self, text: str, language: str) -> AsyncIterator[Audio]:
-        for sentence in split_sentences(text):
+        # Read-backs carry "11月28号 12:00": said in words (十一月二十八号 中午十二点).
+        for sentence in split_sentences(for_speech(text, language)):
             audio = None if self.offline else await self._edge(sentence, language)
             if audio is None:
                 audio = await self._fallback_sentence(sentence, language)

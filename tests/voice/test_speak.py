@@ -6,7 +6,15 @@ from datetime import date, datetime, time
 
 import pytest
 
-from voice.speak import en_number, en_ordinal, say_date, say_datetime, say_time, zh_number
+from voice.speak import (
+    en_number,
+    en_ordinal,
+    for_speech,
+    say_date,
+    say_datetime,
+    say_time,
+    zh_number,
+)
 
 
 def test_the_issue_example_in_both_languages() -> None:
@@ -71,3 +79,32 @@ def test_no_digits_left_to_be_read_one_by_one() -> None:
             for lang in ("zh", "en"):
                 said = say_datetime(at, lang)
                 assert not any(ch.isdigit() for ch in said), said
+
+
+@pytest.mark.parametrize(
+    ("written", "language", "said"),
+    [
+        # The read-backs of actions/say.py, as the voices must say them.
+        (
+            "明天（11月28号，星期五） 12:00，午饭，在食堂吃。",
+            "zh",
+            "明天（十一月二十八号，星期五） 中午十二点，午饭，在食堂吃。",
+        ),
+        ("12月1号（星期一） 下午14:30 门诊", "zh", "十二月一号（星期一） 下午两点半 门诊"),
+        (
+            "Friday 28 November, 12:00: Lunch at the canteen",
+            "en",
+            "Friday the twenty-eighth of November, twelve noon: Lunch at the canteen",
+        ),
+        (
+            "on Monday 1 December at 09:30",
+            "en",
+            "on Monday the first of December at half past nine in the morning",
+        ),  # fmt: skip
+        # Not dates or clock times: left as written.
+        ("13月40号 25:99 比分3:45:10", "zh", "13月40号 25:99 比分3:45:10"),
+        ("Room 12, call 12349", "en", "Room 12, call 12349"),
+    ],
+)
+def test_written_dates_and_times_are_said_in_words(written, language, said) -> None:
+    assert for_speech(written, language) == said

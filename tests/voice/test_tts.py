@@ -175,3 +175,11 @@ def test_rate_and_voices_come_from_the_environment(monkeypatch) -> None:
     assert "(en-GB, SoniaNeural)" in ssml and "rate='-25%'" in ssml
     # The offline voice slows down by the same setting.
     assert EdgeSynthesizer(env=env).fallback.wpm == int(175 * 0.75)
+
+
+def test_a_read_back_is_spoken_with_its_date_and_time_in_words() -> None:
+    written = asyncio.run(collect(EspeakSynthesizer(), "Friday 28 November, 12:00.", "en"))
+    said = asyncio.run(
+        collect(EspeakSynthesizer(), "Friday the twenty-eighth of November, twelve noon.", "en")
+    )
+    assert [a.pcm for _, a in written] == [a.pcm for _, a in said]
