@@ -15,17 +15,25 @@ newest turn only the rules naming the conversation's last action (or none) are
 checked — the others cannot match there. The same rules are left
 (tests/anxin/test_policy_rules.py compares the two on random rules and
 conversations).
+
+Each prediction also looked at the conversation twice (once by the words of the
+last message, once by its intent), and each look replayed it from the start of the
+session. The replay does not depend on which look it is for, so it is done once per
+prediction here (tests/anxin/test_policy_rules.py compares the states with Rasa's).
 """
 
 from __future__ import annotations
 
 import functools
 from collections import defaultdict
+from typing import Any, Optional
 
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.core.constants import PREVIOUS_ACTION, SHOULD_NOT_BE_SET
+from rasa.shared.core.domain import Domain
 from rasa.shared.core.generator import State
+from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import ACTION_NAME
 
 # For one set of rules: the rules whose newest turn names a previous action, by that
@@ -87,3 +95,58 @@ class ShortRulePolicy(RulePolicy):
             possible = {k for k in possible if self._is_rule_applicable(k, i, state)}
             longest = max((len(self._reversed_rule_states(k)) for k in possible), default=0)
         return possible
+
+    def _prediction_states(
+        self,
+        tracker: DialogueStateTracker,
+        domain: Domain,
+        use_text_for_last_user_input: bool = False,
+        rule_only_data: Optional[dict[str, Any]] = None,
+    ) -> list[State]:
+        replayed = _Replayed(tracker, self.__dict__.setdefault("_replays", {}))
+        return super()._prediction_states(
+            replayed,  # type: ignore[arg-type]
+            domain,
+            use_text_for_last_user_input=use_text_for_last_user_input,
+            rule_only_data=rule_only_data,
+        )
+
+
+class _Replayed:
+    """A tracker whose ``past_states`` replays the conversation once per set of events.
+
+    Only the latest replay is kept. It is the same tracker object with the same number
+    of events and the same last event (all three held, so no id is reused), and the
+    featurizer edits the states it gets, so each caller gets its own copy.
+    """
+
+    def __init__(self, tracker: DialogueStateTracker, memo: dict[str, Any]) -> None:
+        self._tracker = tracker
+        self._memo = memo
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tracker, name)
+
+    def past_states(
+        self,
+        domain: Domain,
+        omit_unset_slots: bool = False,
+        ignore_rule_only_turns: bool = False,
+        rule_only_data: Optional[dict[str, Any]] = None,
+    ) -> list[State]:
+        tracker = self._tracker
+        last = tracker.events[-1] if tracker.events else None
+        same = (tracker, last, domain)  # compared by identity
+        options = (len(tracker.events), omit_unset_slots, ignore_rule_only_turns, rule_only_data)
+        kept = self._memo.get("latest")
+        if not (
+            kept is not None
+            and all(a is b for a, b in zip(kept[0], same, strict=True))
+            and kept[1] == options
+        ):
+            states = tracker.past_states(
+                domain, omit_unset_slots, ignore_rule_only_turns, rule_only_data
+            )
+            kept = (same, options, states)
+            self._memo["latest"] = kept
+        return [{k: dict(v) if isinstance(v, dict) else v for k, v in s.items()} for s in kept[2]]
