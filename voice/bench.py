@@ -6,7 +6,9 @@ pace, and the real Mandarin samples when their wheel is in ``var/cache``. ``anxi
 voice`` can call :func:`run` and :func:`markdown`.
 
 "First audio" here is transcription plus the first sentence of a short reply from the
-offline voice: the dialogue's own time (Rasa, actions) is not in it.
+offline voice: the dialogue's own time (Rasa, actions) is not in it. ``anxin bench voice
+--stack`` (anxin/bench/voice_call.py) measures the whole way instead: calls over the
+voice WebSocket of the real stack, the server's VAD window and Rasa's turn included.
 """
 
 from __future__ import annotations
@@ -149,7 +151,8 @@ def markdown(result: VoiceBench, cpu: str, command: str) -> str:
             f"| STT per utterance, mean | {statistics.mean(s for _, s in result.per_clip):.2f} s |",
             f"| English WER (espeak-ng, 120 wpm) | {result.wer:.1%} "
             f"({result.word_errors}/{result.words} words) |",
-            f"| speech end → first reply audio, p50 / p95 (STT + espeak-ng, no dialogue) | "
+            f"| speech end → first reply audio, p50 / p95 (STT + espeak-ng, no dialogue, "
+            "no VAD window: see `--stack`) | "
             f"{_percentile(result.first_audio, 50):.2f} s / "
             f"{_percentile(result.first_audio, 95):.2f} s |",
             "",
