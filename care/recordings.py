@@ -14,7 +14,7 @@ console a file only for an id in the table, and only inside the recordings direc
 
 Settings (environment): ``ANXIN_RECORDINGS`` (on/off, default on),
 ``ANXIN_RECORDING_RETENTION_DAYS`` (default 30), ``ANXIN_RECORDINGS_DIR`` (default
-``var/recordings``). Logs carry ids and sizes, never what was said or who said it.
+``$ANXIN_VAR_DIR/recordings``). Logs carry ids and sizes, never what was said or who said it.
 """
 
 from __future__ import annotations
@@ -80,7 +80,9 @@ class RecordingSettings:
         if days < 1:  # zero or less would delete at once what staff are meant to review
             log.warning("ANXIN_RECORDING_RETENTION_DAYS below 1: keeping 1 day")
             days = 1
-        directory = env.get("ANXIN_RECORDINGS_DIR") or str(REPO_ROOT / "var" / "recordings")
+        # Beside the database by default: one var directory to back up, or to wipe.
+        var_dir = Path(env.get("ANXIN_VAR_DIR") or REPO_ROOT / "var")
+        directory = env.get("ANXIN_RECORDINGS_DIR") or str(var_dir / "recordings")
         return cls(
             enabled=env.get("ANXIN_RECORDINGS", "on").strip().lower() not in _OFF,
             retention_days=days,

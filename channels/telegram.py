@@ -39,6 +39,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from care.errors import DatabaseUnavailable
+from care.recordings import Recorder
 from care.services import CareServices
 from channels.common import care_services
 from channels.config import TelegramSettings
@@ -194,8 +195,9 @@ class TelegramInput(InputChannel):
         # httpx logs every request's URL at INFO, and a Bot API URL carries the bot token.
         logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
         # The phone channel's engines: one Whisper model in this process, not two.
-        voice = VoiceNotes(shared_engines())
-        return cls(settings, care_services(), Timing.from_env(), voice)
+        care = care_services()
+        voice = VoiceNotes(shared_engines(), recorder=Recorder(care.db, clock=care.clock))
+        return cls(settings, care, Timing.from_env(), voice)
 
     def __init__(
         self,

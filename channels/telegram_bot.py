@@ -174,7 +174,8 @@ class Handlers:
             return
         # Whisper is told the language only when we know it: an app's language is no
         # proof of what its owner speaks, and a wrong hint garbles the transcript.
-        heard = await self.notes.hear(note, await self.turns.known_language(chat.id))
+        hint = await self.turns.known_language(chat.id)
+        heard = await self.notes.hear(note, hint, str(chat.id), str(update.update_id))
         if heard.problem is None:
             language = heard.language or await self._language(update)
             key = str(update.update_id)

@@ -9,6 +9,9 @@ ordinary turn. What went wrong is told to the person as a key of
 ``telegram_render.TEXTS``, never as an error: a transient failure of the Bot API is
 raised instead, so the update is kept and replayed (channels/telegram_inbox.py).
 
+A note heard is kept for staff review (care.recordings: its transcript, and the OGG as
+received if the person consented), in the background: the turn never waits on it.
+
 Out: a turn's replies as one voice note (voice.tts: edge-tts, espeak-ng offline),
 encoded OGG/Opus, which is the only format Telegram plays as a voice message.
 
@@ -29,6 +32,7 @@ from telegram import Audio as AudioFile
 from telegram import VideoNote, Voice
 from telegram.error import BadRequest
 
+from care.recordings import Recorder
 from channels.voice import speak, spoken
 from channels.voice_engines import Engines
 from voice.base import AudioTooLarge, UnsupportedAudio
@@ -77,9 +81,15 @@ def _seconds(note: Note) -> float:
 
 
 class VoiceNotes:
-    def __init__(self, engines: Engines, max_bytes: int = MAX_VOICE_BYTES) -> None:
+    def __init__(
+        self,
+        engines: Engines,
+        max_bytes: int = MAX_VOICE_BYTES,
+        recorder: Optional[Recorder] = None,  # None: nothing is kept
+    ) -> None:
         self.engines = engines
         self.max_bytes = max_bytes
+        self.recorder = recorder
 
     @property
     def can_hear(self) -> bool:
@@ -89,8 +99,11 @@ class VoiceNotes:
         """Known from the update alone: no download for a note we could not take."""
         return (note.file_size or 0) > self.max_bytes or _seconds(note) > MAX_SECONDS
 
-    async def hear(self, note: Note, hint: Optional[str]) -> Heard:
-        """The words of a voice note; ``hint`` is the person's language when known."""
+    async def hear(
+        self, note: Note, hint: Optional[str], chat_id: str = "", message_id: str = ""
+    ) -> Heard:
+        """The words of a voice note; ``hint`` is the person's language when known.
+        ``chat_id`` and ``message_id`` (the turn's, as Rasa gets them) file its recording."""
         if self.engines.transcriber is None:
             return Heard(problem=NO_EARS)
         if self.too_big(note):
@@ -118,6 +131,11 @@ class VoiceNotes:
                  time.perf_counter() - started)  # fmt: skip
         if heard.no_speech or not heard.text.strip():
             return Heard(language=heard.language, problem=NOT_HEARD)
+        if self.recorder is not None and chat_id:
+            # An audio file may be MP3 or anything ffmpeg read: only OGG is kept as is.
+            original = (data, "ogg") if data[:4] == b"OggS" else None
+            self.recorder.record("telegram", chat_id, message_id or None, audio,
+                                 heard.text.strip(), heard.language, original)  # fmt: skip
         return Heard(heard.text.strip(), heard.language)
 
     async def say(self, messages: list[dict[str, Any]], language: str) -> Optional[VoiceNote]:

@@ -20,6 +20,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from care.recordings import Recorder
 from channels.common import body_too_large, care_services
 from channels.config import WeChatSettings
 from channels.voice_engines import shared_engines
@@ -47,7 +48,7 @@ class WeChatInput(InputChannel):
         self.settings = settings
         api = WeChatAPI(settings, care.channels)
         # The process's one set of voice engines (its Whisper model is the voice channel's).
-        voice = WeChatVoice(api, shared_engines())
+        voice = WeChatVoice(api, shared_engines(), Recorder(care.db, clock=care.clock))
         self.core = WeChatCore(settings, care, api, voice=voice)
         self._app: Any = None
         self._background: Optional[asyncio.Task[Any]] = None

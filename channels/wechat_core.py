@@ -250,7 +250,8 @@ class WeChatCore:
         """The turn of a kept message: its text, or its voice message transcribed."""
         if meta.get("media_id") and self.voice is not None:
             hint = await self.known_language(openid)
-            heard = await self.voice.hear(str(meta["media_id"]), str(meta.get("format", "")), hint)
+            media, fmt, key = str(meta["media_id"]), str(meta.get("format", "")), meta["message_id"]
+            heard = await self.voice.hear(media, fmt, hint, openid, str(key))
             if not heard.text:  # nothing to understand: a gentle re-ask, no Rasa turn
                 return [{"text": say(heard.problem, hint or await self.language_of(openid))}]
             text = heard.text

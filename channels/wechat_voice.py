@@ -6,7 +6,9 @@ transcribed by this process's one Whisper model (``channels.voice_engines``, sha
 the voice channel). Out: the answer is synthesised — slowed for elders by the
 synthesizer's rate, ``ANXIN_TTS_RATE`` — encoded as AMR, uploaded as temporary media and
 sent as a customer-service voice message. The text answer always goes on its own, first:
-a voice reply that fails is logged and costs nothing else.
+a voice reply that fails is logged and costs nothing else. A message heard is kept for
+staff review (care.recordings: its transcript, and its audio if the person consented),
+in the background: the turn never waits on it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
+from care.recordings import Recorder
 from channels.voice_engines import Engines
 from channels.wechat_api import WeChatAPI, WeChatAPIError
 from voice.base import SAMPLE_RATE, SAMPLE_WIDTH, Audio, AudioError
@@ -68,17 +71,26 @@ def join_speech(parts: Sequence[Audio], max_s: float = MAX_REPLY_S) -> Audio:
 
 
 class WeChatVoice:
-    def __init__(self, api: WeChatAPI, engines: Engines) -> None:
+    def __init__(self, api: WeChatAPI, engines: Engines, recorder: Optional[Recorder] = None):
         self.api = api
         self.engines = engines
+        self.recorder = recorder  # None: nothing is kept (tests of the voice alone)
 
     @property
     def hears(self) -> bool:
         return self.engines.transcriber is not None
 
-    async def hear(self, media_id: str, fmt: str, language: Optional[str]) -> Heard:
+    async def hear(
+        self,
+        media_id: str,
+        fmt: str,
+        language: Optional[str],
+        openid: str = "",
+        message_id: str = "",
+    ) -> Heard:
         """The words of a voice message; ``language`` (the person's, when known) skips
-        Whisper's language detection. A network failure raises: the message is held."""
+        Whisper's language detection. A network failure raises: the message is held.
+        ``openid`` and ``message_id`` (the turn's, as Rasa gets them) file its recording."""
         transcriber = self.engines.transcriber
         if transcriber is None:
             return Heard(problem="voice")
@@ -95,6 +107,9 @@ class WeChatVoice:
         transcript = await transcriber.transcribe(audio, language)
         if transcript.no_speech or not transcript.text.strip():
             return Heard(problem="not_heard")
+        if self.recorder is not None and openid:
+            self.recorder.record("wechat", openid, message_id or None, audio, transcript.text,
+                                 transcript.language, original=(data, fmt))  # fmt: skip
         return Heard(text=transcript.text)
 
     async def speak(self, openid: str, texts: Sequence[str]) -> bool:

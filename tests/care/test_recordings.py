@@ -61,6 +61,8 @@ def test_settings_from_env_have_safe_defaults(tmp_path: Path) -> None:
                                          "ANXIN_RECORDINGS_DIR": str(tmp_path)})  # fmt: skip
     assert (custom.enabled, custom.retention_days, custom.directory) == (False, 7, tmp_path)
     assert RecordingSettings.from_env({"ANXIN_RECORDING_RETENTION_DAYS": "x"}).retention_days == 30
+    beside = RecordingSettings.from_env({"ANXIN_VAR_DIR": str(tmp_path)})
+    assert beside.directory == tmp_path / "recordings"
     assert RecordingSettings.from_env({"ANXIN_RECORDING_RETENTION_DAYS": "0"}).retention_days == 1
 
 

@@ -15,13 +15,19 @@ import json
 import shutil
 import subprocess
 import time
+import urllib.request
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Iterator
 
 import av
 import numpy as np
 import pytest
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
+from care.models_voice import VoiceRecording
+from care.recordings import RecordingSettings, open_for_review
 from tests.channels.fake_telegram import Call
 from tests.channels.stacks import ChannelStack, Person, running, weekday_ahead
 from voice.base import Audio
@@ -175,3 +181,60 @@ def test_a_voice_note_gets_its_turn_once_when_telegram_redelivers_it(stack, tmp_
     time.sleep(3)
     assert len(stack.telegram_api.sent(chat_id=5105)) == ann.seen  # no second answer
     assert stack.user_turns("5105") == 1
+
+
+# Recordings kept for staff review (care.recordings) -------------------------------------
+
+
+def recordings_of(stack: ChannelStack, chat_id: int, count: int, timeout: float = 60):
+    """The chat's kept voice turns, once ``count`` are there (kept in the background)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with stack.care.db.read() as s:
+            rows = s.scalars(
+                select(VoiceRecording)
+                .where(VoiceRecording.channel == "telegram")
+                .where(VoiceRecording.sender_id == str(chat_id))
+                .order_by(VoiceRecording.id)
+            ).all()
+        if len(rows) >= count or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.2)
+
+
+def var_dir(stack: ChannelStack) -> Path:
+    return Path(str(make_url(stack.care.db.url).database)).parent
+
+
+def test_a_consenting_persons_note_is_kept_with_its_turn(stack, tmp_path):
+    rose = stack.care.people.create("elder", "Rose", preferred_language="en",
+                                    consent_voice_recording=True)  # fmt: skip
+    stack.care.people.add_identity(rose.id, "telegram", "5106")
+    speaker = Speaker(stack, 5106)
+    ogg = ogg_of_speech("Hello", tmp_path)
+    update = speaker.note(ogg)
+    assert "Anxin" in speaker.send(update)
+    [kept] = recordings_of(stack, 5106, 1)
+    assert kept.message_id == str(update["update_id"])
+    url = f"http://127.0.0.1:{stack.port}/conversations/5106/tracker"
+    with urllib.request.urlopen(url, timeout=30) as resp:
+        events = json.loads(resp.read())["events"]
+    assert kept.message_id in [e.get("message_id") for e in events if e["event"] == "user"]
+    assert kept.person_id == rose.id and kept.language == "en"
+    assert "hello" in kept.transcript.lower()
+    settings = RecordingSettings.from_env({"ANXIN_VAR_DIR": str(var_dir(stack))})
+    path, content_type = open_for_review(stack.care.db, kept.id, settings)
+    assert content_type == "audio/ogg" and path.read_bytes() == ogg  # as the app recorded it
+    assert decode(path.read_bytes(), "ogg").seconds == pytest.approx(decode(ogg, "ogg").seconds)
+    assert kept.duration_s == pytest.approx(decode(ogg, "ogg").seconds, abs=0.01)
+    assert kept.expires_at - kept.created_at == timedelta(days=30)
+    assert "hello" not in stack.out.text.lower()  # nothing said is logged
+
+
+def test_without_consent_a_note_keeps_its_transcript_but_no_audio(stack, tmp_path):
+    before = set(var_dir(stack).rglob("*.ogg"))
+    speaker = Speaker(stack, 5107)  # a stranger: no consent given
+    assert "Anxin" in speaker.speak(ogg_of_speech("Hello", tmp_path))
+    [kept] = recordings_of(stack, 5107, 1)
+    assert "hello" in kept.transcript.lower() and kept.path is None
+    assert set(var_dir(stack).rglob("*.ogg")) == before

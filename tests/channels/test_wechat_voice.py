@@ -9,17 +9,23 @@ multipart) and the customer-service voice messages that refer to them.
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import time
+import urllib.request
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 import pytest
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from care import migrate
 from care.config import CareSettings
+from care.models_voice import VoiceRecording
+from care.recordings import RecordingSettings, open_for_review
 from care.services import build
 from channels.config import WeChatSettings
 from channels.wechat_api import WeChatAPI, WeChatAPIError
@@ -215,3 +221,87 @@ def test_a_failed_voice_reply_never_loses_the_text(stack):
     # The next voice reply goes out again.
     assert elder.voice(recognition="你们都有啥服务")
     assert len(elder.voice_replies(1)) == 1
+
+
+# Recordings kept for staff review (care.recordings) -------------------------------------
+
+
+def recordings_of(stack: ChannelStack, openid: str, count: int, timeout: float = 60):
+    """The person's kept voice turns, once ``count`` are there (kept in the background)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with stack.care.db.read() as s:
+            rows = s.scalars(
+                select(VoiceRecording)
+                .where(VoiceRecording.channel == "wechat", VoiceRecording.sender_id == openid)
+                .order_by(VoiceRecording.id)
+            ).all()
+        if len(rows) >= count or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.2)
+
+
+def user_message_ids(stack: ChannelStack, sender: str) -> list[str]:
+    url = f"http://127.0.0.1:{stack.port}/conversations/{sender}/tracker"
+    with urllib.request.urlopen(url, timeout=30) as resp:
+        events = json.loads(resp.read())["events"]
+    return [e.get("message_id") for e in events if e["event"] == "user"]
+
+
+def var_dir(stack: ChannelStack) -> Path:
+    return Path(str(make_url(stack.care.db.url).database)).parent
+
+
+def consenting(stack: ChannelStack, openid: str, consent: bool = True) -> int:
+    person = stack.care.people.create("elder", "Rose", preferred_language="en",
+                                      consent_voice_recording=consent)  # fmt: skip
+    stack.care.people.add_identity(person.id, "wechat", openid)
+    return person.id
+
+
+def test_a_consenting_persons_voice_is_kept_with_its_turn(stack, tmp_path):
+    elder = Speaker(stack, "oVoiceKept")
+    person_id = consenting(stack, elder.openid)
+    amr = spoken_amr("Hello", tmp_path)
+    assert "Anxin" in elder.voice(amr)
+    [kept] = recordings_of(stack, elder.openid, 1)
+    assert kept.message_id == f"msg:{elder.msg_id}"  # the message's key, from its MsgId
+    assert kept.message_id in user_message_ids(stack, elder.openid)  # its turn in Rasa
+    assert kept.person_id == person_id and "hello" in kept.transcript.lower()
+    settings = RecordingSettings.from_env({"ANXIN_VAR_DIR": str(var_dir(stack))})
+    path, content_type = open_for_review(stack.care.db, kept.id, settings)
+    # AMR plays in no browser: kept as OGG/Opus, the same length as what was said.
+    assert content_type == "audio/ogg" and path.suffix == ".ogg"
+    said = decode(amr, "amr").seconds
+    assert decode(path.read_bytes(), "ogg").seconds == pytest.approx(said, abs=0.05)
+    assert kept.duration_s == pytest.approx(said, abs=0.01)
+    assert path.stat().st_size < len(amr) * 3  # compressed, not 16 kHz PCM (32 kB/s)
+
+
+def test_without_consent_a_voice_keeps_its_transcript_but_no_audio(stack, tmp_path):
+    before = set(var_dir(stack).rglob("*.ogg"))
+    elder = Speaker(stack, "oVoiceNotKept")
+    consenting(stack, elder.openid, consent=False)
+    assert "Anxin" in elder.voice(spoken_amr("Hello", tmp_path))
+    [kept] = recordings_of(stack, elder.openid, 1)
+    assert "hello" in kept.transcript.lower() and kept.path is None
+    assert set(var_dir(stack).rglob("*.ogg")) == before
+
+
+def test_a_recording_that_fails_never_costs_the_turn(stack, tmp_path):
+    elder = Speaker(stack, "oVoiceTableGone")
+    consenting(stack, elder.openid)
+    before = set(var_dir(stack).rglob("*.ogg"))
+    with stack.care.db.engine.begin() as conn:  # every insert of a recording now fails
+        conn.exec_driver_sql("ALTER TABLE voice_recordings RENAME TO voice_recordings_away")
+    try:
+        assert "Anxin" in elder.voice(spoken_amr("Hello", tmp_path))
+        assert stack.user_turns(elder.openid) == 1
+        deadline = time.monotonic() + 30
+        while "a voice turn was not kept" not in stack.out.text and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert "a voice turn was not kept" in stack.out.text
+        assert set(var_dir(stack).rglob("*.ogg")) == before  # no audio left without its row
+    finally:
+        with stack.care.db.engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE voice_recordings_away RENAME TO voice_recordings")
