@@ -32,6 +32,7 @@ from telegram import Bot
 from telegram.error import Forbidden, TelegramError
 
 from care.services import CareServices
+from care.staff_replies import StaffReplies
 from channels.common import user_message
 from channels.telegram_inbox import ANSWERED, CHANNEL, DONE, HELD, Inbox, Taken
 from channels.telegram_render import Reply, language_of, render, split_text, text
@@ -352,6 +353,23 @@ class Turns:
                 self.care.channels.unclaim(item.notification_id)
                 log.warning("telegram: notification %s not sent: %s", item.notification_id,
                             type(exc).__name__)  # fmt: skip
+                break
+            sent += 1
+        return sent + await self._deliver_staff_replies()
+
+    async def _deliver_staff_replies(self) -> int:
+        """Staff replies in a handed-off conversation (the sender id is the chat id)."""
+        replies, sent = StaffReplies(self.care.db, self.care.clock), 0
+        for reply in replies.pending(CHANNEL):
+            if not reply.conversation_id.lstrip("-").isdigit() or not replies.claim(reply.id):
+                continue
+            try:
+                await self.sender.send(
+                    int(reply.conversation_id), [Reply(p) for p in split_text(reply.text)]
+                )
+            except Exception as exc:
+                replies.unclaim(reply.id)
+                log.warning("telegram: staff reply %s not sent: %s", reply.id, type(exc).__name__)
                 break
             sent += 1
         return sent

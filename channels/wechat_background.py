@@ -14,6 +14,7 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from care.staff_replies import StaffReplies
 from channels.wechat_xml import pack, render_messages
 
 if TYPE_CHECKING:
@@ -36,6 +37,15 @@ async def deliver_outbox(core: WeChatCore) -> int:
             sent += 1
         else:
             await asyncio.to_thread(store.unclaim, item.notification_id)
+    # Staff replies in a handed-off conversation (the sender id is the openid).
+    replies = StaffReplies(store.db, store.clock)
+    for reply in await asyncio.to_thread(replies.pending, CHANNEL):
+        if not await asyncio.to_thread(replies.claim, reply.id):
+            continue
+        if await core._send(reply.conversation_id, [reply.text]):
+            sent += 1
+        else:
+            await asyncio.to_thread(replies.unclaim, reply.id)
     return sent
 
 
