@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any, Iterator
@@ -129,6 +130,10 @@ def test_staff_take_over_reply_on_the_rest_channel_and_give_the_conversation_bac
         _reply(page, "请您先坐下歇一歇，我马上给您打电话。")
         assert [m["text"] for m in _poll_replies(stack)] == ["请您先坐下歇一歇，我马上给您打电话。"]
         assert _poll_replies(stack) == []
+        nobody = f"http://127.0.0.1:{stack.rasa_port}/webhooks/rest/staff_replies"
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(nobody, timeout=30)
+        assert refused.value.code == 400
 
         # Both are in the conversation itself: Rasa's log, through the event broker.
         _reload_until(page, conversation, "请您先坐下歇一歇")
