@@ -14,7 +14,8 @@ console a file only for an id in the table, and only inside the recordings direc
 
 Settings (environment): ``ANXIN_RECORDINGS`` (on/off, default on),
 ``ANXIN_RECORDING_RETENTION_DAYS`` (default 30), ``ANXIN_RECORDINGS_DIR`` (default
-``$ANXIN_VAR_DIR/recordings``). Logs carry ids and sizes, never what was said or who said it.
+``$ANXIN_VAR_DIR/recordings``), ``ANXIN_RECORDING_PURGE_S`` (seconds between purges,
+default 3600). Logs carry ids and sizes, never what was said or who said it.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ class RecordingSettings:
     enabled: bool = True
     retention_days: int = 30
     directory: Path = field(default_factory=lambda: REPO_ROOT / "var" / "recordings")
+    purge_every_s: float = PURGE_EVERY_S
 
     @classmethod
     def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> RecordingSettings:
@@ -87,7 +89,16 @@ class RecordingSettings:
             enabled=env.get("ANXIN_RECORDINGS", "on").strip().lower() not in _OFF,
             retention_days=days,
             directory=Path(directory),
+            purge_every_s=_positive(env.get("ANXIN_RECORDING_PURGE_S"), PURGE_EVERY_S),
         )
+
+
+def _positive(value: Optional[str], default: float) -> float:
+    try:
+        number = float(value) if value else default
+    except ValueError:
+        return default
+    return number if number > 0 else default
 
 
 @dataclass(frozen=True)
@@ -264,10 +275,11 @@ class Purger:
         db: Database,
         settings: Optional[RecordingSettings] = None,
         clock: Clock = system_clock,
-        every_s: float = PURGE_EVERY_S,
+        every_s: Optional[float] = None,  # default: settings.purge_every_s
     ) -> None:
-        self.db, self.clock, self.every_s = db, clock, every_s
+        self.db, self.clock = db, clock
         self.settings = settings or RecordingSettings.from_env()
+        self.every_s = every_s or self.settings.purge_every_s
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="recordings-purge", daemon=True)
 

@@ -61,6 +61,9 @@ def test_settings_from_env_have_safe_defaults(tmp_path: Path) -> None:
                                          "ANXIN_RECORDINGS_DIR": str(tmp_path)})  # fmt: skip
     assert (custom.enabled, custom.retention_days, custom.directory) == (False, 7, tmp_path)
     assert RecordingSettings.from_env({"ANXIN_RECORDING_RETENTION_DAYS": "x"}).retention_days == 30
+    assert default.purge_every_s == 3600
+    assert RecordingSettings.from_env({"ANXIN_RECORDING_PURGE_S": "2"}).purge_every_s == 2
+    assert RecordingSettings.from_env({"ANXIN_RECORDING_PURGE_S": "-1"}).purge_every_s == 3600
     beside = RecordingSettings.from_env({"ANXIN_VAR_DIR": str(tmp_path)})
     assert beside.directory == tmp_path / "recordings"
     assert RecordingSettings.from_env({"ANXIN_RECORDING_RETENTION_DAYS": "0"}).retention_days == 1

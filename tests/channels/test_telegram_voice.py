@@ -12,11 +12,12 @@ from __future__ import annotations
 import io
 import itertools
 import json
+import os
 import shutil
 import subprocess
 import time
 import urllib.request
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -27,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from care.models_voice import VoiceRecording
-from care.recordings import RecordingSettings, open_for_review
+from care.recordings import RecordingSettings, keep, open_for_review
 from tests.channels.fake_telegram import Call
 from tests.channels.stacks import ChannelStack, Person, running, weekday_ahead
 from voice.base import Audio
@@ -40,8 +41,17 @@ _file_ids = itertools.count(1)
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChannelStack]:
     # Never skipped: without espeak-ng (.ci/run installs it) the test fails here.
     assert shutil.which("espeak-ng"), "espeak-ng is not installed (.ci/run installs it)"
-    with running(tmp_path_factory.mktemp("telegram-voice"), telegram=True) as stack:
-        yield stack
+    # The action server purges recordings every second here (hourly by default).
+    saved = os.environ.get("ANXIN_RECORDING_PURGE_S")
+    os.environ["ANXIN_RECORDING_PURGE_S"] = "1"
+    try:
+        with running(tmp_path_factory.mktemp("telegram-voice"), telegram=True) as stack:
+            yield stack
+    finally:
+        if saved is None:
+            os.environ.pop("ANXIN_RECORDING_PURGE_S", None)
+        else:
+            os.environ["ANXIN_RECORDING_PURGE_S"] = saved
 
 
 def ogg_of_speech(text: str, tmp: Path) -> bytes:
@@ -238,3 +248,22 @@ def test_without_consent_a_note_keeps_its_transcript_but_no_audio(stack, tmp_pat
     [kept] = recordings_of(stack, 5107, 1)
     assert "hello" in kept.transcript.lower() and kept.path is None
     assert set(var_dir(stack).rglob("*.ogg")) == before
+
+
+def test_the_action_server_purges_expired_recordings_by_itself(stack):
+    person = stack.care.people.create("elder", "Iris", consent_voice_recording=True)
+    stack.care.people.add_identity(person.id, "telegram", "5108")
+    settings = RecordingSettings.from_env({"ANXIN_VAR_DIR": str(var_dir(stack))})
+    at = datetime.now(timezone.utc)
+    old = keep(stack.care.db, "telegram", "5108", "1", decode(ogg_of_silence(1), "ogg"), "old",
+               "en", at - timedelta(days=31), settings=settings)  # fmt: skip
+    new = keep(stack.care.db, "telegram", "5108", "2", decode(ogg_of_silence(1), "ogg"), "new",
+               "en", at, settings=settings)  # fmt: skip
+    assert old is not None and new is not None
+    old_path, _ = open_for_review(stack.care.db, old, settings)
+    deadline = time.monotonic() + 60
+    while old_path.exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not old_path.exists()
+    assert [r.transcript for r in recordings_of(stack, 5108, 1)] == ["new"]
+    assert open_for_review(stack.care.db, new, settings)[0].exists()
