@@ -91,17 +91,19 @@ def test_a_known_elder_calls_is_greeted_by_name_and_books_lunch(hotline, tmp_pat
     async def conversation() -> dict[str, Any]:
         seen: dict[str, Any] = {}
         phone = await Phone(hotline.audiosocket_port, call).dial()
-        seen["greeting"] = await phone.reply(0)
-        said = await phone.say(speech(f"I would like to book lunch for {day:%A}", tmp_path))
-        seen["asked"] = await answered(hotline, sender, 2)  # 1 is the greeting
-        await phone.reply(said)
-        pressed = phone.key("2")  # 2. Deliver it home, on the keypad
-        seen["readback"] = await answered(hotline, sender, 3)
-        await phone.reply(pressed)
-        # Whisper hears a lone espeak "Yes" over a phone line as "Yeah."
-        await phone.say(speech("Yes, that's right", tmp_path))
-        seen["done"] = await answered(hotline, sender, 4)
-        await phone.hang_up()
+        try:
+            seen["greeting"] = await phone.reply(0)
+            said = await phone.say(speech(f"I would like to book lunch for {day:%A}", tmp_path))
+            seen["asked"] = await answered(hotline, sender, 2)  # 1 is the greeting
+            await phone.reply(said)
+            pressed = phone.key("2")  # 2. Deliver it home, on the keypad
+            seen["readback"] = await answered(hotline, sender, 3)
+            await phone.reply(pressed)
+            # Whisper hears a lone espeak "Yes" over a phone line as "Yeah."
+            await phone.say(speech("Yes, that's right", tmp_path))
+            seen["done"] = await answered(hotline, sender, 4)
+        finally:
+            await phone.hang_up()
         seen["kinds"], seen["sizes"] = set(phone.kinds), phone.sizes
         return seen
 
@@ -195,15 +197,17 @@ def test_broken_messages_close_that_call_and_nothing_else(hotline):
 def test_speaking_over_our_speech_stops_it(hotline):
     async def call() -> tuple[list[float], float]:
         phone = await Phone(hotline.audiosocket_port, uuid.uuid4()).dial()
-        deadline = time.monotonic() + 120
-        while not phone.heard:  # the greeting has begun
-            assert time.monotonic() < deadline, "no greeting"
-            await asyncio.sleep(0.02)
-        await asyncio.sleep(1.0)
-        spoke_at = time.monotonic()
-        await phone.say(tone(0.6))  # the caller talks over it
-        await asyncio.sleep(1.0)
-        await phone.hang_up()
+        try:
+            deadline = time.monotonic() + 120
+            while not phone.heard:  # the greeting has begun
+                assert time.monotonic() < deadline, "no greeting"
+                await asyncio.sleep(0.02)
+            await asyncio.sleep(1.0)
+            spoke_at = time.monotonic()
+            await phone.say(tone(0.6))  # the caller talks over it
+            await asyncio.sleep(1.0)
+        finally:
+            await phone.hang_up()
         return [t for t, _ in phone.heard], spoke_at
 
     heard, spoke_at = asyncio.run(call())
