@@ -43,6 +43,8 @@ class Turn:
     language: Optional[str] = None
     entities: list[dict[str, Any]] = field(default_factory=list)
     replies: list[str] = field(default_factory=list)
+    # What staff wrote in a handed-off conversation: {"by": username, "text": ...}
+    staff_replies: list[dict[str, str]] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
     slots: dict[str, Any] = field(default_factory=dict)
     handed_off: bool = False
@@ -150,7 +152,10 @@ def parse(events: Iterable[tuple[int, dict[str, Any]]]) -> list[Session]:
             sessions[-1].turns.append(turn)
         elif kind == "bot":
             text = event.get("text")
-            if text:
+            staff = (event.get("metadata") or {}).get("staff")
+            if text and staff:
+                current(event).staff_replies.append({"by": str(staff), "text": str(text)})
+            elif text:
                 current(event).replies.append(str(text))
         elif kind == "action":
             name = event.get("name")
@@ -212,5 +217,7 @@ def mentions(conversation: Conversation, needle: str) -> bool:
         if t.text and needle in t.text.casefold():
             return True
         if any(needle in r.casefold() for r in t.replies):
+            return True
+        if any(needle in r["text"].casefold() for r in t.staff_replies):
             return True
     return False

@@ -148,8 +148,8 @@ def flag(
 
 EXPORT_FIELDS = [
     "conversation_id", "person_id", "person_name", "session", "at", "channel", "language",
-    "text", "intent", "confidence", "replies", "actions", "bookings", "handed_off",
-    "correction",
+    "text", "intent", "confidence", "replies", "staff_replies", "actions", "bookings",
+    "handed_off", "correction",
 ]  # fmt: skip
 
 
@@ -201,6 +201,7 @@ def _csv_row(conv: dict[str, Any], session: int, turn: dict[str, Any]) -> dict[s
         "intent": turn["intent"],
         "confidence": turn["confidence"],
         "replies": " | ".join(turn["replies"]),
+        "staff_replies": " | ".join(f"{r['by']}: {r['text']}" for r in turn["staff_replies"]),
         "actions": " ".join(turn["actions"]),
         "bookings": " ".join(f"{b['change']}:{b['id']}:{b['slot']}" for b in turn["bookings"]),
         "handed_off": turn["handed_off"],

@@ -134,6 +134,9 @@ def _turn(t: Turn, full: bool, threshold: float) -> dict[str, Any]:
         "low_confidence": t.low_confidence(threshold),
         "entities": t.entities if full else [{**e, "value": MASK} for e in t.entities],
         "replies": t.replies if full else [MASK for _ in t.replies],
+        "staff_replies": t.staff_replies
+        if full
+        else [{"by": r["by"], "text": MASK} for r in t.staff_replies],
         "actions": t.actions,
         "slots": t.slots if full else {},
         "handed_off": t.handed_off,

@@ -139,6 +139,7 @@ def test_staff_take_over_reply_on_the_rest_channel_and_give_the_conversation_bac
         _reload_until(page, conversation, "请您先坐下歇一歇")
         content = page.content()
         assert "我是护士小王" in content and "请您先坐下歇一歇" in content
+        assert page.locator("p.reply.staff").count() == 2  # shown as staff's, not the bot's
         shoot(page, "handoff_conversation_zh", stable=False)
 
         with page.expect_navigation() as landed:

@@ -67,3 +67,23 @@ def test_rows_that_are_not_rasa_events_are_skipped() -> None:
                       (3, {"event": "slot"}), (4, {"event": "bot", "text": ""})])  # fmt: skip
     [turn] = sessions[0].turns
     assert turn.text is None and turn.intent is None and turn.replies == []
+
+
+def test_staff_replies_are_told_apart_from_the_assistants_and_masked_for_volunteers() -> None:
+    from staff.redact import conversation as view
+
+    sessions = parse(
+        rows(
+            ActionExecuted("action_listen", timestamp=1.0),
+            user("我要找人工", "request_human", 0.95, "zh"),
+            BotUttered("好的，我已经告诉工作人员了。", timestamp=2.0),
+            BotUttered("王阿姨您好，我是小李。", metadata={"staff": "li"}, timestamp=3.0),
+        )
+    )
+    [turn] = sessions[0].turns
+    assert turn.replies == ["好的，我已经告诉工作人员了。"]
+    assert turn.staff_replies == [{"by": "li", "text": "王阿姨您好，我是小李。"}]
+    conversation = Conversation("s", sessions)
+    full, masked = view(conversation, "staff", 0.6), view(conversation, "volunteer", 0.6)
+    assert full["sessions"][0]["turns"][0]["staff_replies"][0]["text"] == "王阿姨您好，我是小李。"
+    assert "小李" not in str(masked)
