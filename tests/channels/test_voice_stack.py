@@ -216,7 +216,8 @@ def test_lunch_booked_by_voice_end_to_end(stack, tmp_path):
     assert any("name" in r for r in named["replies"]), named
     _, readback = turn(stack, spoken("John", tmp_path), query="sender=caller-5")
     assert any("right?" in r for r in readback["replies"]), readback
-    _, done = turn(stack, spoken("Yes", tmp_path), query="sender=caller-5")
+    # A bare espeak-ng "Yes" is heard as "The" by the base model now and then.
+    _, done = turn(stack, spoken("Yes please", tmp_path), query="sender=caller-5")
     assert any("booked" in r for r in done["replies"]), done
 
     person = stack.care.people.find_by_identity("voice", "caller-5")
