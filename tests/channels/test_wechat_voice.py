@@ -212,11 +212,30 @@ def test_an_unplayable_voice_gets_a_polite_answer(stack):
     assert stack.user_turns(elder.openid) == 0
 
 
+def _uploads_settled(api, quiet_s: float = 2.0, timeout: float = 60) -> None:
+    """Wait until no upload has arrived for ``quiet_s``: earlier tests' voice replies run in
+    the background, and one of them must not be the upload that fails below."""
+    deadline, seen, since = time.monotonic() + timeout, -1, time.monotonic()
+    while time.monotonic() < deadline:
+        count = len(api.uploads)
+        if count != seen:
+            seen, since = count, time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            return
+        time.sleep(0.1)
+    raise AssertionError("voice uploads never settled")
+
+
 def test_a_failed_voice_reply_never_loses_the_text(stack):
     elder = Speaker(stack, "oVoiceNoUpload")
+    _uploads_settled(stack.wechat_api)
     stack.wechat_api.fail_uploads = 1  # WeChat's media service fails once
     answer = elder.voice(recognition="你们都有啥服务")
     assert "午饭还有" in answer, answer
+    deadline = time.monotonic() + 60
+    while stack.wechat_api.fail_uploads and time.monotonic() < deadline:
+        time.sleep(0.1)  # until our voice reply has tried, and failed
+    assert stack.wechat_api.fail_uploads == 0
     assert elder.api.voices_to(elder.openid) == []
     # The next voice reply goes out again.
     assert elder.voice(recognition="你们都有啥服务")
