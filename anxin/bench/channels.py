@@ -28,9 +28,7 @@ import itertools
 import math
 import os
 import random
-import shutil
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -60,6 +58,7 @@ from anxin.bench.servers import (
     Child,
     PeakRss,
     http_ok,
+    in_scratch,
     machine_busy_seconds,
     own_cpu,
     require_free,
@@ -340,20 +339,12 @@ def channels_bench(
             file=sys.stderr,
         )
         return 2
-    tmp = Path(tempfile.mkdtemp(prefix="anxin-bench-channels-"))
-    try:
-        result = bench(tmp, users, messages, rasa_port, actions_port, not plaintext, think_s)
-    except BenchError as exc:
-        print(f"anxin: bench channels: {exc}", file=sys.stderr)
-        if exc.child is not None:
-            print(f"--- last lines of {exc.child.log}:\n{exc.child.tail()}", file=sys.stderr)
-        keep = True
+    result = in_scratch(
+        "channels", "channels", keep,
+        lambda tmp: bench(tmp, users, messages, rasa_port, actions_port, not plaintext, think_s),
+    )  # fmt: skip
+    if result is None:
         return 1
-    finally:
-        if keep:
-            print(f"anxin: logs and the throwaway database are in {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
     print("\n".join(result.notes))
     command = command_line(users, messages, rasa_port, actions_port, plaintext, think_s)
     print(f"\ncommand: {command}")

@@ -27,9 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import shutil
 import sys
-import tempfile
 import time
 import uuid
 from datetime import date, datetime
@@ -61,6 +59,7 @@ from anxin.bench.servers import (
     Child,
     PeakRss,
     http_ok,
+    in_scratch,
     machine_busy_seconds,
     own_cpu,
     require_free,
@@ -274,10 +273,9 @@ def dialogue_bench(
         print("anxin: --messages and --concurrency must be at least 1", file=sys.stderr)
         return 2
     var_dir = RunSettings.from_env().var_dir
-    tmp = Path(tempfile.mkdtemp(prefix="anxin-bench-dialogue-"))
-    stock: Optional[SideResult] = None
-    anxin: Optional[SideResult] = None
-    try:
+
+    def both(tmp: Path) -> tuple[Optional[SideResult], Optional[SideResult]]:
+        stock = anxin = None
         if only in (None, "stock"):
             stock = bench_stock(
                 var_dir / "bench" / "stock-bot",
@@ -290,17 +288,12 @@ def dialogue_bench(
             print(f"anxin: stock bot done ({stock.concurrent.per_second:.1f} msg/s)", flush=True)
         if only in (None, "anxin"):
             anxin = bench_anxin(tmp, anxin_port, actions_port, messages, concurrency)
-    except BenchError as exc:
-        print(f"anxin: bench dialogue: {exc}", file=sys.stderr)
-        if exc.child is not None:
-            print(f"--- last lines of {exc.child.log}:\n{exc.child.tail()}", file=sys.stderr)
-        keep = True
+        return stock, anxin
+
+    sides = in_scratch("dialogue", "dialogue", keep, both)
+    if sides is None:
         return 1
-    finally:
-        if keep:
-            print(f"anxin: logs and the throwaway database are in {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+    stock, anxin = sides
 
     for side in (stock, anxin):
         if side is not None:

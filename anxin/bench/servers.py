@@ -8,19 +8,24 @@ CPU time of a server's whole process tree are read from Linux ``/proc``.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
+import sys
+import tempfile
 import threading
 import time
 import urllib.request
 from pathlib import Path
-from typing import IO, Callable, Optional, Sequence
+from typing import IO, Callable, Optional, Sequence, TypeVar
 
 from anxin.bench.rest import post
 
 READY_TIMEOUT_S = 300
 STOP_TIMEOUT_S = 30
+
+T = TypeVar("T")
 
 
 def tree(pid: int) -> list[int]:
@@ -211,3 +216,25 @@ def http_ok(url: str) -> bool:
             return resp.status == 200
     except OSError:
         return False
+
+
+def in_scratch(name: str, prefix: str, keep: bool, run: Callable[[Path], T]) -> Optional[T]:
+    """``run`` in a throwaway directory; None, with the reason printed, when it broke.
+
+    The directory (server logs, the bench's database) is kept when asked, or when the
+    bench broke, so its logs can be read.
+    """
+    tmp = Path(tempfile.mkdtemp(prefix=f"anxin-bench-{prefix}-"))
+    try:
+        return run(tmp)
+    except BenchError as exc:
+        print(f"anxin: bench {name}: {exc}", file=sys.stderr)
+        if exc.child is not None:
+            print(f"--- last lines of {exc.child.log}:\n{exc.child.tail()}", file=sys.stderr)
+        keep = True
+        return None
+    finally:
+        if keep:
+            print(f"anxin: logs and the throwaway database are in {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)

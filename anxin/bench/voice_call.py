@@ -20,9 +20,7 @@ import asyncio
 import dataclasses
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 import uuid
 from datetime import date, datetime, timedelta
@@ -34,6 +32,7 @@ from anxin.bench.servers import (
     BenchError,
     Child,
     http_ok,
+    in_scratch,
     machine_busy_seconds,
     own_cpu,
     require_free,
@@ -362,20 +361,12 @@ def voice_call_bench(
         print(f"anxin: --singles between 0 and {len(SINGLE)}, --bookings not negative, "
               "and at least one call", file=sys.stderr)  # fmt: skip
         return 2
-    tmp = Path(tempfile.mkdtemp(prefix="anxin-bench-voice-"))
-    try:
-        result = bench(tmp, rasa_port, actions_port, model, SINGLE[:singles], bookings)
-    except BenchError as exc:
-        print(f"anxin: bench voice --stack: {exc}", file=sys.stderr)
-        if exc.child is not None:
-            print(f"--- last lines of {exc.child.log}:\n{exc.child.tail()}", file=sys.stderr)
-        keep = True
+    result = in_scratch(
+        "voice --stack", "voice", keep,
+        lambda tmp: bench(tmp, rasa_port, actions_port, model, SINGLE[:singles], bookings),
+    )  # fmt: skip
+    if result is None:
         return 1
-    finally:
-        if keep:
-            print(f"anxin: logs and the throwaway database are in {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
     command = command_line(model, rasa_port, actions_port, singles, bookings, write)
     table = format_table(result, command, _cpu(), commit_of(RunSettings.from_env().root))
     print("\n".join(result.notes))
