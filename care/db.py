@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -95,15 +95,13 @@ class Database:
         # SQLite has one writer at a time anyway; queueing writers of this process on
         # a lock spares them SQLite's sleeping busy handler (other processes still
         # wait on busy_timeout).
-        self._local_writer = threading.Lock() if self.is_sqlite else None
+        self._local_writer: AbstractContextManager[Any] = (
+            threading.Lock() if self.is_sqlite else nullcontext()
+        )
 
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A transaction that commits on success and rolls back on any error."""
-        if self._local_writer is None:
-            with self._write() as session, session.begin():
-                yield session
-            return
         with self._local_writer, self._write() as session, session.begin():
             yield session
 
@@ -111,10 +109,6 @@ class Database:
     def write_core(self) -> Iterator[Connection]:
         """``write`` without an ORM session, for statements built once: on the path of
         every channel message a session cost three times the statements themselves."""
-        if self._local_writer is None:
-            with self._writer.begin() as conn:
-                yield conn
-            return
         with self._local_writer, self._writer.begin() as conn:
             yield conn
 

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from care.errors import InvalidTransition
+from care.records import AlertRecord
 from care.staff_replies import MAX_CHARS, StaffReplies
 from care.staff_sessions import Principal
 from staff import i18n
@@ -35,6 +36,19 @@ def _back(conversation_id: str) -> RedirectResponse:
     return RedirectResponse(f"/conversations/{quote(conversation_id, safe='')}#reply", 303)
 
 
+def _held(
+    request: Request, who: Principal, c: Console, conversation_id: str
+) -> AlertRecord | Response:
+    """The open hand-off alert of a conversation, or the page to answer with: 404 for an
+    unknown conversation, 409 when staff do not hold it."""
+    c.conversations.get(conversation_id)
+    held = c.care.alerts.open_handoff(conversation_id)
+    if held is None:
+        return conversation_page(request, who, c, conversation_id, 409,
+                                 message(request, "not_handed_off"))  # fmt: skip
+    return held
+
+
 @router.post("/conversations/{conversation_id}/reply")
 def reply(
     conversation_id: str,
@@ -43,11 +57,9 @@ def reply(
     who: Principal = Depends(posted_by(*STAFF)),
     c: Console = Depends(console),
 ) -> Response:
-    c.conversations.get(conversation_id)  # 404 for an unknown conversation
-    held = c.care.alerts.open_handoff(conversation_id)
-    if held is None:
-        return conversation_page(request, who, c, conversation_id, 409,
-                                 message(request, "not_handed_off"))  # fmt: skip
+    held = _held(request, who, c, conversation_id)
+    if isinstance(held, Response):
+        return held
     text = text.strip()
     if not text or len(text) > MAX_CHARS:
         key = "reply_empty" if not text else "reply_too_long"
@@ -76,11 +88,9 @@ def release(
     who: Principal = Depends(posted_by(*STAFF)),
     c: Console = Depends(console),
 ) -> Response:
-    c.conversations.get(conversation_id)
-    held = c.care.alerts.open_handoff(conversation_id)
-    if held is None:
-        return conversation_page(request, who, c, conversation_id, 409,
-                                 message(request, "not_handed_off"))  # fmt: skip
+    held = _held(request, who, c, conversation_id)
+    if isinstance(held, Response):
+        return held
     if not note.strip():
         return conversation_page(request, who, c, conversation_id, 400,
                                  message(request, "note_needed"))  # fmt: skip
