@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from care.errors import InvalidRequest, NotFound
 from care.services import CareServices
-from staff import api, conversation_pages, handoff_pages, pages, people_pages
+from staff import api, bookings_pages, conversation_pages, handoff_pages, pages, people_pages
 from staff.auth import Console, Forbidden, LoginRequired, is_api
 from staff.config import StaffSettings
 from staff.render import environment, message, page
@@ -33,6 +33,7 @@ def create_app(care: CareServices, settings: Optional[StaffSettings] = None) -> 
     app.include_router(handoff_pages.router)
     app.include_router(pages.router)
     app.include_router(people_pages.router)
+    app.include_router(bookings_pages.router)
     app.include_router(conversation_pages.router)
     app.include_router(api.router)
 

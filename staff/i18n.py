@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Optional
 
+from staff import i18n_bookings, i18n_people
+
 LANGS = ("zh", "en")
 LANG_COOKIE = "anxin_lang"
 
@@ -247,6 +249,16 @@ STRINGS: dict[str, dict[str, str]] = {
         "low": "low",
     },
 }
+
+
+def _merge(*parts: dict[str, dict[str, str]]) -> None:
+    """Pages kept in their own modules bring their own words (one file per area)."""
+    for part in parts:
+        for lang in LANGS:
+            STRINGS[lang].update(part[lang])
+
+
+_merge(i18n_bookings.STRINGS, i18n_people.STRINGS)
 
 
 def pick(query: Optional[str], cookie: Optional[str], accept: Optional[str]) -> str:
