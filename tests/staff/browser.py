@@ -158,6 +158,38 @@ def create_user(env: Mapping[str, str], username: str, role: str) -> None:
     assert done.returncode == 0, done.stderr
 
 
+class Stack:
+    """A running ``anxin run``: Rasa's port, the console's URL, the SQLite file they share."""
+
+    def __init__(self, rasa_port: int, console: str, db: Path) -> None:
+        self.rasa_port, self.console, self.db = rasa_port, console, db
+
+
+@contextmanager
+def real_stack(tmp: Path, users: Mapping[str, str], **env: str) -> Iterator[Stack]:
+    """``anxin run`` (Rasa, actions, console) on one SQLite file, with ``users`` (name ->
+    role) created the operator's way; stopped when the block ends, its output shown if
+    it never became ready."""
+    # Imported here: the page tests use this module without the integration helpers.
+    from tests.integration.test_stack import rasa_ready, start, stop
+
+    proc, run_env, out = start(tmp, **env)
+    try:
+        port = int(run_env["ANXIN_RASA_PORT"])
+        console = f"http://127.0.0.1:{run_env['ANXIN_STAFF_PORT']}"
+        try:
+            rasa_ready(port, proc)
+            wait_healthy(console, proc, "anxin run's staff console")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{out.text[-4000:]}") from None
+        operator_env = {**run_env, "ANXIN_STAFF_HOST": "127.0.0.1"}
+        for username, role in users.items():
+            create_user(operator_env, username, role)
+        yield Stack(port, console, tmp / "var" / "anxin.db")
+    finally:
+        stop(proc, out)
+
+
 # Seeded data for the page tests ----------------------------------------------------------
 
 # Harbin, Wednesday 2026-11-25: bookings made the afternoon before (day care closes

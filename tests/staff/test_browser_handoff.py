@@ -14,7 +14,6 @@ import json
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -23,36 +22,23 @@ from playwright.sync_api import Browser, Page
 from care.config import CareSettings
 from care.records import AlertRecord
 from care.services import build
-from tests.integration.test_stack import post, rasa_ready, start, stop
-from tests.staff.browser import chromium, create_user, log_in, new_page, shoot, wait_healthy
+from tests.integration.test_stack import post
+from tests.staff.browser import Stack, chromium, log_in, new_page, real_stack, shoot
 
 # The event broker writes Rasa's events in batches; a busy machine gets a minute.
 WAIT_S = 60
 SENDER = "browser-handoff"
 
 
-class Stack:
-    def __init__(self, rasa_port: int, console: str, db: Path) -> None:
-        self.rasa_port, self.console, self.db = rasa_port, console, db
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    tmp = tmp_path_factory.mktemp("handoff")
     # Staff hours all day: the hand-off is answered the same way at any hour the test runs.
-    proc, env, out = start(tmp, ANXIN_STAFF_HOURS="mon-sun 00:00-23:59")
-    try:
-        port = int(env["ANXIN_RASA_PORT"])
-        console = f"http://127.0.0.1:{env['ANXIN_STAFF_PORT']}"
-        try:
-            rasa_ready(port, proc)
-            wait_healthy(console, proc, "anxin run's staff console")
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}\n{out.text[-4000:]}") from None
-        create_user({**env, "ANXIN_STAFF_HOST": "127.0.0.1"}, "nurse.wang", "staff")
-        yield Stack(port, console, tmp / "var" / "anxin.db")
-    finally:
-        stop(proc, out)
+    with real_stack(
+        tmp_path_factory.mktemp("handoff"),
+        {"nurse.wang": "staff"},
+        ANXIN_STAFF_HOURS="mon-sun 00:00-23:59",
+    ) as started:
+        yield started
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ in headless Chromium, and the database is the judge of what a click did.
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -20,47 +19,23 @@ from care.config import CareSettings
 from care.records import AlertRecord
 from care.services import build
 from staff.i18n import STRINGS
-from tests.integration.test_stack import (
-    next_weekday_after_tomorrow_or_so,
-    post,
-    rasa_ready,
-    start,
-    stop,
-)
+from tests.integration.test_stack import next_weekday_after_tomorrow_or_so, post
 from tests.staff.browser import (
+    Stack,
     alert_status,
     chromium,
-    create_user,
     log_in,
     new_page,
+    real_stack,
     shoot,
-    wait_healthy,
 )
-
-
-class Stack:
-    def __init__(self, rasa_port: int, console: str, db: Path) -> None:
-        self.rasa_port, self.console, self.db = rasa_port, console, db
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    tmp = tmp_path_factory.mktemp("stack")
-    proc, env, out = start(tmp)
-    try:
-        port = int(env["ANXIN_RASA_PORT"])
-        console = f"http://127.0.0.1:{env['ANXIN_STAFF_PORT']}"
-        try:
-            rasa_ready(port, proc)
-            wait_healthy(console, proc, "anxin run's staff console")
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}\n{out.text[-4000:]}") from None
-        operator_env = {**env, "ANXIN_STAFF_HOST": "127.0.0.1"}
-        create_user(operator_env, "nurse.wang", "staff")
-        create_user(operator_env, "volunteer.zhao", "volunteer")
-        yield Stack(port, console, tmp / "var" / "anxin.db")
-    finally:
-        stop(proc, out)
+    users = {"nurse.wang": "staff", "volunteer.zhao": "volunteer"}
+    with real_stack(tmp_path_factory.mktemp("stack"), users) as started:
+        yield started
 
 
 @pytest.fixture(scope="module")
