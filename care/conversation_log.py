@@ -1,10 +1,11 @@
 """The conversation read model: Rasa's ``events`` rows plus who, alerts and bookings.
 
-Every filter is a bound parameter; a search term is matched with LIKE after escaping
-``%``, ``_`` and ``\\`` (so "%" finds a percent sign, and an injection string is just
-text), then confirmed against the parsed messages. Listing parses only the page it
-shows unless a filter needs every turn (channel, date, language, intent, hand-off,
-low confidence); then at most ``SCAN_LIMIT`` most recent conversations are looked at.
+Listing is SQL over the conversation summary (care.conversation_index), brought up to
+date first: every filter is a bound-parameter predicate over all conversations, the
+total is exact and only the page shown is parsed. A search term is matched with LIKE
+(after escaping ``%``, ``_`` and ``\\``, so "%" finds a percent sign and an injection
+string is just text) over the events of the conversations the other filters left, and
+each matching event is confirmed by reading its text.
 """
 
 from __future__ import annotations
@@ -17,19 +18,24 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any, Optional
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.sql import ColumnElement
 
 from care import models as m
-from care.conversations import Conversation, Turn, TurnBooking, mentions, parse, when
+from care.conversation_index import catch_up
+from care.conversations import Conversation, Turn, TurnBooking, parse, when
 from care.db import Database
 from care.errors import InvalidRequest, NotFound, UnknownElder
 from care.models_review import ConversationEvent as Ev
+from care.models_review import ConversationFacet as Facet
+from care.models_review import ConversationSummary as Summary
+from care.models_review import ConversationTurn as TurnRow
 from care.models_review import NluCorrection
 
-SCAN_LIMIT = 2000
 MAX_PAGE = 100
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,79}$")
 LANGUAGES = ("zh", "en")
+SEARCH_CHUNK = 2000  # matching events read at a time while confirming a search
 
 
 class UnknownConversation(NotFound):
@@ -74,14 +80,6 @@ class Filters:
         if self.date_from and self.date_to and self.date_from > self.date_to:
             raise InvalidRequest("the start date is after the end date")
 
-    @property
-    def needs_turns(self) -> bool:
-        return any(
-            v is not None
-            for v in (self.channel, self.date_from, self.date_to, self.language, self.intent,
-                      self.handed_off, self.low_confidence)
-        )  # fmt: skip
-
 
 @dataclass(frozen=True)
 class Page:
@@ -89,7 +87,9 @@ class Page:
     total: int
     page: int
     per_page: int
-    truncated: bool  # more conversations exist than were scanned
+    # Always False now that every filter is answered over all conversations; kept for
+    # the pages and the API, which still carry the field.
+    truncated: bool = False
 
 
 def like_pattern(term: str) -> str:
@@ -97,6 +97,18 @@ def like_pattern(term: str) -> str:
     encoded = json.dumps(term, ensure_ascii=False)[1:-1]
     escaped = encoded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped.lower()}%"
+
+
+def said(event: dict[str, Any], needle: str) -> bool:
+    """Whether a user message or a reply (the assistant's or staff's) holds ``needle``.
+
+    The same test as care.conversations.mentions, one event at a time: a user event's
+    text is a turn's text, a bot event's text a reply.
+    """
+    kind, words = event.get("event"), event.get("text")
+    if kind == "user" and words is not None or kind == "bot" and words:
+        return needle.casefold() in str(words).casefold()
+    return False
 
 
 class ConversationLog:
@@ -108,64 +120,84 @@ class ConversationLog:
     def search(self, filters: Filters, page: int = 1, per_page: int = 25) -> Page:
         filters.check()
         page, per_page = max(1, page), max(1, min(per_page, MAX_PAGE))
+        catch_up(self.db)
         with self.db.read() as s:
-            senders = self._candidates(s, filters)
-            if not filters.needs_turns and not filters.q:
-                chosen = senders[(page - 1) * per_page : page * per_page]
-                found = [self._load(s, sender) for sender in chosen]
-                return Page(found, len(senders), page, per_page, truncated=False)
-            scanned = senders[:SCAN_LIMIT]
-            matching = [c for c in (self._load(s, x) for x in scanned) if self._keep(c, filters)]
-        chosen_page = matching[(page - 1) * per_page : page * per_page]
-        return Page(chosen_page, len(matching), page, per_page, len(senders) > SCAN_LIMIT)
+            conds = self._conditions(s, filters)
+            if filters.q:
+                ordered = self._searched(s, conds, filters.q)
+                total = len(ordered)
+                chosen = ordered[(page - 1) * per_page : page * per_page]
+            else:
+                total = s.execute(select(func.count()).select_from(Summary).where(*conds))
+                total = int(total.scalar_one())
+                chosen = list(
+                    s.scalars(
+                        select(Summary.sender_id)
+                        .where(*conds)
+                        .order_by(Summary.last_event_id.desc())
+                        .limit(per_page)
+                        .offset((page - 1) * per_page)
+                    )
+                )
+            found = [self._load(s, sender) for sender in chosen]
+        return Page(found, total, page, per_page)
 
-    def _candidates(self, s: Any, f: Filters) -> list[str]:
-        """Sender ids, most recently active first, narrowed in SQL where SQL can."""
-        stmt = select(Ev.sender_id).where(Ev.sender_id.isnot(None)).group_by(Ev.sender_id)
+    def _conditions(self, s: Any, f: Filters) -> list[ColumnElement[Any]]:
+        """The filters as predicates over the summary (every value a bound parameter)."""
+        conds: list[ColumnElement[Any]] = []
         if f.elder_id is not None:
-            ids = self._identities(s, f.elder_id)
-            stmt = stmt.where(Ev.sender_id.in_(ids or [""]))
-        if f.q:
-            user_or_bot = or_(Ev.data.like('%"event": "user"%'), Ev.data.like('%"event": "bot"%'))
-            stmt = stmt.where(and_(user_or_bot, func.lower(Ev.data).like(like_pattern(f.q), "\\")))
+            self._elder(s, f.elder_id)
+            ids = select(m.ChannelIdentity.external_id).where(
+                m.ChannelIdentity.person_id == f.elder_id
+            )
+            conds.append(Summary.sender_id.in_(ids))
+        for kind, value in (("channel", f.channel), ("language", f.language),
+                            ("intent", f.intent)):  # fmt: skip
+            if value is not None:
+                conds.append(
+                    Summary.sender_id.in_(
+                        select(Facet.sender_id).where(Facet.kind == kind, Facet.value == value)
+                    )
+                )
+        if f.handed_off is not None:
+            conds.append(Summary.handed_off.is_(f.handed_off))
         if f.has_alert is not None:
-            alerted = select(m.Alert.conversation_id).where(m.Alert.conversation_id.isnot(None))
-            cond = Ev.sender_id.in_(alerted)
-            stmt = stmt.where(cond if f.has_alert else ~cond)
-        stmt = stmt.order_by(func.max(Ev.id).desc())
-        return [row[0] for row in s.execute(stmt)]
-
-    def _identities(self, s: Any, elder_id: int) -> list[str]:
-        person = s.get(m.Person, elder_id)
-        if person is None:
-            raise UnknownElder(f"no elder {elder_id}", elder_id=elder_id)
-        rows = s.execute(
-            select(m.ChannelIdentity.external_id).where(m.ChannelIdentity.person_id == elder_id)
-        )
-        return [r[0] for r in rows]
-
-    def _keep(self, c: Conversation, f: Filters) -> bool:
-        turns = c.user_turns
-        if f.q and not mentions(c, f.q):
-            return False
-        if f.channel and f.channel not in c.channels:
-            return False
-        if f.language and f.language not in c.languages:
-            return False
-        if f.intent and f.intent not in c.intents:
-            return False
-        if f.handed_off is not None and c.handed_off != f.handed_off:
-            return False
+            alerted = exists().where(m.Alert.conversation_id == Summary.sender_id)
+            conds.append(alerted if f.has_alert else ~alerted)
         if f.low_confidence is not None:
-            if (c.low_confidence_turns(self.low_confidence) > 0) != f.low_confidence:
-                return False
+            low = Summary.min_confidence < self.low_confidence
+            conds.append(low if f.low_confidence else or_(Summary.min_confidence.is_(None), ~low))
         if f.date_from or f.date_to:
-            start = self._local_start(f.date_from) if f.date_from else None
-            end = self._local_start(f.date_to + timedelta(days=1)) if f.date_to else None
-            if not any((start is None or t.at >= start) and (end is None or t.at < end)
-                       for t in turns):  # fmt: skip
-                return False
-        return True
+            in_range = [TurnRow.sender_id == Summary.sender_id]
+            if f.date_from:
+                in_range.append(TurnRow.at >= self._local_start(f.date_from))
+            if f.date_to:
+                in_range.append(TurnRow.at < self._local_start(f.date_to + timedelta(days=1)))
+            conds.append(exists().where(*in_range))
+        return conds
+
+    def _searched(self, s: Any, conds: list[ColumnElement[Any]], q: str) -> list[str]:
+        """Senders the filters keep with an event saying ``q``, most recent first.
+
+        LIKE narrows the events in SQL; each candidate is then read, since the pattern
+        also matches keys and other fields of the JSON.
+        """
+        user_or_bot = or_(Ev.data.like('%"event": "user"%'), Ev.data.like('%"event": "bot"%'))
+        stmt = (
+            select(Ev.sender_id, Summary.last_event_id, Ev.data)
+            .join(Summary, Summary.sender_id == Ev.sender_id)
+            .where(*conds, and_(user_or_bot, func.lower(Ev.data).like(like_pattern(q), "\\")))
+        )
+        found: dict[str, int] = {}
+        rows = s.execute(stmt.execution_options(yield_per=SEARCH_CHUNK))
+        for sender, last_event_id, data in rows:
+            if sender not in found and said(_json(data), q):
+                found[sender] = last_event_id
+        return sorted(found, key=lambda sender: found[sender], reverse=True)
+
+    def _elder(self, s: Any, elder_id: int) -> None:
+        if s.get(m.Person, elder_id) is None:
+            raise UnknownElder(f"no elder {elder_id}", elder_id=elder_id)
 
     def _local_start(self, day: date) -> datetime:
         return datetime.combine(day, time(0), tzinfo=self.tz)
@@ -181,9 +213,7 @@ class ConversationLog:
         before: Optional[int] = None
         with self.db.read() as s:
             while True:
-                stmt = select(Ev.id, Ev.sender_id, Ev.data).where(
-                    Ev.data.like('%"event": "user"%')
-                )
+                stmt = select(Ev.id, Ev.sender_id, Ev.data).where(Ev.data.like('%"event": "user"%'))
                 if before is not None:
                     stmt = stmt.where(Ev.id < before)
                 rows = s.execute(stmt.order_by(Ev.id.desc()).limit(chunk)).all()
