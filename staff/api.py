@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from care.staff_people import StaffPeople
 from care.staff_sessions import Principal
 from staff import redact
 from staff.auth import ALL, Console, allow, console
@@ -72,7 +73,12 @@ def elder(
 ) -> dict[str, Any]:
     person = c.views.elder(elder_id)  # 404 before anything is written
     c.audit(who, "elder.view", f"person:{elder_id}", {"redacted": who.role == "volunteer"})
-    return redact.elder(person, who.role)
+    found = StaffPeople(c.care.db, c.care.clock, c.care.tz)
+    return {
+        **redact.elder(person, who.role),
+        "identities": [redact.identity(i, who.role) for i in found.identities(elder_id)],
+        "family_links": [redact.family_link(lk, who.role) for lk in found.links(elder_id)],
+    }
 
 
 @router.get("/conversations")

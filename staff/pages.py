@@ -29,7 +29,8 @@ from staff.auth import (
     posted_by,
     same_token,
 )
-from staff.render import message, page
+from staff.people_pages import day_label, people
+from staff.render import language, message, page
 
 router = APIRouter()
 
@@ -140,7 +141,26 @@ def dashboard(
         actions=False,
         poll_s=c.settings.alerts_poll_s,
         conversations_today=c.conversations.per_channel(today),
+        mood_trend=mood_trend(c, language(request)),
+        at_risk=people(c).at_risk(),
     )
+
+
+def mood_trend(c: Console, lang: str) -> list[dict[str, Any]]:
+    """Low moods per day as bars against the busiest day; counts only, no names."""
+    days = people(c).low_mood_trend()
+    top = max((d.low for d in days), default=0)
+    return [
+        {
+            "day": d.day.isoformat(),
+            "label": day_label(d.day, lang),
+            "low": d.low,
+            "lonely": d.lonely,
+            "sad": d.sad,
+            "percent": round(100 * d.low / top) if top else 0,
+        }
+        for d in days
+    ]
 
 
 def _alerts_page(

@@ -10,6 +10,7 @@ from typing import Any
 
 from care.conversations import Conversation, Turn
 from care.records import AlertRecord, BookingRecord, PersonRecord
+from care.staff_people import IdentityView, LinkView
 
 MASK = "***"
 
@@ -63,6 +64,39 @@ def booking(b: BookingRecord, role: str) -> dict[str, Any]:
         "updated_at": b.updated_at.isoformat(),
         # Details carry diet notes and pickup addresses.
         "details": b.details if sees_everything(role) else {},
+    }
+
+
+def identity(i: IdentityView, role: str) -> dict[str, Any]:
+    """A channel identity: WeChat openids and Telegram ids reach the person, so staff only."""
+    full = sees_everything(role)
+    return {
+        "channel": i.channel,
+        "external_id": i.external_id if full else mask_id(i.external_id),
+        "created_at": i.created_at.isoformat(),
+    }
+
+
+def mask_id(value: str) -> str:
+    # Enough to tell two accounts of one person apart on the phone, not to reach them.
+    return MASK + value[-2:] if len(value) > 6 else MASK
+
+
+def family_link(link: LinkView, role: str) -> dict[str, Any]:
+    """Names and states for everyone; the reason for an ending (family matters) staff only."""
+    full = sees_everything(role)
+    return {
+        "id": link.id,
+        "family_id": link.family_id,
+        "family_name": link.family_name,
+        "relation": link.relation,
+        "status": link.status,
+        "created_at": link.created_at.isoformat(),
+        "consented_at": link.consented_at.isoformat() if link.consented_at else None,
+        "revoked_at": link.revoked_at.isoformat() if link.revoked_at else None,
+        "decided_by": link.decided_by,
+        "decided_at": link.decided_at.isoformat() if link.decided_at else None,
+        "reason": link.reason if full else (MASK if link.reason else None),
     }
 
 
