@@ -310,3 +310,30 @@ def test_the_dashboard_shows_the_low_mood_trend_and_who_is_at_risk_without_names
     english = client_as("volunteer").get("/?lang=en").text
     assert "Low moods (lonely, sad) in the last 14 days" in english
     assert "Wed 25 Nov" in english and "loneliness risk" in english
+
+
+def test_two_staff_ending_one_link_at_once_change_it_once(
+    care: CareServices, linked: dict[str, int]
+):
+    """The link row is locked until commit: one ending, one 409, one pair of messages."""
+    from concurrent.futures import ThreadPoolExecutor
+    from threading import Barrier
+
+    from care.errors import InvalidTransition
+    from care.family_staff import FamilyStaff
+
+    ops, start = FamilyStaff(care.db, care.clock), Barrier(2)
+    before = counts(care)
+
+    def end(staff: str) -> str:
+        start.wait()
+        try:
+            ops.revoke(linked["elder"], linked["link"], staff, REASON)
+        except InvalidTransition:
+            return "409"
+        return "done"
+
+    with ThreadPoolExecutor(2) as pool:
+        results = sorted(pool.map(end, ["wang.li", "zhao.min"]))
+    assert results == ["409", "done"]
+    assert counts(care) == (before[0] + 2, before[1] + 1)
