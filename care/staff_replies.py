@@ -22,6 +22,7 @@ from sqlalchemy import insert, select, update
 from care import models as m
 from care.clock import Clock
 from care.db import Database
+from care.language import detect_language
 
 PREFIX = "staff>"
 MAX_CHARS = 1000  # short enough for one WeChat customer-service message (2048 bytes)
@@ -107,3 +108,14 @@ def take_for_voice(db: Database, clock: Clock, channel: str, conversation_id: st
     """What the voice channel speaks when a call of this conversation is live (or at the
     start of the next call): the waiting staff replies' texts, each handed out once."""
     return [r.text for r in StaffReplies(db, clock).take(channel, conversation_id)]
+
+
+# Said before a staff reply in a call, so the elder knows a person is speaking now.
+STAFF_SAYS = {"zh": "工作人员说：{text}", "en": "A member of staff says: {text}"}
+
+
+def as_spoken(text: str, language: Optional[str]) -> str:
+    """A staff reply as the voice says it: in the reply's own language when it has one
+    (the prefix and the words in one voice), else the call's."""
+    said_in = detect_language(text) or language
+    return STAFF_SAYS["en" if said_in == "en" else "zh"].format(text=text.strip())

@@ -7,6 +7,11 @@ verify (a sender id, header ``X-Anxin-Sender`` or ``?sender=``: 400; the body at
 (silence: a gentle "I didn't hear you" in the caller's language, Rasa not asked;
 otherwise the transcriber) → map (the transcript becomes the ``UserMessage``) → reply
 (JSON: transcript, language, replies, the reply speech as base64 WAV, format).
+A turn heard is kept for staff review (care.recordings: its transcript, and its audio
+when the person consented) under the message id Rasa got, ``X-Anxin-Turn-Id`` or ours.
+Staff replies waiting in a handed-off conversation (care/staff_replies.py) come first
+in the next answer, each said as "A member of staff says: …", and also apart in
+``staff_replies``.
 
 ``/webhooks/voice/stream``: a call over a WebSocket (channels/voice_call.py).
 
@@ -26,6 +31,7 @@ import asyncio
 import base64
 import logging
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Optional
 
@@ -35,6 +41,9 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from care.language import detect_language
+from care.recordings import Recorder
+from care.services import CareServices
+from care.staff_replies import as_spoken, take_for_voice
 from channels import audiosocket_callers as callers
 from channels.audiosocket import AudioSocketServer
 from channels.common import body_too_large, care_services, user_message
@@ -74,20 +83,30 @@ class Answer:
     replies: list[str]  # as they are said: texts, with their buttons as numbered choices
     fell_back: bool  # Rasa did not understand (nlu_fallback)
     choices: int  # numbered choices offered last: a key in range answers them
+    message_id: str = ""  # the id Rasa filed the turn under: its recording's too
 
 
 class Conversations:
-    """Rasa in this process, as the voice channel asks it: a turn, and a caller's language."""
+    """Rasa in this process, as the voice channel asks it: a turn, and a caller's language;
+    and the care records a voice turn touches: its recording, staff replies waiting."""
 
     def __init__(
-        self, on_new_message: Callable[[UserMessage], Awaitable[Any]], agent: Callable[[], Any]
+        self,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        agent: Callable[[], Any],
+        care: Optional[CareServices] = None,  # None: nothing kept, no staff replies
+        recorder: Optional[Recorder] = None,
     ) -> None:
         self._on_new_message = on_new_message
         self._agent = agent
+        self._care = care
+        self._recorder = recorder
 
     async def turn(
         self, sender: str, text: str, metadata: dict[str, Any], message_id: Optional[str] = None
     ) -> Answer:
+        # Ours when the caller gave none, so the recording names the turn Rasa keeps.
+        message_id = message_id or uuid.uuid4().hex
         collector = VoiceCollector()
         await self._on_new_message(
             user_message(text, collector, sender, CHANNEL, message_id, metadata)
@@ -96,7 +115,34 @@ class Conversations:
         offered = [len(m["buttons"]) for m in collector.messages if m.get("buttons")]
         tracker = await self._tracker(sender)
         intent = (tracker.latest_message.intent or {}).get("name") if tracker else None
-        return Answer(replies, intent == "nlu_fallback", offered[-1] if offered else 0)
+        return Answer(replies, intent == "nlu_fallback", offered[-1] if offered else 0,
+                      message_id)  # fmt: skip
+
+    def record(
+        self, sender: str, message_id: str, audio: Audio, transcript: str,
+        language: Optional[str], original: Optional[tuple[bytes, str]] = None,
+    ) -> None:  # fmt: skip
+        """Keep a heard turn for staff review, in the background (care.recordings)."""
+        if self._recorder is not None:
+            self._recorder.record(CHANNEL, sender, message_id, audio, transcript, language,
+                                  original)  # fmt: skip
+
+    async def staff_replies(self, sender: str, language: str) -> list[str]:
+        """What staff wrote to this caller and nobody has had yet, as it is said: each
+        handed out once. A database away costs the turn nothing: they wait."""
+        if self._care is None:
+            return []
+        care = self._care
+        try:
+            texts = await asyncio.to_thread(take_for_voice, care.db, care.clock, CHANNEL, sender)
+        except Exception as exc:
+            log.warning("voice: staff replies not read: %s", type(exc).__name__)
+            return []
+        return [as_spoken(text, language) for text in texts]
+
+    async def drain(self) -> None:
+        if self._recorder is not None:
+            await self._recorder.drain()
 
     async def language(self, sender: str) -> Optional[str]:
         """The conversation's language once the caller has said anything, else None."""
@@ -145,15 +191,19 @@ class VoiceInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[dict[str, Any]]) -> VoiceInput:
-        return cls(shared_engines(), SessionSettings.from_env(), AudioSocketSettings.from_env())
+        return cls(shared_engines(), SessionSettings.from_env(), AudioSocketSettings.from_env(),
+                   care_services())  # fmt: skip
 
     def __init__(
         self,
         engines: Engines,
         settings: SessionSettings = SessionSettings(),
         telephony: Optional[AudioSocketSettings] = None,
+        care: Optional[CareServices] = None,  # None: turns not kept, no staff replies
     ) -> None:
         self.engines = engines
+        self.care = care
+        self.recorder = Recorder(care.db, clock=care.clock) if care is not None else None
         self.settings = settings
         self.telephony = telephony
         self.registry = (
@@ -168,7 +218,10 @@ class VoiceInput(InputChannel):
         bp = Blueprint("voice_webhook", __name__)
         holder: dict[str, Any] = {}
         conversations = Conversations(
-            on_new_message, lambda: getattr(holder["app"].ctx, "agent", None) if holder else None
+            on_new_message,
+            lambda: getattr(holder["app"].ctx, "agent", None) if holder else None,
+            self.care,
+            self.recorder,
         )
 
         @bp.listener("after_server_start")
@@ -192,6 +245,7 @@ class VoiceInput(InputChannel):
             if server is not None:
                 await server.stop()
             await self.registry.close()
+            await conversations.drain()  # turns heard last are still kept
 
         @bp.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -283,7 +337,8 @@ class VoiceInput(InputChannel):
         # parse
         language = hint or await conversations.language(sender) or "zh"
         if not await asyncio.to_thread(has_speech, audio, self.settings):
-            return await self._answer("", language, [phrase("not_heard", language)], no_speech=True)
+            return await self._answer(conversations, sender, "", language,
+                                      [phrase("not_heard", language)], no_speech=True)  # fmt: skip
         if self.engines.transcriber is None:
             return _error(503, "speech recognition is not installed")
         started = asyncio.get_running_loop().time()
@@ -295,18 +350,26 @@ class VoiceInput(InputChannel):
         log.info("voice: %.1f s of audio transcribed in %.2f s", audio.seconds, took)
         if heard.no_speech or not heard.text.strip():
             language = hint or heard.language or language
-            return await self._answer("", language, [phrase("not_heard", language)], no_speech=True)
+            return await self._answer(conversations, sender, "", language,
+                                      [phrase("not_heard", language)], no_speech=True)  # fmt: skip
         # map
         metadata = {"voice": {"confidence": heard.confidence, "seconds": audio.seconds}}
         message_id = request.headers.get("x-anxin-turn-id")
         message_id = message_id if message_id and SENDER.match(message_id) else None
         answer = await conversations.turn(sender, heard.text, metadata, message_id)
+        conversations.record(sender, answer.message_id, audio, heard.text, heard.language,
+                             (body, fmt))  # fmt: skip
         # reply
-        return await self._answer(heard.text, heard.language, answer.replies)
+        return await self._answer(conversations, sender, heard.text, heard.language,
+                                  answer.replies)  # fmt: skip
 
     async def _answer(
-        self, transcript: str, language: str, replies: list[str], no_speech: bool = False
-    ) -> HTTPResponse:
+        self, conversations: Conversations, sender: str, transcript: str, language: str,
+        replies: list[str], no_speech: bool = False,
+    ) -> HTTPResponse:  # fmt: skip
+        # Staff wrote first, and a person's words matter more than the assistant's.
+        staff = await conversations.staff_replies(sender, language)
+        replies = staff + replies
         speech = await speak(self.engines, replies, language)
         audio = None
         if speech is not None:
@@ -316,6 +379,7 @@ class VoiceInput(InputChannel):
                 "transcript": transcript,
                 "language": language,
                 "replies": replies,
+                "staff_replies": staff,
                 "audio": audio,
                 "format": "wav",
                 "no_speech": no_speech,

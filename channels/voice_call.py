@@ -10,16 +10,21 @@ AudioSocket bridge (channels/audiosocket.py).
 
 When the line closes (hang-up or drop), our speech stops at once, but turns the caller
 had already finished are still transcribed and given to Rasa with nothing said back:
-what the caller said is kept with the conversation, in Rasa's tracker.
+what the caller said is kept with the conversation, in Rasa's tracker. Each turn
+heard is also kept for staff review (care.recordings, through ``Conversations.record``).
+
+Staff replies in a handed-off call (care/staff_replies.py) are said to the caller
+with each turn's answer, first, and while the caller is quiet: every ``STAFF_POLL_S``
+while nothing is playing and no turn is waiting, the worker looks for them.
 
 WebSocket protocol, ``/webhooks/voice/stream?sender=…[&language=zh|en]``:
 caller → Anxin: binary frames of 16 kHz mono 16-bit little-endian PCM (any size), and
 text frames of JSON control: ``{"dtmf": "1"}`` (a key pressed), ``{"hangup": true}``.
 Anxin → caller: text frames of JSON events — ``ready``; ``transcript`` (what we heard);
 ``replies`` (the texts, ``keypad`` true when the keypad was offered);
-``playback_start`` / ``playback_end`` around our speech, which comes as binary PCM
-frames of 0.1 s; ``barge_in`` (the caller spoke or pressed a key over us: drop what is
-buffered).
+``replies`` with ``staff`` true (what a person wrote, said first); ``playback_start``
+/ ``playback_end`` around our speech, which comes as binary PCM frames of 0.1 s;
+``barge_in`` (the caller spoke or pressed a key over us: drop what is buffered).
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ log = logging.getLogger(__name__)
 Job = tuple[str, Union[str, Audio]]
 # Turns already heard when the line closed are still given to Rasa, within this long.
 DRAIN_S = 120.0
+STAFF_POLL_S = 2.0  # a staff reply waits at most this long for a quiet caller
 
 
 class Transport(Protocol):
@@ -87,10 +93,15 @@ class CallEngine:
         self._playback: Optional[asyncio.Task[None]] = None
         self._worker: Optional[asyncio.Task[None]] = None
 
+    # Set by open: the poll for staff replies, and whether it has a look queued.
+    _staff_poll: Optional[asyncio.Task[None]] = None
+    _staff_queued = False
+
     async def open(self) -> None:
         """Start answering; the greeting is the first thing said."""
         self._worker = asyncio.ensure_future(self._work())
         self._jobs.put_nowait(("greet", intent_message("greet", self.language)))
+        self._staff_poll = asyncio.ensure_future(self._poll_staff())
 
     async def audio(self, pcm: bytes) -> None:
         """The caller's audio, 16 kHz mono 16-bit PCM, in any frame size."""
@@ -112,6 +123,10 @@ class CallEngine:
     async def close(self) -> None:
         """The line is closed: stop speaking, give finished turns to Rasa, end the tasks."""
         self.ended = True
+        poll, self._staff_poll = self._staff_poll, None
+        if poll is not None:
+            poll.cancel()
+            await asyncio.gather(poll, return_exceptions=True)
         await self._stop_playback(tell=False)
         worker, self._worker = self._worker, None
         if worker is not None:
@@ -141,7 +156,11 @@ class CallEngine:
                     if kind == "greet" and self.caller_name:
                         replies = [phrase("hello_name", self.language).format(
                             name=self.caller_name)] + replies  # fmt: skip
-                    await self._reply(replies)
+                    # The greeting goes alone: the poll says staff replies right after it.
+                    await (self._reply(replies) if kind == "greet" else self._answer(replies))
+                elif kind == "staff":
+                    self._staff_queued = False
+                    await self._answer([], turn=False)
                 elif not self.ended:
                     await self._reply([payload])
             except self.transport.closed:
@@ -164,6 +183,7 @@ class CallEngine:
             metadata = {"voice": {"confidence": heard.confidence, "seconds": audio.seconds,
                                   "transport": self.transport_name}}  # fmt: skip
             answer = await self.conversations.turn(self.sender, text, metadata)
+            self.conversations.record(self.sender, answer.message_id, audio, text, heard.language)
             replies, self.session.choices = answer.replies, answer.choices
             confident = heard.confidence >= self.settings.low_confidence and not answer.fell_back
             self.language = await self.conversations.language(self.sender) or self.language
@@ -172,7 +192,38 @@ class CallEngine:
         keypad = self.session.understood(confident)
         if keypad:
             replies.append(phrase("keypad", self.language))
-        await self._reply(replies, keypad)
+        await self._answer(replies, keypad)
+
+    async def _answer(self, replies: list[str], keypad: bool = False, turn: bool = True) -> None:
+        """A turn's replies, after what staff wrote to the caller since: a person's words
+        first, as their own ``replies`` event, then ours, spoken as one. A look for staff
+        replies alone (``turn`` False) that finds none sends nothing."""
+        playing = self._playback is not None and not self._playback.done()
+        staff: list[str] = []
+        # A closed line: they wait for the next call. Speech going out is never cut by a
+        # look: the next look comes when it is over.
+        if not self.ended and (turn or not playing):
+            staff = await self.conversations.staff_replies(self.sender, self.language)
+        if not staff:
+            if turn:
+                await self._reply(replies, keypad)
+            return
+        await self._send({"event": "replies", "texts": staff, "keypad": False, "staff": True})
+        if turn:
+            await self._send({"event": "replies", "texts": replies, "keypad": keypad})
+        await self._stop_playback(tell=False)
+        if self.engines.synthesizer is not None and not self.ended:
+            self._playback = asyncio.ensure_future(self._play(staff + replies))
+
+    async def _poll_staff(self) -> None:
+        """Staff may write while the caller says nothing: a look is queued for the worker
+        (so it never speaks over a turn's answer) whenever the line is quiet."""
+        while not self.ended:
+            await asyncio.sleep(STAFF_POLL_S)
+            if self.session.playing or self._staff_queued or not self._jobs.empty():
+                continue
+            self._staff_queued = True
+            self._jobs.put_nowait(("staff", ""))
 
     async def _reply(self, texts: list[str], keypad: bool = False) -> None:
         await self._send({"event": "replies", "texts": texts, "keypad": keypad})
