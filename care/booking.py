@@ -13,7 +13,7 @@ import hashlib
 import json
 import logging
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -129,9 +129,17 @@ class Bookings(SlotQueries):
         return self.book(elder_id, slot_id, actor, channel, waitlist=True, **kwargs)
 
     def cancel(
-        self, booking_id: int, actor: Actor, channel: str, reason: Optional[str] = None
+        self,
+        booking_id: int,
+        actor: Actor,
+        channel: str,
+        reason: Optional[str] = None,
+        then: Optional[Callable[[Session, CancelResult], None]] = None,
     ) -> CancelResult:
-        """Cancel; a freed place goes to the first waitlisted elder it fits."""
+        """Cancel; a freed place goes to the first waitlisted elder it fits.
+
+        ``then`` writes what follows from the change (a message to the elder) in the
+        same transaction; it is not called when the booking was already cancelled."""
         with self.db.write() as s:
             row = _booking(s, booking_id)
             slot = self._lock_slot(s, row.slot_id)
@@ -140,8 +148,10 @@ class Bookings(SlotQueries):
             if row.status == "cancelled":
                 return CancelResult(BookingRecord.of(row, replayed=True), [])
             self._release(s, row, slot, actor, channel, reason or "cancelled")
-            promoted = self._promote(s, slot)
-            return CancelResult(BookingRecord.of(row), promoted)
+            done = CancelResult(BookingRecord.of(row), self._promote(s, slot))
+            if then is not None:
+                then(s, done)
+            return done
 
     def reschedule(
         self,
@@ -152,8 +162,10 @@ class Bookings(SlotQueries):
         *,
         idempotency_key: Optional[str] = None,
         details: Optional[dict[str, Any]] = None,
+        then: Optional[Callable[[Session, RescheduleResult], None]] = None,
     ) -> RescheduleResult:
-        """Move a booking in one transaction: if the new place fails, the old one stays."""
+        """Move a booking in one transaction: if the new place fails, the old one stays
+        (``then`` as for ``cancel``, not called for a replayed request)."""
         fingerprint = request_hash(
             op="reschedule",
             booking=booking_id,
@@ -198,7 +210,10 @@ class Bookings(SlotQueries):
                     rescheduled_from=old.id,
                 )
                 promoted = self._promote(s, locked[old.slot_id])
-                return RescheduleResult(BookingRecord.of(old), BookingRecord.of(new), promoted)
+                done = RescheduleResult(BookingRecord.of(old), BookingRecord.of(new), promoted)
+                if then is not None:
+                    then(s, done)
+                return done
         except _KeyRace:
             replay = self._replay(idempotency_key, fingerprint)
             return RescheduleResult(self.get(booking_id), replay, [])
