@@ -10,7 +10,8 @@ browser, and Opus is the smaller). File names are ours, never the caller's.
 
 ``purge`` deletes rows past ``expires_at`` and their files, and files no row names
 (a crash between writing the file and its row). ``open_for_review`` gives the staff
-console a file only for an id in the table, and only inside the recordings directory.
+console a file only for an id in the table, and only inside the recordings directory;
+``of_turns`` finds the recordings of a conversation's turns for its view.
 
 Settings (environment): ``ANXIN_RECORDINGS`` (on/off, default on),
 ``ANXIN_RECORDING_RETENTION_DAYS`` (default 30), ``ANXIN_RECORDINGS_DIR`` (default
@@ -28,7 +29,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Iterable, Mapping, Optional
 
 from sqlalchemy import delete, select
 
@@ -345,6 +346,42 @@ def _purge_orphans(db: Database, directory: Path, now: datetime) -> int:
     return removed
 
 
+@dataclass(frozen=True)
+class TurnRecording:
+    """What the conversation view needs of a turn's recording: its id, and whether its
+    audio is kept (a transcript alone has nothing to play)."""
+
+    id: int
+    has_audio: bool
+    duration_s: float
+
+
+def of_turns(
+    db: Database, sender_id: str, turns: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], TurnRecording]:
+    """The recordings of one conversation's turns, by ``(channel, message id)``: the ids
+    Rasa's events carry."""
+    wanted = {(c, mid) for c, mid in turns if c and mid}
+    if not wanted:
+        return {}
+    found: dict[tuple[str, str], TurnRecording] = {}
+    ids = sorted({mid for _, mid in wanted})
+    with db.read() as s:
+        for start in range(0, len(ids), 500):  # bound the IN list on long conversations
+            rows = s.execute(
+                select(VoiceRecording.id, VoiceRecording.channel, VoiceRecording.message_id,
+                       VoiceRecording.path, VoiceRecording.duration_s)
+                .where(VoiceRecording.sender_id == sender_id,
+                       VoiceRecording.message_id.in_(ids[start : start + 500]))
+                .order_by(VoiceRecording.id)
+            ).all()  # fmt: skip
+            for rid, channel, message_id, path, seconds in rows:
+                kept = TurnRecording(int(rid), path is not None, float(seconds))
+                if (channel, message_id) in wanted:  # a retried turn: its first recording
+                    found.setdefault((channel, message_id), kept)
+    return found
+
+
 def open_for_review(
     db: Database, recording_id: int, settings: Optional[RecordingSettings] = None
 ) -> tuple[Path, str]:
@@ -374,4 +411,6 @@ def open_for_review(
                                recording_id=recording_id)  # fmt: skip
     if (root / relative) != resolved:  # a link, even one pointing inside: not ours
         raise RecordingRefused("a recording path through a link", recording_id=recording_id)
-    return resolved, content_type or CONTENT_TYPES.get(resolved.suffix, "application/octet-stream")
+    if content_type not in CONTENT_TYPES.values():  # only audio types we write: never HTML
+        content_type = CONTENT_TYPES.get(resolved.suffix, "application/octet-stream")
+    return resolved, content_type

@@ -15,7 +15,15 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from care.errors import InvalidRequest, NotFound
 from care.services import CareServices
-from staff import api, bookings_pages, conversation_pages, handoff_pages, pages, people_pages
+from staff import (
+    api,
+    bookings_pages,
+    conversation_pages,
+    handoff_pages,
+    pages,
+    people_pages,
+    recordings_pages,
+)
 from staff.auth import Console, Forbidden, LoginRequired, is_api
 from staff.config import StaffSettings
 from staff.render import environment, message, page
@@ -35,6 +43,7 @@ def create_app(care: CareServices, settings: Optional[StaffSettings] = None) -> 
     app.include_router(people_pages.router)
     app.include_router(bookings_pages.router)
     app.include_router(conversation_pages.router)
+    app.include_router(recordings_pages.router)
     app.include_router(api.router)
 
     @app.get("/healthz", include_in_schema=False)

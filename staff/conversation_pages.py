@@ -4,6 +4,10 @@
 Volunteers see who talked, when, on which channel and what the assistant did, but not
 the words (staff/redact.py); they may not search the words either, since a search
 that matches tells what was said.
+
+Voice turns show that they were spoken (care/recordings.py keeps them by channel,
+sender and message id) and, for staff, a player for the audio when it was kept
+(staff/recordings_pages.py serves it, role-checked and audited).
 """
 
 from __future__ import annotations
@@ -18,11 +22,13 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from care.conversation_log import Filters, Page
+from care.conversations import Conversation
 from care.conversations_nlu import Corrections, known_intents
 from care.errors import InvalidRequest
+from care.recordings import of_turns
 from care.staff_replies import MAX_CHARS
 from care.staff_sessions import Principal
-from staff import redact
+from staff import recordings_pages, redact
 from staff.auth import ALL, STAFF, Console, Forbidden, allow, console, posted_by
 from staff.conversation_query import audit_detail, filters_from, page_from
 from staff.render import message, page
@@ -103,6 +109,7 @@ def conversation_page(
     for session in data["sessions"]:
         for turn in session["turns"]:
             turn["at_local"] = _local(c, turn["at"])
+    _with_voice(c, found, data, who.role in STAFF)
     return page(
         request,
         "conversation.html",
@@ -116,7 +123,26 @@ def conversation_page(
         handoff=c.care.alerts.open_handoff(conversation_id) if who.role in STAFF else None,
         draft=draft,
         reply_max=MAX_CHARS,
+        vt=recordings_pages.words(request),
     )
+
+
+def _with_voice(c: Console, found: Conversation, data: dict[str, Any], hears: bool) -> None:
+    """Mark each spoken turn (``voice``): its recording id, length, and whether there is
+    audio this role may play. The redacted data keeps the parsed turns' order."""
+    keys = [(t.channel or "", t.message_id or "") for t in found.user_turns]
+    recorded = of_turns(c.care.db, found.id, keys)
+    for session, shown in zip(found.sessions, data["sessions"], strict=True):
+        for turn, row in zip(session.turns, shown["turns"], strict=True):
+            kept = recorded.get((turn.channel or "", turn.message_id or ""))
+            row["voice"] = None
+            if kept is not None and turn.event_id is not None:
+                row["voice"] = {
+                    "id": kept.id,
+                    "seconds": round(kept.duration_s),
+                    "audio": kept.has_audio,
+                    "play": kept.has_audio and hears,
+                }
 
 
 def _local(c: Console, iso: str) -> str:
