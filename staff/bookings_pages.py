@@ -152,6 +152,7 @@ def bookings_board(
         service=service,
         services=m.SERVICES,
         slots=rows,
+        groups=[(svc, [r for r in rows if r["service"] == svc]) for svc in m.SERVICES],
         actions=who.role in STAFF,
     )
 

@@ -42,6 +42,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "booking_cancelled": "已取消预约，老人会收到通知。如有候补，空出的位置已按先后补上。",
         "booking_moved": "已改期，老人会收到通知。",
         "booking_status": "状态",
+        "st_confirmed": "已订",
+        "st_waitlisted": "候补中",
+        "st_cancelled": "已取消",
+        "st_completed": "已到",
+        "st_no_show": "没来",
     },
     "en": {
         "bookings_of_day": "Bookings and places",
@@ -83,5 +88,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "If anyone was waiting, the place went to the first in line.",
         "booking_moved": "Booking moved; the elder will be told.",
         "booking_status": "Status",
+        "st_confirmed": "booked",
+        "st_waitlisted": "on the waiting list",
+        "st_cancelled": "cancelled",
+        "st_completed": "attended",
+        "st_no_show": "did not come",
     },
 }

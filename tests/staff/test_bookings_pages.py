@@ -82,7 +82,7 @@ def test_the_day_shows_each_slot_with_used_free_bookings_and_the_waitlist_in_ord
     html = page.text
     lunch = slot_id(care, LUNCH)
     section = html[html.index(f'id="slot-{lunch}"') :]
-    section = section[: section.index("</section>")]
+    section = section[: section.index("</tbody>")]
     assert '<td class="used">2 / 2</td>' in section and '<td class="free">0</td>' in section
     assert "午饭 · 在食堂吃" in section and "11:30–13:00" in section
     assert section.index("李秀兰") < section.index("张德福") < section.index("王淑珍")
