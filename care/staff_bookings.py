@@ -21,13 +21,14 @@ from care import audit
 from care import models as m
 from care.audit import Actor
 from care.booking import Bookings
-from care.errors import InvalidRequest, InvalidTransition
+from care.errors import BookingClosed, InvalidRequest, InvalidTransition
 from care.records import BookingRecord, CancelResult, RescheduleResult, SlotRecord
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "staff_console"
 MOVE_DAYS = 14
+MAX_DAYS_AWAY = 3660
 REASON_LIMIT = 500
 WEEKDAYS_ZH = "一二三四五六日"
 OPTION_ZH = {"dine_in": "在食堂吃", "delivery": "送到家", "morning": "上午",
@@ -82,9 +83,13 @@ def parse_day(text: Optional[str], today: date) -> date:
     if not text:
         return today
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         raise InvalidRequest("date must be YYYY-MM-DD") from None
+    # Far enough for any real question; the day before 0001-01-01 does not exist.
+    if abs((day - today).days) > MAX_DAYS_AWAY:
+        raise InvalidRequest("date is too far from today")
+    return day
 
 
 def parse_service(text: Optional[str]) -> Optional[str]:
@@ -158,6 +163,7 @@ def cancel_for_elder(
     current = bookings.get(booking_id)
     if current.status not in m.ACTIVE_STATUSES:
         raise InvalidTransition(f"a {current.status} booking cannot be changed")
+    _not_started(bookings, current)
 
     def tell(s: Session, done: CancelResult) -> None:
         _tell_cancelled(s, bookings, done.booking, reason, hotline)
@@ -179,6 +185,7 @@ def move_for_elder(
     if not reason:
         raise InvalidRequest("a reason is needed")
     current = bookings.get(booking_id)
+    _not_started(bookings, current)
     target = bookings.slot(slot_id)
     if target.service != current.service:
         raise InvalidRequest("the new time must be for the same service")
@@ -214,6 +221,17 @@ def move_for_elder(
     result = bookings.reschedule(booking_id, slot_id, actor, CHANNEL, then=tell)
     log.info("booking %s moved by staff to %s", booking_id, result.new.id)
     return result
+
+
+def started(bookings: Bookings, booking: BookingRecord) -> bool:
+    return bookings.clock() >= booking.slot.starts_at
+
+
+def _not_started(bookings: Bookings, booking: BookingRecord) -> None:
+    # Once it has begun, a booking is attended or missed (set_outcome), not cancelled:
+    # telling an elder "cancelled" about this morning's lunch helps nobody.
+    if started(bookings, booking):
+        raise BookingClosed("the booking's time has begun", reason="started")
 
 
 # -- saying it ------------------------------------------------------------------------

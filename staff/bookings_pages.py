@@ -94,6 +94,7 @@ def _board_rows(c: Console, boards: list[sb.SlotBoard], role: str, lang: str) ->
                 "free": x.free,
                 "percent": b.percent,
                 "closed": now >= x.cutoff_at,
+                "started": now >= x.starts_at,
                 "confirmed": [_seat_row(s, role, lang, t) for s in b.confirmed],
                 "waitlist": [_seat_row(s, role, lang, t) for s in b.waitlist],
             }
@@ -169,7 +170,7 @@ def _change_page(
     lang = language(request)
     b = c.care.bookings.get(booking_id)  # 404 before anything is written
     elder = c.views.elder(b.elder_id)
-    active = b.status in m.ACTIVE_STATUSES
+    active = b.status in m.ACTIVE_STATUSES and not sb.started(c.care.bookings, b)
     targets = sb.move_targets(c.care.bookings, b, c.today()) if active else []
     c.audit(who, "booking.view", f"booking:{booking_id}", {"elder": elder.id})
     return page(
@@ -205,6 +206,8 @@ def booking_change(
 
 
 def _refused(exc: CareError) -> Optional[str]:
+    if isinstance(exc, BookingClosed) and exc.details.get("reason") == "started":
+        return "booking_started"
     for kind, key in REFUSED:
         if isinstance(exc, kind):
             return key
@@ -232,8 +235,8 @@ def cancel(
         sb.cancel_for_elder(
             c.care.bookings, booking_id, who.name, reason, c.care.settings.centre_hotline
         )
-    except InvalidTransition:
-        note = message(request, "booking_not_active")
+    except (InvalidTransition, BookingClosed) as exc:
+        note = message(request, _refused(exc) or "booking_not_active")
         return _change_page(request, who, c, booking_id, 409, note, reason)
     return _done(before, "cancelled")
 
@@ -311,7 +314,7 @@ async def api_cancel(
         done = sb.cancel_for_elder(
             c.care.bookings, booking_id, who.name, reason, c.care.settings.centre_hotline
         )
-    except InvalidTransition as exc:
+    except (InvalidTransition, BookingClosed) as exc:
         return _conflict(exc)
     return JSONResponse(
         {

@@ -131,6 +131,8 @@ def test_volunteers_see_masked_phones_and_no_way_to_change_anything(
         "service=meal;%20DROP%20TABLE%20bookings",
         "service=' OR ''='",
         "date=2026-11-26&service=MEAL",
+        "date=9999-12-31",
+        "date=0001-01-01",
     ],
 )
 def test_a_wrong_date_or_service_is_the_page_again_with_a_message(
@@ -228,6 +230,30 @@ def test_unknown_bookings_are_404(
     assert staff.post("/bookings/999999/cancel", data=data).status_code == 404
     assert staff.post("/bookings/999999/move", data=data).status_code == 404
     assert staff.get("/bookings/1%20OR%201=1").status_code == 422
+
+
+def test_a_booking_whose_time_has_begun_is_no_longer_cancelled_or_moved(
+    care: CareServices,
+    clock: MovableClock,
+    day: dict[str, Any],
+    client_as: Callable[[str], TestClient],
+):
+    today = slot_id(care, "meal:2026-11-25:lunch:dine_in")
+    booking = care.bookings.book(day["a"], today, Actor.person(day["a"]), "wechat").id
+    staff = client_as("staff")
+    token = change_form(staff, booking)
+    clock.advance(hours=4)  # 12:00 in Harbin: lunch is being served
+    board = staff.get("/bookings").text
+    assert f'id="booking-{booking}"' in board and f'href="/bookings/{booking}"' not in board
+    form = staff.get(f"/bookings/{booking}").text
+    assert ZH["booking_started"] in form and 'id="cancel-form"' not in form
+    data = {"csrf_token": token, "reason": "x", "slot_id": str(slot_id(care, LATER))}
+    cancelled = staff.post(f"/bookings/{booking}/cancel", data=data)
+    assert cancelled.status_code == 409 and ZH["booking_started"] in cancelled.text
+    moved = staff.post(f"/bookings/{booking}/move", data=data)
+    assert moved.status_code == 409 and ZH["booking_started"] in moved.text
+    assert care.bookings.get(booking).status == "confirmed"
+    assert notifications(care, day["a"]) == []
 
 
 # -- moving -------------------------------------------------------------------------------
