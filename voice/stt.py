@@ -41,6 +41,12 @@ NO_SPEECH_PROB = 0.6
 LOGPROB_FLOOR = -1.0
 # Text that compresses this well is a loop, as in openai-whisper's fallback rule.
 REPETITIVE = 2.4
+# The encoder's window for a turn (see encoder_frames): speech + 4 s, at least 15 s.
+SHORT_PAD_FRAMES = 400
+SHORT_MIN_FRAMES = 1500
+# A short-window decoding less sure than this (mean token probability) is decoded again
+# with the full 30-s window: the misheard short answers scored 0.35-0.41, heard right ≥ 0.47.
+RECHECK_BELOW = 0.45
 # Speech shorter than this after VAD is a cough or a click, not a turn.
 MIN_SPEECH_SECONDS = 0.25
 
@@ -78,8 +84,9 @@ def load_whisper(model: Optional[str] = None, cpu_threads: Optional[int] = None)
 class WhisperTranscriber:
     """:class:`voice.base.Transcriber` over a loaded faster-whisper model."""
 
-    def __init__(self, model: Any, beam_size: int = 1) -> None:
+    def __init__(self, model: Any, beam_size: int = 1, short_window: bool = True) -> None:
         self._model = model
+        self._short_window = short_window  # False: every turn padded to Whisper's 30 s
         # Greedy decoding: on 2 cores beam 5 costs ~2x for no gain on short turns.
         self._beam_size = beam_size
         # CTranslate2 already uses every core for one call; two calls at once only
@@ -123,26 +130,42 @@ class WhisperTranscriber:
     def _one_encoder_pass(self, speech: np.ndarray, hint: Optional[str]) -> Tuple[str, list]:
         """Detect the language and decode from ONE run of the encoder.
 
-        The public API runs Whisper's encoder (most of the cost on a CPU: ~1.2 s for the
-        base model here) once to detect the language and again to transcribe. This is
-        what ``WhisperModel.transcribe`` does, with the first window's encoder output
-        kept and handed to ``generate_segments``, which accepts it for that purpose.
+        The public API runs Whisper's encoder (most of the cost on a CPU) once to detect
+        the language and again to transcribe. This is what ``WhisperModel.transcribe``
+        does, with the first window's encoder output kept and handed to
+        ``generate_segments``, which accepts it for that purpose — and with that window
+        cut to the turn's length (:func:`encoder_frames`).
         """
+        model = self._model
+        features = model.feature_extractor(speech)
+        first = min(model.feature_extractor.nb_max_frames, features.shape[-1] - 1)
+        full = model.feature_extractor.nb_max_frames
+        seconds = speech.size / SAMPLE_RATE
+        frames = encoder_frames(first, full) if self._short_window else full
+        lang, segments = self._decode(features, first, frames, hint, seconds)
+        if frames < full and _doubtful(segments):
+            # The short window misheard a few words our dialogue hangs on ("Number two" on
+            # a phone line, heard as "And Humberto"): unsure turns get the full window.
+            lang, segments = self._decode(features, first, full, hint, seconds)
+        return lang, segments
+
+    def _decode(
+        self, features: np.ndarray, first: int, frames: int, hint: Optional[str], seconds: float
+    ) -> Tuple[str, list]:
+        """Encode the first window padded to ``frames``, pick the language, decode."""
         from faster_whisper.audio import pad_or_trim
         from faster_whisper.tokenizer import Tokenizer
         from faster_whisper.transcribe import TranscriptionOptions, get_suppressed_tokens
 
         model = self._model
-        features = model.feature_extractor(speech)
-        first = min(model.feature_extractor.nb_max_frames, features.shape[-1] - 1)
-        encoder_output = model.encode(pad_or_trim(features[:, :first]))
+        encoder_output = model.encode(pad_or_trim(features[:, :first], frames))
         if hint is None:
             results = model.model.detect_language(encoder_output)[0]
             lang = _pick_language({token[2:-2]: prob for token, prob in results})
         else:
             lang = hint
         tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, "transcribe", lang)
-        wanted = {**_transcribe_defaults(model), **self._options(lang, speech.size / SAMPLE_RATE)}
+        wanted = {**_transcribe_defaults(model), **self._options(lang, seconds)}
         wanted["temperatures"] = [wanted.pop("temperature")]
         wanted["suppress_tokens"] = get_suppressed_tokens(tokenizer, wanted["suppress_tokens"])
         fields = {f.name for f in dataclasses.fields(TranscriptionOptions)}
@@ -171,6 +194,31 @@ def _transcribe_defaults(model: Any) -> Dict[str, Any]:
         for name, param in inspect.signature(model.transcribe).parameters.items()
         if param.default is not inspect.Parameter.empty
     }
+
+
+def encoder_frames(speech_frames: int, full: int = 3000) -> int:
+    """How many feature frames (10 ms each) the encoder gets for a turn's first window.
+
+    Whisper was trained on 30-s windows, and faster-whisper pads every turn to one; but
+    on a CPU the encoder's cost grows much faster than its input (base, int8, 2 cores:
+    0.3-0.6 s for 3000 frames, 0.08 s for 1500), and a phone turn is a few seconds. A
+    window of the speech plus 4 s of padding, at least 15 s, heard our English set as
+    well as the full window (16 kHz and 8 kHz telephony) and the Mandarin samples a
+    little better; shorter windows (speech + 2-4 s) misheard short phone answers
+    ("Yes please" → "Be at least"). Measured: docs/benchmarks.md, "short encoder window".
+    """
+    wanted = -(-(speech_frames + SHORT_PAD_FRAMES) // 100) * 100  # whole seconds
+    return min(full, max(SHORT_MIN_FRAMES, wanted))
+
+
+def _doubtful(segments: list) -> bool:
+    """Whether a decoding is unsure enough to be worth hearing again with the full window."""
+    if not segments:
+        return False
+    weights = [max(len(s.tokens), 1) for s in segments]
+    logprob = sum(s.avg_logprob * w for s, w in zip(segments, weights, strict=True)) / sum(weights)
+    looping = max(s.compression_ratio for s in segments) > REPETITIVE
+    return math.exp(logprob) < RECHECK_BELOW or looping
 
 
 def _token_budget(seconds: float) -> int:
