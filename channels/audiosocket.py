@@ -5,7 +5,10 @@ UUID (channels/audiosocket_callers.py), then hands the call to ``AudioSocket(uui
 host:port)``. Each connection is one call on the ``voice`` channel, run by the same
 engine as the WebSocket (channels/voice_call.py): this module only turns AudioSocket
 messages (channels/audiosocket_protocol.py) into the engine's calls and its speech into
-8 kHz messages of 20 ms, sent at real time.
+8 kHz messages of 20 ms, sent at real time. The call's sender is the one the
+registration resolved (the elder's number, once it is their voice identity), so its
+turns are kept for review (care.recordings) with that elder's consent, and staff
+replies written to that conversation are said in the call.
 
 Off unless ``ANXIN_AUDIOSOCKET_PORT`` is set; binds ``ANXIN_AUDIOSOCKET_HOST``
 (127.0.0.1 by default: Asterisk on the same machine). A message that breaks the protocol

@@ -16,8 +16,10 @@ import wave
 from typing import Any, Iterator
 
 import pytest
+from sqlalchemy import select
 
 from care.config import CareSettings
+from care.models_voice import VoiceRecording
 from care.services import build
 from channels import audiosocket_protocol as wire
 from tests.channels.audiosocket_phone import (
@@ -80,8 +82,9 @@ def test_registration_needs_the_secret_and_a_well_formed_call(hotline):
 
 def test_a_known_elder_calls_is_greeted_by_name_and_books_lunch(hotline, tmp_path):
     elder = hotline.care.people.create(
-        "elder", "Mary Jones", phone=ELDER_NUMBER, preferred_language="en"
-    )
+        "elder", "Mary Jones", phone=ELDER_NUMBER, preferred_language="en",
+        consent_voice_recording=True,
+    )  # fmt: skip
     assert hotline.health()["transcriber"], "the stack has no transcriber: voice.stt failed"
     day = weekday_ahead()  # said by name: Whisper base heard "November 30" as "3rd"
     call = uuid.uuid4()
@@ -121,6 +124,27 @@ def test_a_known_elder_calls_is_greeted_by_name_and_books_lunch(hotline, tmp_pat
     assert hotline.care.people.find_by_identity("voice", sender).id == elder.id  # type: ignore[union-attr]
     logs = hotline.out.text
     assert CALLER_ID not in logs and "Mary" not in logs and "book lunch" not in logs
+    # Her two spoken turns (the key is no voice) are kept as hers: consent looked up for
+    # the elder the number resolved to, so her voice is kept too.
+    rows = recordings(hotline, sender, 2)
+    assert [r.person_id for r in rows] == [elder.id, elder.id]
+    assert "lunch" in rows[0].transcript.lower() and all(r.path for r in rows), rows
+    said = {e["message_id"] for e in hotline.tracker(sender) if e["event"] == "user"}
+    assert {r.message_id for r in rows} <= said
+
+
+def recordings(hotline: Hotline, sender: str, count: int, timeout: float = 30) -> list[Any]:
+    """The voice recordings of ``sender``, once there are ``count`` (kept in the background)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        with hotline.care.db.read() as s:
+            rows = list(s.scalars(select(VoiceRecording).where(
+                VoiceRecording.channel == "voice", VoiceRecording.sender_id == sender,
+            ).order_by(VoiceRecording.id)))  # fmt: skip
+        if len(rows) >= count:
+            return rows
+        assert time.monotonic() < deadline, f"{len(rows)} recording(s), {count} expected"
+        time.sleep(0.3)
 
 
 def test_a_hang_up_mid_turn_ends_the_call_and_keeps_what_was_said(hotline, tmp_path):
@@ -147,6 +171,10 @@ def test_a_hang_up_mid_turn_ends_the_call_and_keeps_what_was_said(hotline, tmp_p
             break
         assert time.monotonic() < deadline, said
         time.sleep(0.5)
+    # Kept for review too, though the line was closed: a stranger's words, not their voice.
+    kept = recordings(hotline, "+8613900000001", 1)
+    assert any("doctor" in r.transcript.lower() for r in kept), kept
+    assert all(r.path is None and r.person_id is None for r in kept)
     deadline = time.monotonic() + 30
     while hotline.health()["calls"]:
         assert time.monotonic() < deadline, "a call is still open after it hung up"
