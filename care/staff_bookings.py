@@ -259,10 +259,13 @@ def describe(slot: SlotRecord, lang: str, tz: tzinfo) -> str:
     """A read-back an elder can check: the date with its weekday, the time, what and where."""
     local = slot.starts_at.astimezone(tz)
     day = slot.date
+    # Said as a sentence, not a label: the middle dots of a title read badly aloud.
     if lang == "en":
-        return f"{day:%A} {day.day} {day:%B}, {local:%H:%M}, {title(slot, 'en')}"
+        what = title(slot, "en").replace(" · ", ", ")
+        return f"{day:%A} {day.day} {day:%B}, {local:%H:%M}, {what}"
     weekday = WEEKDAYS_ZH[day.weekday()]
-    return f"{day.month}月{day.day}号（星期{weekday}）{local:%H:%M}，{title(slot, 'zh')}"
+    what = title(slot, "zh").replace(" · ", "，")
+    return f"{day.month}月{day.day}号（星期{weekday}）{local:%H:%M}，{what}"
 
 
 def _at(place: Optional[str]) -> str:

@@ -45,6 +45,9 @@ def day(care: CareServices) -> dict[str, Any]:
     ids["waiting"] = care.bookings.join_waitlist(
         waiting.id, slot_id(care, LUNCH), Actor.person(waiting.id), "wechat"
     ).id
+    # A name is what people typed: it must be shown as text, never run.
+    odd = elder(care, "<script>alert(1)</script>")
+    book(odd.id, slot_id(care, "meal:2026-11-26:dinner:dine_in"), Actor.person(odd.id), "rest")
     assert care.bookings.get(ids["waiting"]).status == "waitlisted"
     return {"ids": ids, "a": a.id, "b": b.id, "waiting": waiting.id, "lee": lee.id}
 
@@ -91,6 +94,7 @@ def test_the_day_shows_each_slot_with_used_free_bookings_and_the_waitlist_in_ord
     assert PHONE_A in section and ZH["booked_by_self"] in section and "voice" in section
     assert f'href="/bookings/{day["ids"]["a"]}"' in section
     assert "2026年11月26日 星期四" in html
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert 'href="/bookings?date=2026-11-25&amp;service=meal"' in html
     assert 'href="/bookings?date=2026-11-27&amp;service=meal"' in html
     assert "日托" not in html  # the service filter holds
@@ -144,7 +148,7 @@ def test_a_wrong_date_or_service_is_the_page_again_with_a_message(
     assert EN["bookings_bad_filter"] in page.text
     assert "Wednesday 25 November 2026" in page.text  # today, every service
     with care.db.read() as s:
-        assert s.scalar(select(func.count()).select_from(m.Booking)) == 4
+        assert s.scalar(select(func.count()).select_from(m.Booking)) == 5
 
 
 # -- cancelling ----------------------------------------------------------------------------

@@ -143,7 +143,7 @@ def test_staff_cancel_for_an_elder_the_waitlist_moves_up_and_a_rest_booking_is_m
 
         # Move the lunch booked over REST to the next weekday's lunch.
         page.goto(f"{stack.console}/bookings/{lunch.id}")
-        wanted = re.compile(f"^{later.month}月{later.day}号.*午饭 · 送到家")
+        wanted = re.compile(f"^{later.month}月{later.day}号.*午饭，送到家")
         label = page.locator("#move-form select option", has_text=wanted).first.inner_text()
         page.select_option("#move-form select", label=label)
         page.fill("#move-form textarea[name=reason]", "那天食堂停水")
