@@ -193,6 +193,7 @@ def test_cancel_with_a_reason_frees_the_place_for_the_waitlist_and_tells_both_el
 def test_an_english_speaking_elder_is_told_in_english(
     care: CareServices, day: dict[str, Any], client_as: Callable[[str], TestClient]
 ):
+    care.people.add_identity(day["lee"], "telegram", "tg-lee")
     staff = client_as("admin")
     booking = day["ids"]["lee"]
     token = change_form(staff, booking)
@@ -202,6 +203,9 @@ def test_an_english_speaking_elder_is_told_in_english(
     [told] = notifications(care, day["lee"])
     assert "Thursday 26 November, 11:30" in told.message and "Lunch" in told.message
     assert "Reason: Kitchen closed" in told.message and "12349" in told.message
+    # What the Telegram channel's background round picks up and sends.
+    [outgoing] = care.channels.outbox("telegram")
+    assert (outgoing.external_id, outgoing.message) == ("tg-lee", told.message)
 
 
 def test_cancel_without_a_reason_or_with_a_forged_token_changes_nothing(
