@@ -171,6 +171,32 @@ def test_a_staff_reply_written_during_a_call_is_said_once(stack):
     assert replies.pending("voice", "rec-call-2") == []  # delivered, and only once
 
 
+def test_a_staff_reply_waiting_at_a_turn_comes_first_in_its_answer(stack):
+    elder(stack, "rec-call-3", consent=False)
+    url = f"ws://127.0.0.1:{stack.port}/webhooks/voice/stream?sender=rec-call-3&language=en"
+    replies = StaffReplies(stack.care.db, stack.care.clock)
+
+    async def call() -> list[Any]:
+        async with websockets.connect(url, max_size=None) as ws:
+            await events_until(ws, named("playback_start"))  # the greeting is being said
+            # Written while we speak: no look cuts our speech, so the caller's next turn
+            # (a key pressed over the greeting) is where it is said.
+            await asyncio.to_thread(
+                replies.queue, "voice", "rec-call-3", "我们马上到", "nurse.wang"
+            )
+            await ws.send(json.dumps({"dtmf": "1"}))  # 1: meals
+            return await events_until(ws, named("playback_end"), timeout=30)
+
+    events = [m for m in asyncio.run(call()) if isinstance(m, dict)]
+    answered = [e for e in events if e["event"] in ("replies", "playback_start", "playback_end")]
+    assert [e["event"] for e in answered] == ["replies", "replies", "playback_start",
+                                              "playback_end"], events  # fmt: skip
+    staff, ours = answered[0], answered[1]
+    assert staff["staff"] is True and staff["texts"] == ["工作人员说：我们马上到"], staff
+    assert "staff" not in ours and ours["texts"], ours  # then the assistant's own answer
+    assert replies.pending("voice", "rec-call-3") == []
+
+
 def test_the_next_http_answer_starts_with_what_staff_wrote(stack):
     replies = StaffReplies(stack.care.db, stack.care.clock)
     replies.queue("voice", "rec-http-3", "我们马上给您打电话", "nurse.wang")
