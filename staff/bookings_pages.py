@@ -185,7 +185,15 @@ def _change_page(
         elder=redact.elder(elder, who.role),
         read_back=sb.describe(b.slot, lang, c.care.tz),
         back_q=_query(b.slot.date, b.service),
-        targets=[{"id": x.id, "label": _target_label(x, lang, c), "free": x.free} for x in targets],
+        targets=[
+            {
+                "id": x.id,
+                "day": day_label(x.date, lang),
+                "label": _target_label(x, lang, c),
+                "free": x.free,
+            }
+            for x in targets
+        ],
         reason=reason,
         max_reason=sb.REASON_LIMIT,
     )
