@@ -187,7 +187,10 @@ def lower_watermark(s: Any) -> None:
     """
     left = select(func.coalesce(func.max(Ev.id), 0)).scalar_subquery()
     s.execute(
-        update(State).where(State.id == 1, State.last_event_id > left).values(last_event_id=left)
+        update(State)
+        .where(State.id == 1, State.last_event_id > left)
+        .values(last_event_id=left)
+        .execution_options(synchronize_session=False)
     )
 
 
