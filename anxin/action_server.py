@@ -17,6 +17,7 @@ def serve(run: RunSettings, care_settings: CareSettings) -> None:
     from rasa_sdk.endpoint import run as run_sdk
 
     from actions import runtime
+    from care.conversation_retention import Purger as ConversationPurger
     from care.recordings import Purger
     from care.services import build
 
@@ -25,6 +26,7 @@ def serve(run: RunSettings, care_settings: CareSettings) -> None:
     care = build(care_settings)
     runtime.install(care)
     Purger(care.db).start()  # voice recordings past their retention go, hourly
+    ConversationPurger(care.db).start()  # and conversations idle past theirs
     os.environ["SANIC_HOST"] = run.bind  # rasa-sdk reads its interface from here
     # Rasa keeps its connections here open (anxin/rasa_server.py) and drops them
     # after 2 s idle. The server must not drop them first: after a pause (a stopped

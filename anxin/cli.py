@@ -1,5 +1,5 @@
-"""The ``anxin`` command: run, train, catalog, db, nlu, actions, recordings, wechat, telegram,
-call, bench."""
+"""The ``anxin`` command: run, train, catalog, db, nlu, actions, recordings, conversations,
+wechat, telegram, call, bench."""
 
 from __future__ import annotations
 
@@ -33,6 +33,12 @@ def _parser() -> argparse.ArgumentParser:
         dest="action", required=True
     )
     rec.add_parser("purge", help="delete recordings past ANXIN_RECORDING_RETENTION_DAYS now")
+    conv = sub.add_parser("conversations", help="conversation review").add_subparsers(
+        dest="action", required=True
+    )
+    conv.add_parser(
+        "purge", help="delete conversations idle over ANXIN_CONVERSATION_RETENTION_DAYS now"
+    )
     nlu = sub.add_parser("nlu", help="NLU training data").add_subparsers(
         dest="action", required=True
     )
@@ -205,6 +211,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return export_command(care_settings, args.out or str(run.root / "nlu_data" / "nlu"))
     if args.command == "recordings":
         return _recordings_purge(care_settings)
+    if args.command == "conversations":
+        return _conversations_purge(care_settings)
     if args.command == "actions":
         from anxin.action_server import serve
 
@@ -298,6 +306,19 @@ def _dispatch(args: argparse.Namespace) -> int:
 def _recordings_purge(care_settings: CareSettings) -> int:
     from care import migrate
     from care.recordings import purge_command
+    from care.services import build
+
+    care = build(care_settings)
+    try:
+        migrate.upgrade(care.db)
+        return purge_command(care.db, care.clock())
+    finally:
+        care.close()
+
+
+def _conversations_purge(care_settings: CareSettings) -> int:
+    from care import migrate
+    from care.conversation_retention import purge_command
     from care.services import build
 
     care = build(care_settings)
