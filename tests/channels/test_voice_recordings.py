@@ -23,11 +23,15 @@ import numpy as np
 import pytest
 import websockets
 from sqlalchemy import select
+from starlette.testclient import TestClient
 
 from care.models_voice import VoiceRecording
 from care.staff_replies import StaffReplies
+from staff.app import create_app
+from staff.config import StaffSettings
 from tests.channels.stacks import ChannelStack, running
 from tests.channels.test_voice_stack import RATE, health, silence, spoken, turn, wav
+from tests.staff.conftest import add_user, login
 
 
 @pytest.fixture(scope="module")
@@ -66,10 +70,13 @@ def user_message_ids(stack: ChannelStack, sender: str) -> list[str]:
     return [e["message_id"] for e in events if e["event"] == "user"]
 
 
-def audio_file(stack: ChannelStack, row: Any) -> bytes:
+def recordings_dir(stack: ChannelStack) -> Path:
     # The stack's recordings live beside its database (ANXIN_VAR_DIR).
-    var = Path(stack.care.settings.db_url.removeprefix("sqlite:///")).parent
-    return (var / "recordings" / row.path).read_bytes()
+    return Path(stack.care.settings.db_url.removeprefix("sqlite:///")).parent / "recordings"
+
+
+def audio_file(stack: ChannelStack, row: Any) -> bytes:
+    return (recordings_dir(stack) / row.path).read_bytes()
 
 
 def at_16k(wav_bytes: bytes) -> bytes:
@@ -214,3 +221,27 @@ def kept_any(stack: ChannelStack, sender: str) -> bool:
     with stack.care.db.read() as s:
         found = s.scalar(select(VoiceRecording.id).where(VoiceRecording.sender_id == sender))
     return found is not None
+
+
+def test_the_console_plays_the_turn_the_stack_kept(stack, tmp_path, monkeypatch):
+    """Rasa's events (through the event broker) and the recording meet in the console by
+    the turn's message id: the conversation view has a player, and it plays that turn."""
+    elder(stack, "rec-http-4", consent=True)
+    status, answer = turn(stack, spoken("I feel lonely today", tmp_path), query="sender=rec-http-4")
+    assert status == 200 and answer["transcript"], answer
+    [row] = kept(stack, "rec-http-4")
+    monkeypatch.setenv("ANXIN_RECORDINGS_DIR", str(recordings_dir(stack)))
+    add_user(stack.care, "nurse.li", "staff")
+    with TestClient(create_app(stack.care, StaffSettings())) as staff:
+        assert login(staff, "nurse.li").status_code == 303
+        deadline = time.monotonic() + 30
+        while True:  # the broker writes Rasa's events in batches
+            page = staff.get("/conversations/rec-http-4")
+            if page.status_code == 200 and f"/recordings/{row.id}/audio" in page.text:
+                break
+            assert time.monotonic() < deadline, page.status_code
+            time.sleep(0.5)
+        assert '<audio controls preload="none"' in page.text
+        heard = staff.get(f"/recordings/{row.id}/audio")
+        assert heard.status_code == 200 and heard.headers["content-type"] == "audio/ogg"
+        assert heard.content == audio_file(stack, row)
