@@ -39,7 +39,14 @@ from websockets.exceptions import ConnectionClosed
 
 from care.language import detect_language
 from channels.voice_engines import Engines
-from channels.voice_session import CallSession, SessionSettings, intent_message, phrase
+from channels.voice_guess import Guesses
+from channels.voice_session import (
+    CallSession,
+    SessionSettings,
+    TurnPaused,
+    intent_message,
+    phrase,
+)
 from voice.base import LANGUAGES, SAMPLE_RATE, SAMPLE_WIDTH, Audio
 
 if TYPE_CHECKING:
@@ -92,6 +99,8 @@ class CallEngine:
         self._jobs: asyncio.Queue[Optional[Job]] = asyncio.Queue()
         self._playback: Optional[asyncio.Task[None]] = None
         self._worker: Optional[asyncio.Task[None]] = None
+        transcriber = engines.transcriber
+        self._guesses = Guesses(transcriber, hint) if transcriber is not None else None
 
     # Set by open: the poll for staff replies, and whether it has a look queued.
     _staff_poll: Optional[asyncio.Task[None]] = None
@@ -108,6 +117,9 @@ class CallEngine:
         for action in self.session.audio(pcm):
             if isinstance(action, Audio):
                 self._jobs.put_nowait(("audio", action))
+            elif isinstance(action, TurnPaused):
+                if self._guesses is not None:
+                    self._guesses.start(action.audio)
             else:  # "barge_in"
                 await self._stop_playback()
 
@@ -138,7 +150,12 @@ class CallEngine:
             finally:
                 worker.cancel()
                 await asyncio.gather(worker, return_exceptions=True)
-        log.info("voice: %s call ended after %d turn(s)", self.transport_name, self.turns)
+        if self._guesses is not None:
+            self._guesses.close()
+            log.info("voice: %s call ended after %d turn(s), %d heard on a guess",
+                     self.transport_name, self.turns, self._guesses.used)  # fmt: skip
+        else:
+            log.info("voice: %s call ended after %d turn(s)", self.transport_name, self.turns)
 
     async def _work(self) -> None:
         while True:
@@ -170,10 +187,9 @@ class CallEngine:
 
     async def _heard(self, audio: Audio) -> None:
         self.turns += 1
-        transcriber = self.engines.transcriber
         text, confident = "", False
-        if transcriber is not None:
-            heard = await transcriber.transcribe(audio, self.hint)
+        if self._guesses is not None:
+            heard = await self._guesses.transcribe(audio)
             text = "" if heard.no_speech else heard.text.strip()
             await self._send({"event": "transcript", "text": text, "language": heard.language,
                               "confidence": heard.confidence})  # fmt: skip

@@ -1,7 +1,8 @@
 """The phone-style call's rules, with no models and no I/O (pure, testable with fixed vectors).
 
 - ``TurnDetector``: 16 kHz 16-bit PCM in, in any frame size; a turn ends after
-  ``silence_s`` of quiet following at least ``min_speech_s`` of speech. Energy (RMS)
+  ``silence_s`` of quiet following at least ``min_speech_s`` of speech, and is reported
+  as paused earlier (``guess_after_s``) so it can be transcribed while the window runs. Energy (RMS)
   decides speech from quiet: cheap enough for every 20 ms window of every call, and the
   transcriber's own VAD looks again at the whole turn.
 - ``CallSession``: the detector plus what a call remembers: whether we are speaking
@@ -40,6 +41,14 @@ class SessionSettings:
     # In a noisy room (a television, a kitchen) speech must also stand this many times
     # above the call's own noise floor, so the noise alone never makes an endless turn.
     over_noise: float = 3.0
+    # Quiet kept around the speech: soft first and last sounds ("h", "s", "f") sit under
+    # the energy level, and Whisper hears a clipped word as another word.
+    pre_roll_s: float = 0.2
+    keep_tail_s: float = 0.2
+    # After this much quiet the turn is transcribed on a guess, while the silence window
+    # runs on: if the caller says no more, the answer is ready when the window closes;
+    # if they go on, the guess is dropped. 0 (or ≥ silence_s) turns guessing off.
+    guess_after_s: float = 0.3
     max_turn_s: float = 60.0  # the HTTP endpoint's limit too: one transcription's worth
     # Below this transcript confidence (mean token probability) a turn counts as
     # poorly understood, as does Rasa's nlu_fallback.
@@ -90,11 +99,21 @@ class SpeechStarted:
 
 
 @dataclass(frozen=True)
+class TurnPaused:
+    """The caller has been quiet for ``guess_after_s``: the turn as it would end now.
+
+    If the turn does end without more speech, its ``TurnEnded`` audio is these same bytes.
+    """
+
+    audio: Audio
+
+
+@dataclass(frozen=True)
 class TurnEnded:
     audio: Audio
 
 
-Event = Union[SpeechStarted, TurnEnded]
+Event = Union[SpeechStarted, TurnPaused, TurnEnded]
 
 
 @dataclass
@@ -106,6 +125,7 @@ class TurnDetector:
     _quiet_windows: int = 0
     _started: bool = False
     _noise: float = 0.0  # the call's noise floor: a slow average of the quiet windows
+    _before: bytearray = field(default_factory=bytearray)  # the last quiet before a turn
 
     def feed(self, pcm: bytes) -> list[Event]:
         self._pending += pcm
@@ -128,7 +148,13 @@ class TurnDetector:
         rate = 0.2 if level < self._noise else 0.001
         self._noise += (level - self._noise) * rate
         if not self._turn and not loud:
-            return None  # quiet between turns is not kept
+            # Quiet between turns is not kept, but for the moment just before speech.
+            self._before += window
+            del self._before[: max(0, len(self._before) - _windows(s.pre_roll_s) * WINDOW_BYTES)]
+            return None
+        if not self._turn:
+            self._turn += self._before
+            self._before.clear()
         self._turn += window
         if loud:
             self._speech_windows += 1
@@ -137,6 +163,12 @@ class TurnDetector:
             self._quiet_windows += 1
         if self._quiet_windows * WINDOW_S >= s.silence_s - 1e-9:
             return self._end()
+        if (
+            self._started
+            and 0 < s.guess_after_s
+            and self._quiet_windows == _windows(s.guess_after_s)
+        ):
+            return TurnPaused(self._as_ended())
         if len(self._turn) >= s.max_turn_s * SAMPLE_RATE * SAMPLE_WIDTH:
             return self._end()  # someone who never pauses is still answered
         if not self._started and self._speech_windows * WINDOW_S >= s.min_speech_s - 1e-9:
@@ -144,14 +176,21 @@ class TurnDetector:
             return SpeechStarted()
         return None
 
+    def _as_ended(self) -> Audio:
+        # Trailing quiet is dropped from the turn, but for ``keep_tail_s`` of it.
+        quiet = max(0, self._quiet_windows - _windows(self.settings.keep_tail_s)) * WINDOW_BYTES
+        return Audio(bytes(self._turn[: len(self._turn) - quiet]))
+
     def _end(self) -> Optional[Event]:
-        started, quiet = self._started, self._quiet_windows * WINDOW_BYTES
-        turn = bytes(self._turn[: len(self._turn) - quiet])
+        started, audio = self._started, self._as_ended()
         self._turn.clear()
         self._speech_windows = self._quiet_windows = 0
         self._started = False
-        # Trailing quiet is dropped from the turn: nothing to transcribe there.
-        return TurnEnded(Audio(turn)) if started else None
+        return TurnEnded(audio) if started else None
+
+
+def _windows(seconds: float) -> int:
+    return round(seconds / WINDOW_S)
 
 
 # The keypad: digits the caller presses, and what they mean.
@@ -209,15 +248,17 @@ class CallSession:
     def __post_init__(self) -> None:
         self.detector = TurnDetector(self.settings)
 
-    def audio(self, pcm: bytes) -> list[Union[str, Audio]]:
-        """What the caller's audio asks of the call: "barge_in" (stop our playback) and
-        finished turns to answer, in order."""
-        actions: list[Union[str, Audio]] = []
+    def audio(self, pcm: bytes) -> list[Union[str, Audio, TurnPaused]]:
+        """What the caller's audio asks of the call, in order: "barge_in" (stop our
+        playback), a paused turn to transcribe on a guess, finished turns to answer."""
+        actions: list[Union[str, Audio, TurnPaused]] = []
         for event in self.detector.feed(pcm):
             if isinstance(event, SpeechStarted):
                 if self.playing:
                     self.playing = False
                     actions.append("barge_in")
+            elif isinstance(event, TurnPaused):
+                actions.append(event)
             else:
                 actions.append(event.audio)
         return actions

@@ -16,6 +16,7 @@ from channels.voice_session import (
     SpeechStarted,
     TurnDetector,
     TurnEnded,
+    TurnPaused,
     has_speech,
     intent_message,
     phrase,
@@ -52,17 +53,20 @@ def test_a_turn_ends_after_the_silence_window_not_before():
     assert detector.feed(quiet(0.5)) == []  # nobody speaking: nothing
     [started] = detector.feed(tone(1.0))
     assert isinstance(started, SpeechStarted)
-    assert detector.feed(quiet(0.86)) == []  # an elder's pause mid-sentence is not the end
+    # An elder's pause mid-sentence is not the end (only a guess is started at 0.3 s).
+    [paused] = detector.feed(quiet(0.86))
+    assert isinstance(paused, TurnPaused)
     [ended] = detector.feed(quiet(0.04))
     assert isinstance(ended, TurnEnded)
-    # The turn is the speech, without the quiet before it or after it.
-    assert ended.audio.seconds == pytest.approx(1.0, abs=0.021)
+    # The turn is the speech with 0.2 s of the quiet before it and after it.
+    assert ended.audio.seconds == pytest.approx(1.4, abs=0.021)
+    assert paused.audio == ended.audio  # the guess was the whole turn
 
 
 def test_the_silence_window_is_configurable():
     short = TurnDetector(SessionSettings(silence_s=0.4))
     short.feed(tone(0.5))
-    assert [type(e) for e in short.feed(quiet(0.4))] == [TurnEnded]
+    assert [type(e) for e in short.feed(quiet(0.4))] == [TurnPaused, TurnEnded]
     assert SessionSettings.from_env({"ANXIN_VOICE_SILENCE_S": "1.2"}).silence_s == 1.2
     assert SessionSettings.from_env({}).silence_s == 0.9
     with pytest.raises(SystemExit):
@@ -75,8 +79,11 @@ def test_a_pause_shorter_than_the_window_keeps_one_turn_in_any_frame_size():
     detector = TurnDetector()
     pcm = tone(0.6) + quiet(0.5) + tone(0.6) + quiet(1.0)
     events = [e for f in frames(pcm, 777) for e in detector.feed(f)]
-    assert [type(e) for e in events] == [SpeechStarted, TurnEnded]
-    assert events[1].audio.seconds == pytest.approx(1.7, abs=0.03)
+    # A guess at each pause; the first is dropped when the caller goes on.
+    assert [type(e) for e in events] == [SpeechStarted, TurnPaused, TurnPaused, TurnEnded]
+    assert events[1].audio != events[3].audio
+    assert events[2].audio == events[3].audio
+    assert events[3].audio.seconds == pytest.approx(0.6 + 0.5 + 0.6 + 0.2, abs=0.03)
 
 
 def test_a_click_and_room_noise_are_not_turns():
@@ -88,7 +95,7 @@ def test_a_click_and_room_noise_are_not_turns():
 def test_steady_noise_makes_at_most_one_turn_then_speech_above_it_is_heard():
     detector = TurnDetector()
     room = quiet(12.0, amplitude=900)  # a television: RMS ~520, over the fixed level
-    events = detector.feed(room)
+    events = [e for e in detector.feed(room) if not isinstance(e, TurnPaused)]
     assert [type(e) for e in events] in ([], [SpeechStarted, TurnEnded])  # learned in seconds
     assert detector.feed(quiet(5.0, amplitude=900)) == []  # after that the room is quiet
     voice = np.frombuffer(tone(1.0, 6000), "<i2") + np.frombuffer(quiet(1.0, 900), "<i2")
@@ -98,7 +105,8 @@ def test_steady_noise_makes_at_most_one_turn_then_speech_above_it_is_heard():
 def test_a_long_sentence_is_not_taken_for_noise():
     detector = TurnDetector()
     words = (tone(0.4) + quiet(0.15, amplitude=100)) * 20  # 11 s of talk, short gaps
-    assert [type(e) for e in detector.feed(words + quiet(1.0))] == [SpeechStarted, TurnEnded]
+    events = detector.feed(words + quiet(1.0))
+    assert [type(e) for e in events] == [SpeechStarted, TurnPaused, TurnEnded]
 
 
 def test_someone_who_never_pauses_is_answered_at_the_turn_limit():
@@ -122,13 +130,29 @@ def test_caller_speech_while_we_play_is_a_barge_in_and_stops_playback():
     assert call.audio(tone(0.1)) == []  # 0.1 s could be our own echo or a click
     assert call.audio(tone(0.2)) == ["barge_in"]
     assert call.playing is False
-    actions = call.audio(quiet(1.0))
-    assert len(actions) == 1 and isinstance(actions[0], Audio)  # and the caller is heard
+    guess, heard = call.audio(quiet(1.0))  # and the caller is heard
+    assert isinstance(guess, TurnPaused) and isinstance(heard, Audio)
 
 
 def test_speech_while_we_are_quiet_is_just_a_turn():
     call = CallSession()
-    assert call.audio(tone(0.5) + quiet(1.0)) == [Audio(tone(0.5))]
+    turn = Audio(tone(0.5) + quiet(0.2))
+    assert call.audio(tone(0.5) + quiet(1.0)) == [TurnPaused(turn), turn]
+
+
+def test_the_quiet_just_before_speech_is_kept_and_no_more():
+    detector = TurnDetector()
+    hiss = quiet(1.0, amplitude=100)  # a soft onset sits under the energy level
+    events = detector.feed(hiss + tone(0.5) + quiet(1.0))
+    ended = events[-1]
+    assert isinstance(ended, TurnEnded)
+    assert ended.audio.pcm.startswith(hiss[-int(RATE * 0.2) * 2 :] + tone(0.5))
+    assert ended.audio.seconds == pytest.approx(0.2 + 0.5 + 0.2, abs=0.021)
+
+
+def test_guessing_can_be_turned_off():
+    detector = TurnDetector(SessionSettings(guess_after_s=0))
+    assert [type(e) for e in detector.feed(tone(0.5) + quiet(1.0))] == [SpeechStarted, TurnEnded]
 
 
 def test_the_keypad_is_offered_after_two_poorly_understood_turns_in_a_row():
