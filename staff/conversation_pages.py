@@ -139,7 +139,7 @@ def _with_voice(c: Console, found: Conversation, data: dict[str, Any], hears: bo
             if kept is not None and turn.event_id is not None:
                 row["voice"] = {
                     "id": kept.id,
-                    "seconds": round(kept.duration_s),
+                    "seconds": max(1, round(kept.duration_s)),  # "0 s" reads as nothing heard
                     "audio": kept.has_audio,
                     "play": kept.has_audio and hears,
                 }
