@@ -146,6 +146,13 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--rasa-port", type=int, default=5045, help="with --stack: its Rasa port")
     v.add_argument("--actions-port", type=int, default=5095, help="with --stack: actions port")
     v.add_argument("--keep", action="store_true", help="with --stack: keep logs and database")
+    ci = bench.add_parser(
+        "conversation-index",
+        help="the conversation summary: catch-up cost, searches and purge over N conversations",
+    )
+    ci.add_argument("--db", action="append", help="sqlite, postgresql or a URL (repeatable)")
+    ci.add_argument("--conversations", type=int, default=20_000, help="conversations to write")
+    ci.add_argument("--write", metavar="FILE", help="append the results to this Markdown file")
     n = bench.add_parser("nlu", help="k-fold cross-validation of the NLU pipeline, per language")
     n.add_argument("--folds", type=int, default=5, help="number of folds")
     n.add_argument("--seed", type=int, default=0, help="seed of the stratified split")
@@ -291,6 +298,12 @@ def _dispatch(args: argparse.Namespace) -> int:
                 + (["--write", args.write] if args.write else [])
             )
             return 0
+        if args.action == "conversation-index":
+            from anxin.bench.conversation_index import conversation_index_bench
+
+            return conversation_index_bench(
+                args.db or ["sqlite", "postgresql"], args.conversations, args.write
+            )
         if args.action == "rest":
             from anxin.bench.rest import rest_bench
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any, Optional
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.sql import ColumnElement
 
 from care import models as m
@@ -162,18 +162,23 @@ class ConversationLog:
         if f.handed_off is not None:
             conds.append(Summary.handed_off.is_(f.handed_off))
         if f.has_alert is not None:
-            alerted = exists().where(m.Alert.conversation_id == Summary.sender_id)
+            # alerts.conversation_id has no index: one pass over alerts, not one per row.
+            alerted = Summary.sender_id.in_(
+                select(m.Alert.conversation_id).where(m.Alert.conversation_id.isnot(None))
+            )
             conds.append(alerted if f.has_alert else ~alerted)
         if f.low_confidence is not None:
             low = Summary.min_confidence < self.low_confidence
             conds.append(low if f.low_confidence else or_(Summary.min_confidence.is_(None), ~low))
         if f.date_from or f.date_to:
-            in_range = [TurnRow.sender_id == Summary.sender_id]
+            # IN, not a correlated EXISTS: SQLite then walks the turns' time index once
+            # instead of probing it once per conversation (0.5 s on 20,000 of them).
+            in_range = []
             if f.date_from:
                 in_range.append(TurnRow.at >= self._local_start(f.date_from))
             if f.date_to:
                 in_range.append(TurnRow.at < self._local_start(f.date_to + timedelta(days=1)))
-            conds.append(exists().where(*in_range))
+            conds.append(Summary.sender_id.in_(select(TurnRow.sender_id).where(*in_range)))
         return conds
 
     def _searched(self, s: Any, conds: list[ColumnElement[Any]], q: str) -> list[str]:
