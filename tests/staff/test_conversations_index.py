@@ -223,3 +223,47 @@ def test_postgres_catch_up_waits_for_an_insert_still_under_way(pg_care: CareServ
     runner.join(60)
     with db.read() as s:
         assert set(s.scalars(select(ConversationSummary.sender_id))) == {"slow", "fast"}
+
+
+POISON_TRIGGERS = {
+    "sqlite": [
+        "CREATE TRIGGER poison BEFORE INSERT ON conversation_turns "
+        "WHEN NEW.sender_id = 'poison' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION poison() RETURNS trigger AS $$ BEGIN "
+        "IF NEW.sender_id = 'poison' THEN RAISE EXCEPTION 'refused'; END IF; "
+        "RETURN NEW; END $$ LANGUAGE plpgsql",
+        "CREATE TRIGGER poison BEFORE INSERT ON conversation_turns "
+        "FOR EACH ROW EXECUTE FUNCTION poison()",
+    ],
+}
+
+
+def test_a_catch_up_that_fails_half_way_leaves_the_last_whole_batch(care: CareServices) -> None:
+    """The database refuses one conversation's rows (a trigger): the batches before it
+    stay committed with their watermark, its own batch leaves nothing, and once the
+    cause is gone the next catch-up does that batch again."""
+    t = datetime(2026, 11, 25, tzinfo=timezone.utc).timestamp()
+    early = [(f"e{n}", user(t, "hi", "greet", 0.9, "rest", "en", f"e{n}")) for n in range(5)]
+    late = [(f"l{n}", user(t, "hi", "greet", 0.9, "rest", "en", f"l{n}")) for n in range(4)]
+    write_events(care.db, early + [("poison", user(t, "x", "greet", 0.9, "rest", "en", "p"))])
+    write_events(care.db, late)
+    dialect = care.db.engine.dialect.name
+    with care.db.engine.begin() as conn:
+        for statement in POISON_TRIGGERS[dialect]:
+            conn.exec_driver_sql(statement)
+    with pytest.raises(Exception, match="refused"):
+        catch_up(care.db, batch_events=5)
+    with care.db.read() as s:
+        kept = set(s.scalars(select(ConversationSummary.sender_id)))
+        assert kept == {f"e{n}" for n in range(5)}
+        assert len(s.scalars(select(ConversationTurn.event_id)).all()) == 5
+    assert watermark(care.db) == 5  # the first batch's last event, not one further
+    with care.db.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "DROP TRIGGER poison" + (" ON conversation_turns" if dialect == "postgresql" else "")
+        )
+    catch_up(care.db, batch_events=5)
+    with care.db.read() as s:
+        assert len(set(s.scalars(select(ConversationSummary.sender_id)))) == 10
