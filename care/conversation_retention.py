@@ -160,7 +160,8 @@ def _delete_events(s: Any, gone: dict[str, int]) -> int:
 class Purger:
     """Purges in a daemon thread, at start and every ``purge_every_s``: the action server
     runs one (anxin/action_server.py) beside the recordings' purger. Several processes
-    purging at once take turns on the watermark row."""
+    purging at once take turns on the watermark row. Each round brings the conversation
+    summary up to date first (with retention off, that is all it does)."""
 
     def __init__(
         self, db: Database, retention: Optional[Retention] = None, clock: Clock = system_clock
@@ -171,8 +172,7 @@ class Purger:
         self._thread = threading.Thread(target=self._loop, name="conversations-purge", daemon=True)
 
     def start(self) -> Purger:
-        if self.retention.days is not None:
-            self._thread.start()
+        self._thread.start()
         return self
 
     def stop(self) -> None:
@@ -183,7 +183,12 @@ class Purger:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                purge(self.db, self.clock(), self.retention)
+                if self.retention.days is None:
+                    # Nothing to delete, but the summary is still kept current here, so
+                    # the first search after an upgrade does not wait for the backlog.
+                    catch_up(self.db)
+                else:
+                    purge(self.db, self.clock(), self.retention)
             except Exception as exc:  # the database away for a while: next round
                 log.warning("conversations were not purged: %s", type(exc).__name__)
             self._stop.wait(self.retention.purge_every_s)

@@ -108,6 +108,15 @@ def test_kept_forever_when_off_and_bad_settings_are_refused(care: CareServices) 
         assert retention.days is None
         assert purge(care.db, now, retention).conversations == 0
     assert senders(care)[0] == {"ancient"}
+    purger = Purger(care.db, Retention(days=None)).start()  # off: it only keeps the summary
+    try:
+        for _ in range(600):
+            if watermark(care.db):
+                break
+            time.sleep(0.05)
+    finally:
+        purger.stop()
+    assert senders(care) == ({"ancient"}, {"ancient"})
     for bad in ("a year", "-5", "1.5"):
         with pytest.raises(SystemExit, match="ANXIN_CONVERSATION_RETENTION_DAYS"):
             Retention.from_env({"ANXIN_CONVERSATION_RETENTION_DAYS": bad})
