@@ -2,7 +2,8 @@
 
 ``ANXIN_CONVERSATION_RETENTION_DAYS`` (default 365; ``0`` or ``off`` keeps everything):
 a conversation whose latest event is older goes, its ``events`` rows and its summary
-rows together, in one transaction. What stays: the audit log (who looked at what),
+rows together, in one transaction with an audit entry of the counts (``system``,
+``conversations.purge``). What stays: the audit log (who looked at what),
 alerts and bookings (records of care, not of the chat), and staff NLU corrections,
 whose text and intents are training data; their ``event_id`` and ``sender_id`` are
 cleared, since the conversation they pointed at is gone and a sender id names a person
@@ -30,6 +31,7 @@ from typing import Any, Mapping, Optional
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.sql import Select
 
+from care import audit
 from care.clock import Clock, system_clock
 from care.conversation_index import catch_up, lower_watermark
 from care.db import Database
@@ -103,8 +105,14 @@ def purge(db: Database, now: datetime, retention: Optional[Retention] = None) ->
                 break
             gone = _still_idle(s, dict(idle))
             if gone:
-                corrections += _unlink_corrections(s, gone)
-                events += _delete_events(s, gone)
+                unlinked = _unlink_corrections(s, gone)
+                deleted = _delete_events(s, gone)
+                # In the same transaction: no deletion without its audit entry (counts only).
+                audit.record(s, now, audit.SYSTEM, "conversations.purge", "conversations",
+                             detail={"conversations": len(gone), "events": deleted,
+                                     "corrections_kept": unlinked,
+                                     "retention_days": retention.days})  # fmt: skip
+                corrections, events = corrections + unlinked, events + deleted
             # A conversation that came back is resummarised by the next catch-up, which
             # will see its new events; drop its stale row so this loop moves on.
             senders = list(dict(idle))

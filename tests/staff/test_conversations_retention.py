@@ -91,6 +91,10 @@ def test_idle_conversations_go_whole_and_what_must_stay_stays(care: CareServices
         assert [e.subject for e in audit.entries(s, action="conversation.view")] == [
             "conversation:old-wx"
         ]
+        [purged] = audit.entries(s, action="conversations.purge")
+        assert (purged.actor, purged.detail) == ("system", {
+            "conversations": 1, "events": done.events, "corrections_kept": 1,
+            "retention_days": 365})  # fmt: skip
     assert [a.conversation_id for a in care.alerts.open_alerts() if a.id == alert.id] == ["old-wx"]
     log = ConversationLog(care.db, care.tz)
     page = log.search(Filters(intent="book_meal"))
