@@ -233,11 +233,13 @@ class CallEngine:
 
     async def _poll_staff(self) -> None:
         """Staff may write while the caller says nothing: a look is queued for the worker
-        (so it never speaks over a turn's answer) whenever the line is quiet."""
+        (so it never speaks over a turn's answer) whenever the line is quiet — we are
+        not speaking and the caller is not in the middle of a turn."""
         while not self.ended:
             await asyncio.sleep(STAFF_POLL_S)
-            if self.session.playing or self._staff_queued or not self._jobs.empty():
-                continue
+            busy = self.session.playing or self.session.detector.in_turn
+            if busy or self._staff_queued or not self._jobs.empty():
+                continue  # never over our own speech, nor over the caller's
             self._staff_queued = True
             self._jobs.put_nowait(("staff", ""))
 

@@ -127,6 +127,11 @@ class TurnDetector:
     _noise: float = 0.0  # the call's noise floor: a slow average of the quiet windows
     _before: bytearray = field(default_factory=bytearray)  # the last quiet before a turn
 
+    @property
+    def in_turn(self) -> bool:
+        """The caller has begun a turn that has not ended yet."""
+        return bool(self._turn)
+
     def feed(self, pcm: bytes) -> list[Event]:
         self._pending += pcm
         events: list[Event] = []

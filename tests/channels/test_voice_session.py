@@ -150,6 +150,18 @@ def test_the_quiet_just_before_speech_is_kept_and_no_more():
     assert ended.audio.seconds == pytest.approx(0.2 + 0.5 + 0.2, abs=0.021)
 
 
+def test_a_turn_is_in_progress_from_its_first_speech_to_its_end():
+    detector = TurnDetector()
+    detector.feed(quiet(0.5))
+    assert not detector.in_turn  # quiet on the line: staff replies may be spoken now
+    detector.feed(tone(0.1))
+    assert detector.in_turn  # the caller has started: we must not speak over them
+    detector.feed(quiet(0.5))
+    assert detector.in_turn  # a pause inside the turn
+    detector.feed(quiet(0.5))
+    assert not detector.in_turn
+
+
 def test_guessing_can_be_turned_off():
     detector = TurnDetector(SessionSettings(guess_after_s=0))
     assert [type(e) for e in detector.feed(tone(0.5) + quiet(1.0))] == [SpeechStarted, TurnEnded]
