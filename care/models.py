@@ -377,106 +377,19 @@ class LinkAttempt(Base):
     __table_args__ = (Index("ix_link_attempts_identity", "identity_key", "at"),)
 
 
-class ChannelReceipt(Base):
-    """A platform message already taken in (WeChat MsgId, Telegram update_id).
-
-    The primary key makes "first time?" a single INSERT that only one process can win,
-    so a retry that reaches another replica, or comes after a restart, is recognised.
-    """
-
-    __tablename__ = "channel_receipts"
-    channel = Column(String(32), primary_key=True)
-    key = Column(String(200), primary_key=True)
-    received_at = Column(UTCDateTime, nullable=False, index=True)
-
-
-class ChannelToken(Base):
-    """A short-lived platform credential (WeChat access_token) shared by every process."""
-
-    __tablename__ = "channel_tokens"
-    name = Column(String(64), primary_key=True)
-    value = Column(Text, nullable=False)
-    expires_at = Column(UTCDateTime, nullable=False)
-
-
-class ChannelInbox(Base):
-    """A message the assistant could not answer yet (Rasa or the action server down).
-
-    Kept until it is answered, so nothing a person says is silently lost.
-    """
-
-    __tablename__ = "channel_inbox"
-    id = Column(Integer, primary_key=True)
-    channel = Column(String(32), nullable=False)
-    sender_id = Column(String(200), nullable=False)
-    text = Column(Text, nullable=False)
-    meta = Column(JSON, nullable=False, default=dict)
-    received_at = Column(UTCDateTime, nullable=False)
-    attempts = Column(Integer, nullable=False, server_default="0")
-    # One process at a time answers a held message (several Rasa workers or replicas).
-    leased_until = Column(UTCDateTime)
-    answered_at = Column(UTCDateTime)
-    __table_args__ = (Index("ix_channel_inbox_pending", "answered_at", "channel", "id"),)
-
-
-STAFF_ROLES = ("admin", "staff", "volunteer")
-
-
-class StaffUser(Base):
-    """A console account; the password is kept only as an argon2 hash (care.staff_users)."""
-
-    __tablename__ = "staff_users"
-    id = Column(Integer, primary_key=True)
-    username = Column(String(80), nullable=False, unique=True)
-    role = Column(String(16), nullable=False)
-    password_hash = Column(String(255), nullable=False)
-    active = Column(Boolean, nullable=False, server_default=text("true"))
-    created_at = Column(UTCDateTime, nullable=False)
-    __table_args__ = (CheckConstraint(_in("role", STAFF_ROLES), name="role"),)
-
-
-class StaffSession(Base):
-    """A logged-in browser. Only a SHA-256 of the cookie is stored, so a leaked
-    database row cannot be replayed as a cookie; every console process shares it."""
-
-    __tablename__ = "staff_sessions"
-    token_hash = Column(String(64), primary_key=True)
-    user_id = Column(ForeignKey("staff_users.id", ondelete="CASCADE"), nullable=False, index=True)
-    csrf_token = Column(String(64), nullable=False)
-    created_at = Column(UTCDateTime, nullable=False)
-    expires_at = Column(UTCDateTime, nullable=False, index=True)
-
-
-class ApiToken(Base):
-    """A bearer token for an integration, created by an admin; stored hashed."""
-
-    __tablename__ = "staff_api_tokens"
-    id = Column(Integer, primary_key=True)
-    name = Column(String(80), nullable=False, unique=True)
-    token_hash = Column(String(64), nullable=False, unique=True)
-    role = Column(String(16), nullable=False)
-    created_by = Column(String(80), nullable=False)
-    created_at = Column(UTCDateTime, nullable=False)
-    revoked_at = Column(UTCDateTime)
-    __table_args__ = (CheckConstraint(_in("role", STAFF_ROLES), name="role"),)
-
-
-class LoginFailure(Base):
-    """A failed console login, keyed by a hash of the username or of the client address.
-
-    In the database rather than in memory so that several console processes (and a
-    restart) share the throttle.
-    """
-
-    __tablename__ = "staff_login_failures"
-    id = Column(Integer, primary_key=True)
-    key = Column(String(64), nullable=False)
-    at = Column(UTCDateTime, nullable=False)
-    __table_args__ = (Index("ix_staff_login_failures_key", "key", "at"),)
-
-
 # Conversation review's tables live in their own module; importing it registers them here.
 from care import models_review as _review  # noqa: E402,F401
 
 # Kept voice turns (recordings) likewise.
 from care import models_voice as _voice  # noqa: E402,F401
+
+# Channel plumbing and console accounts likewise; re-exported so that ``care.models.X``
+# (``from care import models as m; m.StaffUser``) keeps working everywhere.
+from care.models_channels import ChannelInbox, ChannelReceipt, ChannelToken  # noqa: E402,F401
+from care.models_staff import (  # noqa: E402,F401
+    STAFF_ROLES,
+    ApiToken,
+    LoginFailure,
+    StaffSession,
+    StaffUser,
+)
