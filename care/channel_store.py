@@ -260,6 +260,26 @@ class ChannelStore:
                 for n, external_id in rows
             ]
 
+    def outbox_of(self, channel: str, external_id: str, limit: int = 20) -> list[Outgoing]:
+        """Undelivered notifications for the person behind one identity, urgent first:
+        what a channel that cannot push (REST, voice) hands out when that person is here."""
+        with self.db.read() as s:
+            rows = s.scalars(
+                select(m.Notification)
+                .join(m.ChannelIdentity, m.ChannelIdentity.person_id == m.Notification.person_id)
+                .where(
+                    m.Notification.delivered_at.is_(None),
+                    m.ChannelIdentity.channel == channel,
+                    m.ChannelIdentity.external_id == external_id,
+                )
+                .order_by(m.Notification.urgent.desc(), m.Notification.id)
+                .limit(limit)
+            ).all()
+            return [
+                Outgoing(n.id, n.person_id, external_id, n.kind, n.message, bool(n.urgent))
+                for n in rows
+            ]
+
     def claim(self, notification_id: int, channel: str) -> bool:
         """Take a notification for sending; False if another channel or process has it."""
         with self.db.write() as s:

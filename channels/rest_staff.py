@@ -6,6 +6,14 @@ answer to their next message, and a client may also ask for it without writing
 anything: ``GET /webhooks/rest/staff_replies?sender=<id>``. Each reply is handed out
 once (claimed in the database), whichever of the two asks first.
 
+Notifications from the care centre (the outbox of care/models.py ``Notification``: a
+booking staff cancelled or moved, a family link, an emergency) reach the person behind
+the sender the same way (care/notices.py), each marked ``"custom": {"notification":
+true, "kind": ...}``: an urgent one before everything else in the answer, the others
+after the bot's own replies (the elder's question is answered first, then the
+centre's news), and ``GET /webhooks/rest/notifications?sender=<id>`` without writing.
+Each is claimed in the database and marked delivered on ``rest``: handed out once.
+
 Same name and URL as Rasa's own ``rest`` channel, so clients see no difference; the
 poll route is as open as the webhook itself (anyone who can post as a sender can
 read that sender's answers).
@@ -24,6 +32,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from care.notices import Notices, as_rest
 from care.staff_replies import StaffReplies
 
 log = logging.getLogger(__name__)
@@ -41,6 +50,18 @@ def _messages(sender: str) -> list[dict[str, Any]]:
     return [{"recipient_id": sender, "text": r.text, "custom": {"staff": True}} for r in taken]
 
 
+def _notices(sender: str) -> list[dict[str, Any]]:
+    """The sender's pending notifications, claimed: urgent ones first."""
+    from channels.common import care_services
+
+    care = care_services()
+    return [as_rest(n, sender) for n in Notices(care.db, care.clock).take("rest", sender)]
+
+
+def _urgent(message: dict[str, Any]) -> bool:
+    return bool(message["custom"].get("urgent"))
+
+
 class RestWithStaffInput(RestInput):
     @classmethod
     def name(cls) -> str:
@@ -55,6 +76,13 @@ class RestWithStaffInput(RestInput):
             if not sender or len(sender) > 200:
                 return response.json({"error": "sender is required"}, status=400)
             return response.json(await asyncio.to_thread(_messages, sender))
+
+        @bp.route("/notifications", methods=["GET"])
+        async def notifications(request: Request) -> HTTPResponse:
+            sender = request.args.get("sender", "")
+            if not sender or len(sender) > 200:
+                return response.json({"error": "sender is required"}, status=400)
+            return response.json(await asyncio.to_thread(_notices, sender))
 
         @bp.middleware("response")
         async def with_staff_replies(request: Request, resp: HTTPResponse) -> Any:
@@ -76,8 +104,15 @@ class RestWithStaffInput(RestInput):
                 # The bot's answer still goes out; the replies stay for the next time.
                 log.exception("could not read staff replies")
                 return None
-            if not staff:
+            try:
+                notices = await asyncio.to_thread(_notices, sender)
+            except Exception:
+                log.exception("could not read notifications")  # they wait for the next time
+                notices = []
+            if not staff and not notices:
                 return None
-            return response.json(staff + answer)
+            urgent = [n for n in notices if _urgent(n)]
+            later = [n for n in notices if not _urgent(n)]
+            return response.json(urgent + staff + answer + later)
 
         return bp
