@@ -33,7 +33,11 @@ logger = logging.getLogger(__name__)
 # written the way our NLU data writes them (a "午饭" heard as "五饭" books nothing).
 PROMPTS = {
     "zh": "以下是普通话的句子。我想预约明天的午饭，在食堂吃。日托，门诊，陪聊，取消预约。",
-    "en": "Booking lunch at the canteen, day care, a clinic visit, a companionship call.",
+    # The short answers a booking asks for come first: on a phone line a bare "Yes", "No"
+    # or "Two" was heard as "The", "Hello", "Good" without them (17 → 11 word errors on
+    # our English set of 17 requests and answers at 16 and 8 kHz).
+    "en": "Yes, please. No, thank you. Number one, number two. Booking lunch at the canteen, "
+    "day care, a clinic visit, a companionship call from a volunteer.",
 }
 # Whisper's own "nothing was said" signal, used as openai-whisper does: a segment whose
 # no-speech probability is high AND whose text is improbable is a hallucination on noise.

@@ -7,6 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from voice import codecs
+from voice.base import Audio
 from voice.bench import word_errors
 from voice.stt import RECHECK_BELOW, WhisperTranscriber, _doubtful, encoder_frames
 
@@ -44,6 +45,7 @@ def full_window(whisper_model) -> WhisperTranscriber:
 
 
 PHONE_ANSWERS = ["Yes please", "Number two", "My name is John", "Please cancel my clinic visit"]
+ONE_WORD = [("Yes", {"yes", "yeah"}), ("No", {"no"}), ("Two", {"two", "2"})]
 
 
 @pytest.mark.parametrize("sentence", PHONE_ANSWERS)
@@ -60,3 +62,13 @@ def test_short_window_hears_phone_answers_as_the_full_window_does(
 
     # No worse than the full window (which mishears "Please cancel" on this line too).
     assert errors(short.text) <= errors(full.text), (short.text, full.text)
+
+
+@pytest.mark.parametrize("word,heard_as", ONE_WORD)
+def test_one_word_answers_on_a_phone_line(transcriber, word: str, heard_as: set) -> None:
+    # With 0.2 s of the line's quiet around it, as the call's turn detector keeps it.
+    spoken = codecs.decode(codecs.encode(codecs.decode(espeak(word)), "ulaw8k"), "ulaw8k")
+    quiet = b"\0" * int(0.2 * 16_000) * 2
+    heard = transcriber.transcribe_sync(Audio(quiet + spoken.pcm + quiet), None)
+    assert heard.language == "en"
+    assert heard.text.lower().strip(" .,!?") in heard_as, heard.text
