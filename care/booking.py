@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from datetime import datetime
 from typing import Any, Callable, Optional
 
 from sqlalchemy import select, update
@@ -22,19 +21,16 @@ from sqlalchemy.orm import Session
 from care import audit
 from care import models as m
 from care.audit import Actor
-from care.availability import SlotQueries
+from care.booking_places import PlaceKeeper, behalf_of, booking_row, check_open
 from care.errors import (
     AlreadyBooked,
-    BookingClosed,
     IdempotencyConflict,
     InvalidRequest,
     InvalidTransition,
     NotPermitted,
     SlotFull,
-    UnknownBooking,
-    UnknownSlot,
 )
-from care.people import active_link, get_elder
+from care.people import get_elder
 from care.records import BookingRecord, CancelResult, RescheduleResult
 
 log = logging.getLogger(__name__)
@@ -51,14 +47,15 @@ class _KeyRace(Exception):
     """Another transaction committed the same idempotency key first."""
 
 
-class Bookings(SlotQueries):
-    """Changes to bookings; reading slots comes from ``SlotQueries``."""
+class Bookings(PlaceKeeper):
+    """Changes to bookings; reading slots comes from ``SlotQueries``, the in-transaction
+    steps that lock, release and promote from ``PlaceKeeper`` (care.booking_places)."""
 
     # -- reading ---------------------------------------------------------------
 
     def get(self, booking_id: int) -> BookingRecord:
         with self.db.read() as s:
-            return BookingRecord.of(_booking(s, booking_id))
+            return BookingRecord.of(booking_row(s, booking_id))
 
     def upcoming(self, elder_id: int) -> list[BookingRecord]:
         """Confirmed and waitlisted bookings that have not ended yet, soonest first."""
@@ -141,7 +138,7 @@ class Bookings(SlotQueries):
         ``then`` writes what follows from the change (a message to the elder) in the
         same transaction; it is not called when the booking was already cancelled."""
         with self.db.write() as s:
-            row = _booking(s, booking_id)
+            row = booking_row(s, booking_id)
             slot = self._lock_slot(s, row.slot_id)
             row = self._lock_booking(s, booking_id)
             self._authorise(s, row.elder_id, actor, "cancel")
@@ -175,7 +172,7 @@ class Bookings(SlotQueries):
         )
         try:
             with self.db.write() as s:
-                old = _booking(s, booking_id)
+                old = booking_row(s, booking_id)
                 # Both slots in id order, so two opposite moves cannot deadlock.
                 first, second = sorted({old.slot_id, new_slot_id})
                 locked = {first: self._lock_slot(s, first)}
@@ -229,7 +226,7 @@ class Bookings(SlotQueries):
             raise NotPermitted("only staff record attendance")
         now = self.clock()
         with self.db.write() as s:
-            row = _booking(s, booking_id)
+            row = booking_row(s, booking_id)
             if row.status != "confirmed":
                 raise InvalidTransition(f"a {row.status} booking cannot become {outcome}")
             if now < row.slot.starts_at:
@@ -270,7 +267,7 @@ class Bookings(SlotQueries):
                 return existing, True
         self._authorise(s, elder_id, actor, "book")
         now = self.clock()
-        _check_open(slot, now)
+        check_open(slot, now)
         if not 1 <= quantity <= MAX_QUANTITY[slot.service]:
             raise InvalidRequest(
                 f"between 1 and {MAX_QUANTITY[slot.service]} places can be booked at once",
@@ -325,101 +322,10 @@ class Bookings(SlotQueries):
             f"booking.{'waitlist' if row.status == 'waitlisted' else 'create'}",
             f"booking:{row.id}",
             channel=channel,
-            on_behalf_of=_behalf(actor, elder_id),
+            on_behalf_of=behalf_of(actor, elder_id),
             detail={"slot": slot.code, "quantity": quantity, "rescheduled_from": rescheduled_from},
         )
         return row, False
-
-    def _release(
-        self, s: Session, row: m.Booking, slot: m.Slot, actor: Actor, channel: str, reason: str
-    ) -> None:
-        if row.status not in m.ACTIVE_STATUSES:
-            raise InvalidTransition(f"a {row.status} booking cannot be changed")
-        now = self.clock()
-        if actor.staff is None:
-            _check_open(slot, now)
-        if row.status == "confirmed":
-            s.execute(
-                update(m.Slot)
-                .where(m.Slot.id == slot.id)
-                .values(used=m.Slot.used - row.quantity)
-                .execution_options(synchronize_session=False)
-            )
-            s.expire(slot)
-        row.status, row.cancelled_at, row.updated_at, row.note = "cancelled", now, now, reason
-        audit.record(
-            s,
-            now,
-            actor,
-            "booking.cancel",
-            f"booking:{row.id}",
-            channel=channel,
-            on_behalf_of=_behalf(actor, row.elder_id),
-            detail={"reason": reason},
-        )
-        s.flush()
-
-    def _promote(self, s: Session, slot: m.Slot) -> list[BookingRecord]:
-        now = self.clock()
-        if now >= slot.cutoff_at:
-            return []
-        promoted = []
-        waiting = s.scalars(
-            select(m.Booking)
-            .where(m.Booking.slot_id == slot.id, m.Booking.status == "waitlisted")
-            .order_by(m.Booking.id)
-        ).unique()
-        for row in list(waiting):
-            taken = s.execute(
-                update(m.Slot)
-                .where(m.Slot.id == slot.id, m.Slot.used + row.quantity <= m.Slot.capacity)
-                .values(used=m.Slot.used + row.quantity)
-                .execution_options(synchronize_session=False)
-            ).rowcount
-            if taken != 1:
-                continue
-            row.status, row.updated_at = "confirmed", now
-            audit.record(
-                s,
-                now,
-                audit.SYSTEM,
-                "booking.promote",
-                f"booking:{row.id}",
-                on_behalf_of=f"person:{row.elder_id}",
-                detail={"slot": slot.code},
-            )
-            promoted.append(row)
-        s.flush()
-        s.expire(slot)
-        return [BookingRecord.of(r) for r in promoted]
-
-    def _authorise(self, s: Session, elder_id: int, actor: Actor, need: str) -> None:
-        get_elder(s, elder_id)
-        if actor.staff is not None or actor.person_id == elder_id:
-            return
-        if actor.person_id is None:
-            raise NotPermitted("bookings are made by a person or by staff")
-        link = active_link(s, elder_id, actor.person_id)
-        allowed = link is not None and (link.can_book if need == "book" else link.can_cancel)
-        if not allowed:
-            raise NotPermitted(
-                "no active family link with permission to " + need,
-                elder_id=elder_id,
-                person_id=actor.person_id,
-            )
-
-    def _lock_slot(self, s: Session, slot_id: int) -> m.Slot:
-        row = s.scalars(self.db.lock(select(m.Slot).where(m.Slot.id == slot_id), of=m.Slot)).first()
-        if row is None:
-            raise UnknownSlot(f"no slot {slot_id}", slot_id=slot_id)
-        return row
-
-    def _lock_booking(self, s: Session, booking_id: int) -> m.Booking:
-        stmt = self.db.lock(select(m.Booking).where(m.Booking.id == booking_id), of=m.Booking)
-        row = s.scalars(stmt.execution_options(populate_existing=True)).first()
-        if row is None:
-            raise UnknownBooking(f"no booking {booking_id}", booking_id=booking_id)
-        return row
 
     @staticmethod
     def _by_key(s: Session, key: str) -> Optional[m.Booking]:
@@ -433,23 +339,3 @@ class Bookings(SlotQueries):
             if row.request_hash != fingerprint:
                 raise IdempotencyConflict("that request key was used for another booking")
             return BookingRecord.of(row, replayed=True)
-
-
-def _booking(s: Session, booking_id: int) -> m.Booking:
-    row = s.get(m.Booking, booking_id)
-    if row is None:
-        raise UnknownBooking(f"no booking {booking_id}", booking_id=booking_id)
-    return row
-
-
-def _check_open(slot: m.Slot, now: datetime) -> None:
-    if now >= slot.starts_at:
-        raise BookingClosed("that time has passed", reason="past")
-    if now >= slot.cutoff_at:
-        raise BookingClosed(
-            "orders for this have closed", reason="cutoff", cutoff_at=slot.cutoff_at
-        )
-
-
-def _behalf(actor: Actor, elder_id: int) -> Optional[str]:
-    return None if actor.person_id == elder_id else f"person:{elder_id}"
