@@ -8,37 +8,24 @@ elder per meal/session; a unique idempotency key makes retries harmless; trigger
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Optional
-
 from sqlalchemy import (
     JSON,
     Boolean,
     CheckConstraint,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
     Time,
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import declarative_base, relationship
+from sqlalchemy.orm import relationship
 from sqlalchemy.sql.schema import Column
-from sqlalchemy.types import TypeDecorator
 
-NAMING = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-Base: Any = declarative_base(metadata=MetaData(naming_convention=NAMING))
+from care.models_base import NAMING, Base, UTCDateTime, _in  # noqa: F401  (re-exported)
 
 SERVICES = ("meal", "day_care", "clinic", "companion_call")
 BOOKING_STATUSES = ("confirmed", "cancelled", "waitlisted", "completed", "no_show")
@@ -47,27 +34,6 @@ ALERT_KINDS = ("emergency", "crisis", "handoff", "loneliness_risk")
 ALERT_STATUSES = ("open", "acknowledged", "resolved")
 LINK_STATUSES = ("pending", "active", "revoked")
 PERSON_KINDS = ("elder", "family")
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
-class UTCDateTime(TypeDecorator):
-    """Stored as naive UTC (SQLite has no time zones), always handed out aware."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def process_bind_param(self, value: Optional[datetime], dialect: Any) -> Optional[datetime]:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
-
-    def process_result_value(self, value: Optional[datetime], dialect: Any) -> Optional[datetime]:
-        return None if value is None else value.replace(tzinfo=timezone.utc)
 
 
 class Person(Base):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import JSON, Index, Integer, String, Text
 from sqlalchemy.sql.schema import Column
 
-from care.models import Base, UTCDateTime
+from care.models_base import Base, UTCDateTime
 
 
 class ChannelReceipt(Base):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, Integer, String, text
 from sqlalchemy.sql.schema import Column
 
-from care.models import Base, UTCDateTime, _in
+from care.models_base import Base, UTCDateTime, _in
 
 STAFF_ROLES = ("admin", "staff", "volunteer")
 
