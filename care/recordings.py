@@ -8,8 +8,9 @@ The audio is kept as received when browsers play that format (Telegram's OGG/Opu
 otherwise re-encoded from the decoded 16 kHz PCM to OGG/Opus (WeChat's AMR plays in no
 browser, and Opus is the smaller). File names are ours, never the caller's.
 
-``purge`` deletes rows past ``expires_at`` and their files, and files no row names
-(a crash between writing the file and its row). ``open_for_review`` gives the staff
+``purge`` (care.recordings_purge, also importable from here) deletes rows past
+``expires_at`` and their files, and files no row names (a crash between writing the
+file and its row). ``open_for_review`` gives the staff
 console a file only for an id in the table, and only inside the recordings directory;
 ``of_turns`` finds the recordings of a conversation's turns for its view.
 
@@ -25,13 +26,12 @@ import asyncio
 import logging
 import os
 import secrets
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Optional
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from care import models as m
 from care.clock import Clock, system_clock
@@ -50,8 +50,6 @@ KEPT_AS_IS = {"ogg": ("ogg", "audio/ogg"), "ogg_opus": ("ogg", "audio/ogg"),
 ENCODED = ("ogg_opus", "ogg", "audio/ogg")  # voice.codecs format, extension, content type
 CONTENT_TYPES = {".ogg": "audio/ogg", ".mp3": "audio/mpeg"}
 PURGE_EVERY_S = 3600.0  # retention is counted in days: hourly is prompt enough
-# A file no row names is left alone this long: its row may be on its way.
-ORPHAN_GRACE = timedelta(hours=1)
 _OFF = {"0", "off", "false", "no"}
 
 
@@ -100,13 +98,6 @@ def _positive(value: Optional[str], default: float) -> float:
     except ValueError:
         return default
     return number if number > 0 else default
-
-
-@dataclass(frozen=True)
-class Purged:
-    rows: int
-    files: int
-    orphans: int
 
 
 def _consenting_person(db: Database, channel: str, sender_id: str) -> tuple[Optional[int], bool]:
@@ -245,107 +236,6 @@ class Recorder:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
 
-def purge(db: Database, now: datetime, settings: Optional[RecordingSettings] = None) -> Purged:
-    """Delete expired recordings (rows and files) and files no row names."""
-    settings = settings or RecordingSettings.from_env()
-    with db.write() as s:
-        expired = s.execute(
-            select(VoiceRecording.id, VoiceRecording.path).where(VoiceRecording.expires_at <= now)
-        ).all()
-        ids = [row[0] for row in expired]
-        if ids:
-            s.execute(delete(VoiceRecording).where(VoiceRecording.id.in_(ids)))
-    files = 0
-    # After the commit: a file whose unlink fails is an orphan the next purge removes.
-    for _, relative in expired:
-        if relative and _unlink_inside(settings.directory, relative):
-            files += 1
-    orphans = _purge_orphans(db, settings.directory, now)
-    if ids or orphans:
-        log.info("recordings purged: %d rows, %d files, %d orphan files", len(ids), files, orphans)
-    return Purged(len(ids), files, orphans)
-
-
-class Purger:
-    """Purges in a daemon thread, at start and every ``every_s``: the action server runs
-    one (anxin/action_server.py), so expired voices go without an operator's cron.
-    Several processes purging at once is harmless: deletes are by id, unlinks tolerant."""
-
-    def __init__(
-        self,
-        db: Database,
-        settings: Optional[RecordingSettings] = None,
-        clock: Clock = system_clock,
-        every_s: Optional[float] = None,  # default: settings.purge_every_s
-    ) -> None:
-        self.db, self.clock = db, clock
-        self.settings = settings or RecordingSettings.from_env()
-        self.every_s = every_s or self.settings.purge_every_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="recordings-purge", daemon=True)
-
-    def start(self) -> Purger:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                purge(self.db, self.clock(), self.settings)
-            except Exception as exc:  # the database away for a while: next round
-                log.warning("recordings were not purged: %s", type(exc).__name__)
-            self._stop.wait(self.every_s)
-
-
-def purge_command(db: Database, now: datetime) -> int:
-    """``anxin recordings purge``: one purge, and what it removed."""
-    done = purge(db, now)
-    print(f"anxin: recordings purged: {done.rows} expired, {done.files} audio files, "
-          f"{done.orphans} orphan files")  # fmt: skip
-    return 0
-
-
-def _unlink_inside(directory: Path, relative: str) -> bool:
-    target = directory / relative
-    try:
-        parent = target.parent.resolve(strict=True)
-    except OSError:
-        return False
-    # The link itself is removed, never what it points to; and nothing outside the root.
-    if not parent.is_relative_to(directory.resolve()):
-        log.warning("a recording path outside the recordings directory was not deleted")
-        return False
-    try:
-        target.unlink()
-    except FileNotFoundError:
-        return False
-    return True
-
-
-def _purge_orphans(db: Database, directory: Path, now: datetime) -> int:
-    if not directory.is_dir():
-        return 0
-    with db.read() as s:
-        named = {p for (p,) in s.execute(select(VoiceRecording.path)) if p}
-    cutoff = (now - ORPHAN_GRACE).timestamp()
-    removed = 0
-    for path in directory.glob("*/*/*"):
-        relative = path.relative_to(directory).as_posix()
-        if relative in named or not (path.is_file() or path.is_symlink()):
-            continue
-        try:
-            if path.lstat().st_mtime <= cutoff:
-                path.unlink()
-                removed += 1
-        except FileNotFoundError:
-            continue
-    return removed
-
-
 @dataclass(frozen=True)
 class TurnRecording:
     """What the conversation view needs of a turn's recording: its id, and whether its
@@ -414,3 +304,16 @@ def open_for_review(
     if content_type not in CONTENT_TYPES.values():  # only audio types we write: never HTML
         content_type = CONTENT_TYPES.get(resolved.suffix, "application/octet-stream")
     return resolved, content_type
+
+
+# The purge lives in care.recordings_purge, which imports this module's settings; the
+# old names resolve lazily (PEP 562) so that either module may be imported first.
+_PURGE_NAMES = frozenset({"ORPHAN_GRACE", "Purged", "Purger", "purge", "purge_command"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PURGE_NAMES:
+        from care import recordings_purge
+
+        return getattr(recordings_purge, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
