@@ -16,8 +16,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from care.staff_people import StaffPeople
 from care.staff_sessions import Principal
 from staff import redact
-from staff.auth import ALL, Console, allow, console
+from staff.auth import ALL, STAFF, Console, allow, console
 from staff.conversation_pages import listing, subject
+from staff.conversation_voice import for_api, mark_spoken
 
 router = APIRouter(prefix="/api")
 
@@ -106,4 +107,6 @@ def conversation(
     c.audit(
         who, "conversation.view", subject(conversation_id), {"redacted": who.role == "volunteer"}
     )
-    return redact.conversation(found, who.role, c.conversations.low_confidence)
+    data = redact.conversation(found, who.role, c.conversations.low_confidence)
+    mark_spoken(c, found, data, for_api(who.role in STAFF))
+    return data

@@ -6,8 +6,9 @@ the words (staff/redact.py); they may not search the words either, since a searc
 that matches tells what was said.
 
 Voice turns show that they were spoken (care/recordings.py keeps them by channel,
-sender and message id) and, for staff, a player for the audio when it was kept
-(staff/recordings_pages.py serves it, role-checked and audited).
+sender and message id; staff/conversation_voice.py marks them) and, for staff, a player
+for the audio when it was kept (staff/recordings_pages.py serves it, role-checked and
+audited).
 """
 
 from __future__ import annotations
@@ -22,15 +23,14 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from care.conversation_log import Filters, Page
-from care.conversations import Conversation
 from care.conversations_nlu import Corrections, known_intents
 from care.errors import InvalidRequest
-from care.recordings import of_turns
 from care.staff_replies import MAX_CHARS
 from care.staff_sessions import Principal
 from staff import recordings_pages, redact
 from staff.auth import ALL, STAFF, Console, Forbidden, allow, console, posted_by
 from staff.conversation_query import audit_detail, filters_from, page_from
+from staff.conversation_voice import for_page, mark_spoken
 from staff.render import message, page
 
 router = APIRouter()
@@ -109,7 +109,7 @@ def conversation_page(
     for session in data["sessions"]:
         for turn in session["turns"]:
             turn["at_local"] = _local(c, turn["at"])
-    _with_voice(c, found, data, who.role in STAFF)
+    mark_spoken(c, found, data, for_page(who.role in STAFF))
     return page(
         request,
         "conversation.html",
@@ -125,24 +125,6 @@ def conversation_page(
         reply_max=MAX_CHARS,
         vt=recordings_pages.words(request),
     )
-
-
-def _with_voice(c: Console, found: Conversation, data: dict[str, Any], hears: bool) -> None:
-    """Mark each spoken turn (``voice``): its recording id, length, and whether there is
-    audio this role may play. The redacted data keeps the parsed turns' order."""
-    keys = [(t.channel or "", t.message_id or "") for t in found.user_turns]
-    recorded = of_turns(c.care.db, found.id, keys)
-    for session, shown in zip(found.sessions, data["sessions"], strict=True):
-        for turn, row in zip(session.turns, shown["turns"], strict=True):
-            kept = recorded.get((turn.channel or "", turn.message_id or ""))
-            row["voice"] = None
-            if kept is not None and turn.event_id is not None:
-                row["voice"] = {
-                    "id": kept.id,
-                    "seconds": max(1, round(kept.duration_s)),  # "0 s" reads as nothing heard
-                    "audio": kept.has_audio,
-                    "play": kept.has_audio and hears,
-                }
 
 
 def _local(c: Console, iso: str) -> str:

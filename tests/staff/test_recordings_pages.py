@@ -1,6 +1,6 @@
-"""The conversation view's voice turns and their audio player, on SQLite and PostgreSQL:
-the real console app, Rasa's events through the real broker, recordings kept by
-care.recordings into a directory of the test's own."""
+"""The conversation view's voice turns and their audio player, and the same marks in the
+JSON API, on SQLite and PostgreSQL: the real console app, Rasa's events through the real
+broker, recordings kept by care.recordings into a directory of the test's own."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from care import models as m
 from care.models_voice import VoiceRecording
 from care.recordings import RecordingSettings, keep
 from care.services import CareServices
-from tests.staff.conftest import Recorder
+from care.staff_sessions import StaffSessions
+from tests.staff.conftest import SETTINGS, Recorder
 from voice.base import SAMPLE_RATE, Audio
 from voice.codecs import from_samples
 
@@ -161,3 +162,63 @@ def test_someone_not_logged_in_is_sent_to_the_login(
     rid = voice_turn(care, recorder, settings, "call-6", consent=True)
     response = anonymous.get(f"/recordings/{rid}/audio", follow_redirects=False)
     assert response.status_code == 303 and "/login" in response.headers["location"]
+
+
+# -- the JSON API: GET /api/conversations/{id} -------------------------------------------
+
+
+def bearer(care: CareServices, role: str) -> dict[str, str]:
+    token = StaffSessions(care.db, care.clock, SETTINGS.session_lifetime).create_token(
+        f"ops-{role}", role, "admin"
+    )
+    return {"Authorization": f"Bearer {token}"}
+
+
+def api_turns(client: TestClient, sender: str, **kwargs: Any) -> list[dict[str, Any]]:
+    response = client.get(f"/api/conversations/{sender}", **kwargs)
+    assert response.status_code == 200
+    [session] = response.json()["sessions"]
+    return session["turns"]
+
+
+def test_the_api_gives_staff_the_recording_of_each_spoken_turn(
+    care: CareServices, recorder: Recorder, settings: RecordingSettings, client_as: As,
+    anonymous: TestClient,
+) -> None:  # fmt: skip
+    rid = voice_turn(care, recorder, settings, "call-7", consent=True)
+    staff = client_as("staff")
+    spoken, typed = api_turns(staff, "call-7")
+    assert spoken["text"] == SAID and typed["text"] == "typed later"
+    assert spoken["voice"] == {"recording_id": rid, "seconds": 2.0, "has_audio": True}
+    assert typed["voice"] is None
+    # The id is the one the audio route serves; a token reads the same as a session.
+    assert staff.get(f"/recordings/{rid}/audio").content[:4] == b"OggS"
+    by_token = api_turns(anonymous, "call-7", headers=bearer(care, "staff"))
+    assert by_token[0]["voice"] == spoken["voice"]
+    assert [a.subject for a in audits(care, "conversation.view")] == ["conversation:call-7"] * 2
+
+
+def test_the_api_tells_volunteers_a_turn_was_spoken_but_not_its_recording(
+    care: CareServices, recorder: Recorder, settings: RecordingSettings, client_as: As,
+    anonymous: TestClient,
+) -> None:  # fmt: skip
+    rid = voice_turn(care, recorder, settings, "call-8", consent=True)
+    volunteer = client_as("volunteer")
+    for turns in (api_turns(volunteer, "call-8"),
+                  api_turns(anonymous, "call-8", headers=bearer(care, "volunteer"))):  # fmt: skip
+        spoken, typed = turns
+        assert spoken["voice"] == {"recording_id": None, "seconds": 2.0, "has_audio": False}
+        assert typed["voice"] is None and SAID not in str(turns)
+    # The page follows the same rule: no recording id in what a volunteer is sent.
+    html = volunteer.get("/conversations/call-8").text
+    assert 'class="voice"' in html and "data-recording" not in html
+    assert f"/recordings/{rid}/" not in html
+
+
+def test_the_api_says_when_only_the_transcript_was_kept(
+    care: CareServices, recorder: Recorder, settings: RecordingSettings, client_as: As
+) -> None:
+    rid = voice_turn(care, recorder, settings, "call-9", consent=False)
+    spoken, typed = api_turns(client_as("staff"), "call-9")
+    assert spoken["voice"] == {"recording_id": rid, "seconds": 2.0, "has_audio": False}
+    assert spoken["text"] == SAID and typed["voice"] is None
