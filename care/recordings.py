@@ -29,7 +29,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional
 
 from sqlalchemy import select
 
@@ -309,6 +309,9 @@ def open_for_review(
 # The purge lives in care.recordings_purge, which imports this module's settings; the
 # old names resolve lazily (PEP 562) so that either module may be imported first.
 _PURGE_NAMES = frozenset({"ORPHAN_GRACE", "Purged", "Purger", "purge", "purge_command"})
+
+if TYPE_CHECKING:  # the type checker sees the real names, not __getattr__'s Any
+    from care.recordings_purge import ORPHAN_GRACE, Purged, Purger, purge, purge_command  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:
