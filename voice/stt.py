@@ -163,7 +163,9 @@ class WhisperTranscriber:
 
         model = self._model
         encoder_output = model.encode(pad_or_trim(features[:, :first], frames))
-        if hint is None:
+        if not model.model.is_multilingual:
+            lang = "en"  # an English-only model (tiny.en, base.en…) has no language to pick
+        elif hint is None:
             results = model.model.detect_language(encoder_output)[0]
             lang = _pick_language({token[2:-2]: prob for token, prob in results})
         else:
@@ -178,7 +180,9 @@ class WhisperTranscriber:
         return lang, list(segments)  # the generator does the decoding
 
     def _two_passes(self, speech: np.ndarray, hint: Optional[str]) -> Tuple[str, list]:
-        if hint is None:
+        if not self._model.model.is_multilingual:
+            hint = "en"
+        elif hint is None:
             _lang, _prob, all_probs = self._model.detect_language(audio=speech)
             hint = _pick_language(dict(all_probs))
         options = self._options(hint, speech.size / SAMPLE_RATE)
