@@ -80,7 +80,6 @@ def conversations(
         next_url=_page_url(query, found.page + 1) if found.page < pages else None,
         export_url="/export/conversations.csv?" + urlencode(query),
         intents=known_intents(),
-        truncated=found.truncated,
     )
 
 
