@@ -12,6 +12,9 @@ when the person consented) under the message id Rasa got, ``X-Anxin-Turn-Id`` or
 Staff replies waiting in a handed-off conversation (care/staff_replies.py) come first
 in the next answer, each said as "A member of staff says: …", and also apart in
 ``staff_replies``.
+After the greeting of a call, the care centre's pending notifications for the person
+behind the sender (their ``voice`` identity: the number a registration resolved) are
+said, "A message from the care centre: …" (care/notices.py, ``Conversations.notices``).
 
 ``/webhooks/voice/stream``: a call over a WebSocket (channels/voice_call.py).
 
@@ -41,6 +44,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from care.language import detect_language
+from care.notices import Notices
+from care.notices import as_spoken as notice_spoken
 from care.recordings import Recorder
 from care.services import CareServices
 from care.staff_replies import as_spoken, take_for_voice
@@ -139,6 +144,30 @@ class Conversations:
             log.warning("voice: staff replies not read: %s", type(exc).__name__)
             return []
         return [as_spoken(text, language) for text in texts]
+
+    async def notices(self, sender: str, language: str) -> list[tuple[int, str]]:
+        """The care centre's pending notifications for the person behind this caller,
+        claimed (marked delivered on ``voice``) and as they are said: (id, speech). A
+        database away costs the call nothing: they wait for the next one."""
+        if self._care is None:
+            return []
+        care = self._care
+        try:
+            taken = await asyncio.to_thread(Notices(care.db, care.clock).take, CHANNEL, sender)
+        except Exception as exc:
+            log.warning("voice: notifications not read: %s", type(exc).__name__)
+            return []
+        return [(n.notification_id, notice_spoken(n.message, language)) for n in taken]
+
+    async def give_back(self, notification_ids: list[int]) -> None:
+        """Notifications claimed for a call that ended before they were said."""
+        if self._care is None or not notification_ids:
+            return
+        care = self._care
+        try:
+            await asyncio.to_thread(Notices(care.db, care.clock).give_back, notification_ids)
+        except Exception as exc:
+            log.error("voice: notifications not given back: %s", type(exc).__name__)
 
     async def drain(self) -> None:
         if self._recorder is not None:

@@ -13,6 +13,13 @@ had already finished are still transcribed and given to Rasa with nothing said b
 what the caller said is kept with the conversation, in Rasa's tracker. Each turn
 heard is also kept for staff review (care.recordings, through ``Conversations.record``).
 
+Right after the greeting, the care centre's pending notifications for the caller
+(``Conversations.notices``) are said, each "A message from the care centre: …", and
+sent as a ``replies`` event with ``notification`` true. They are claimed when the
+greeting is answered (so two calls at once cannot both say them) and go back to the
+outbox when the call ends, or the caller speaks over the greeting, before their own
+speech began: a notice counts as delivered once the caller has started hearing it.
+
 Staff replies in a handed-off call (care/staff_replies.py) are said to the caller
 with each turn's answer, first, and while the caller is quiet: every ``STAFF_POLL_S``
 while nothing is playing and no turn is waiting, the worker looks for them.
@@ -22,7 +29,8 @@ caller → Anxin: binary frames of 16 kHz mono 16-bit little-endian PCM (any siz
 text frames of JSON control: ``{"dtmf": "1"}`` (a key pressed), ``{"hangup": true}``.
 Anxin → caller: text frames of JSON events — ``ready``; ``transcript`` (what we heard);
 ``replies`` (the texts, ``keypad`` true when the keypad was offered);
-``replies`` with ``staff`` true (what a person wrote, said first); ``playback_start``
+``replies`` with ``staff`` true (what a person wrote, said first); ``replies`` with
+``notification`` true (the care centre's messages, after the greeting); ``playback_start``
 / ``playback_end`` around our speech, which comes as binary PCM frames of 0.1 s;
 ``barge_in`` (the caller spoke or pressed a key over us: drop what is buffered).
 """
@@ -174,7 +182,7 @@ class CallEngine:
                         replies = [phrase("hello_name", self.language).format(
                             name=self.caller_name)] + replies  # fmt: skip
                     # The greeting goes alone: the poll says staff replies right after it.
-                    await (self._reply(replies) if kind == "greet" else self._answer(replies))
+                    await (self._greet(replies) if kind == "greet" else self._answer(replies))
                 elif kind == "staff":
                     self._staff_queued = False
                     await self._answer([], turn=False)
@@ -231,6 +239,36 @@ class CallEngine:
         if self.engines.synthesizer is not None and not self.ended:
             self._playback = asyncio.ensure_future(self._play(staff + replies))
 
+    async def _greet(self, greeting: list[str]) -> None:
+        """The greeting, then the care centre's notifications, each said once."""
+        notices = [] if self.ended else await self.conversations.notices(self.sender, self.language)
+        if not notices:
+            await self._reply(greeting)
+            return
+        ids, texts = [i for i, _ in notices], [t for _, t in notices]
+        try:
+            await self._send({"event": "replies", "texts": greeting, "keypad": False})
+            await self._send({"event": "replies", "texts": texts, "keypad": False,
+                              "notification": True})  # fmt: skip
+        except self.transport.closed:
+            await self.conversations.give_back(ids)
+            raise
+        await self._stop_playback(tell=False)
+        if self.ended:
+            await self.conversations.give_back(ids)
+        elif self.engines.synthesizer is not None:
+            self._playback = asyncio.ensure_future(self._play_notices(greeting, texts, ids))
+
+    async def _play_notices(self, greeting: list[str], texts: list[str], ids: list[int]) -> None:
+        started = False
+        try:
+            if await self._play(greeting) and not self.ended:
+                started = True
+                await self._play(texts)
+        finally:
+            if not started:  # dropped or spoken over first: they wait for the next call
+                await asyncio.shield(self.conversations.give_back(ids))
+
     async def _poll_staff(self) -> None:
         """Staff may write while the caller says nothing: a look is queued for the worker
         (so it never speaks over a turn's answer) whenever the line is quiet — we are
@@ -249,7 +287,8 @@ class CallEngine:
         if self.engines.synthesizer is not None and texts and not self.ended:
             self._playback = asyncio.ensure_future(self._play(texts))
 
-    async def _play(self, texts: list[str]) -> None:
+    async def _play(self, texts: list[str]) -> bool:
+        """Speak ``texts``; True when they were said to the end."""
         synthesizer = self.engines.synthesizer
         assert synthesizer is not None
         loop = asyncio.get_running_loop()
@@ -271,12 +310,14 @@ class CallEngine:
             if pending:  # the last frame filled with quiet
                 await self._frame(bytes(pending).ljust(frame_bytes, b"\0"), due)
             await self._send({"event": "playback_end"})
+            return True
         except self.transport.closed:
-            pass
+            return False
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # no voice: the caller still has the texts
             log.warning("voice: playback failed: %s", type(exc).__name__)
+            return False
         finally:
             self.session.playing = False
 
