@@ -217,9 +217,9 @@ def _dispatch(args: argparse.Namespace) -> int:
 
         return export_command(care_settings, args.out or str(run.root / "nlu_data" / "nlu"))
     if args.command == "recordings":
-        return _recordings_purge(care_settings)
+        return _purge(care_settings, "care.recordings_purge")
     if args.command == "conversations":
-        return _conversations_purge(care_settings)
+        return _purge(care_settings, "care.conversation_retention")
     if args.command == "actions":
         from anxin.action_server import serve
 
@@ -316,28 +316,18 @@ def _dispatch(args: argparse.Namespace) -> int:
     raise AssertionError(args.command)
 
 
-def _recordings_purge(care_settings: CareSettings) -> int:
+def _purge(care_settings: CareSettings, module: str) -> int:
+    """``anxin recordings purge`` / ``anxin conversations purge``: the module's purge_command."""
+    import importlib
+
     from care import migrate
-    from care.recordings import purge_command
     from care.services import build
 
+    purge_command = importlib.import_module(module).purge_command
     care = build(care_settings)
     try:
         migrate.upgrade(care.db)
-        return purge_command(care.db, care.clock())
-    finally:
-        care.close()
-
-
-def _conversations_purge(care_settings: CareSettings) -> int:
-    from care import migrate
-    from care.conversation_retention import purge_command
-    from care.services import build
-
-    care = build(care_settings)
-    try:
-        migrate.upgrade(care.db)
-        return purge_command(care.db, care.clock())
+        return int(purge_command(care.db, care.clock()))
     finally:
         care.close()
 

@@ -19,7 +19,6 @@ On SQLite one writer at a time takes the next id after every committed one.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from typing import Any, Iterable, Optional
 from sqlalchemy import delete, func, insert, select, text, update
 
 from care import models as m
-from care.conversations import Conversation, parse, when
+from care.conversations import Conversation, event_json, parse, when
 from care.db import Database
 from care.models_review import FACET_MAX
 from care.models_review import ConversationEvent as Ev
@@ -108,7 +107,7 @@ def _resummarise(s: Any, senders: list[str], upper: int) -> None:
             .where(Ev.sender_id.in_(chunk), Ev.id <= upper)
             .order_by(Ev.sender_id, Ev.id)
         ):
-            by_sender[sender].append((event_id, _json(data)))
+            by_sender[sender].append((event_id, event_json(data)))
         elders = _elders(s, chunk)
         for table in (TurnRow, Facet, Summary):
             s.execute(delete(table).where(table.sender_id.in_(chunk)))
@@ -192,11 +191,3 @@ def lower_watermark(s: Any) -> None:
         .values(last_event_id=left)
         .execution_options(synchronize_session=False)
     )
-
-
-def _json(data: Optional[str]) -> dict[str, Any]:
-    try:
-        value = json.loads(data or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}

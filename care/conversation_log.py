@@ -23,7 +23,7 @@ from sqlalchemy.sql import ColumnElement
 
 from care import models as m
 from care.conversation_index import catch_up
-from care.conversations import Conversation, Turn, TurnBooking, parse, when
+from care.conversations import Conversation, Turn, TurnBooking, event_json, parse, when
 from care.db import Database
 from care.errors import InvalidRequest, NotFound, UnknownElder
 from care.models_review import ConversationEvent as Ev
@@ -196,7 +196,7 @@ class ConversationLog:
         found: dict[str, int] = {}
         rows = s.execute(stmt.execution_options(yield_per=SEARCH_CHUNK))
         for sender, last_event_id, data in rows:
-            if sender not in found and said(_json(data), q):
+            if sender not in found and said(event_json(data), q):
                 found[sender] = last_event_id
         return sorted(found, key=lambda sender: found[sender], reverse=True)
 
@@ -223,7 +223,7 @@ class ConversationLog:
                     stmt = stmt.where(Ev.id < before)
                 rows = s.execute(stmt.order_by(Ev.id.desc()).limit(chunk)).all()
                 for _id, sender, data in rows:
-                    event = _json(data)
+                    event = event_json(data)
                     at = when(event)
                     if at < start:
                         return {k: len(v) for k, v in sorted(seen.items())}
@@ -245,7 +245,7 @@ class ConversationLog:
         ).all()
         if not rows:
             raise UnknownConversation("no such conversation", conversation_id=sender_id)
-        events = [(row[0], _json(row[1])) for row in rows]
+        events = [(row[0], event_json(row[1])) for row in rows]
         conversation = Conversation(id=sender_id, sessions=parse(events))
         self._people(s, conversation)
         conversation.has_alert = (
@@ -337,14 +337,6 @@ class ConversationLog:
             )
         ):
             ids[event_id].correction = intent
-
-
-def _json(data: Optional[str]) -> dict[str, Any]:
-    try:
-        value = json.loads(data or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def _booking_id(subject: str) -> Optional[int]:

@@ -8,6 +8,7 @@ the assistant did until the next one: replies, actions, slots set, a hand-off.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Iterable, Optional
@@ -114,6 +115,15 @@ def _unique(values: Iterable[Optional[str]]) -> list[str]:
         if v:
             seen.setdefault(v, None)
     return list(seen)
+
+
+def event_json(data: Optional[str]) -> dict[str, Any]:
+    """An ``events`` row's data as a dict; anything unreadable as an empty one."""
+    try:
+        value = json.loads(data or "{}")
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def when(event: dict[str, Any]) -> datetime:

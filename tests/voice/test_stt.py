@@ -13,6 +13,7 @@ from voice import codecs
 from voice.base import Audio
 from voice.zh_simplify import TRADITIONAL_TO_SIMPLIFIED
 
+from ..audio_samples import cer, normalise_zh
 from .conftest import espeak
 
 ENGLISH = [
@@ -21,28 +22,10 @@ ENGLISH = [
     ("Can a volunteer call me this evening", {"volunteer", "call", "evening"}),
     ("Please book day care for my mother", {"book", "day", "care", "mother"}),
 ]
-_ZH_DIGITS = dict(zip("一二三四五六七八九", "123456789", strict=True))
 
 
 def words(text: str) -> set:
     return set(re.findall(r"[a-z]+", text.lower()))
-
-
-def normalise_zh(text: str) -> str:
-    """Characters only, Chinese numerals as digits (Whisper writes 一二三 as 123)."""
-    text = "".join(_ZH_DIGITS.get(ch, ch) for ch in text).replace("十", "10")
-    return re.sub(r"[\W_]", "", text)
-
-
-def cer(reference: str, hypothesis: str) -> float:
-    """Character error rate: edit distance over the reference length."""
-    ref, hyp = normalise_zh(reference), normalise_zh(hypothesis)
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
-    return row[-1] / max(len(ref), 1)
 
 
 def test_cer_is_a_real_measure() -> None:
