@@ -126,6 +126,28 @@ class Alerts:
             audit.record(s, now, Actor.staff_user(staff), "alert.acknowledge", f"alert:{row.id}")
             return AlertRecord.of(row)
 
+    def assign(self, alert_id: int, staff: str, to: str) -> AlertRecord:
+        """Hand an alert to a colleague: an active staff or admin account (not a volunteer,
+        whose view hides what the alert is about)."""
+        now = self.clock()
+        with self.db.write() as s:
+            row = self._get(s, alert_id)
+            if row.status == "resolved":
+                raise InvalidTransition("the alert is already resolved")
+            colleague = s.scalars(
+                select(m.StaffUser.username).where(
+                    m.StaffUser.username == to,
+                    m.StaffUser.active.is_(True),
+                    m.StaffUser.role.in_(("admin", "staff")),
+                )
+            ).first()
+            if colleague is None:
+                raise InvalidRequest("an alert goes to an active staff member")
+            row.assigned_to = colleague
+            audit.record(s, now, Actor.staff_user(staff), "alert.assign", f"alert:{row.id}",
+                         detail={"to": colleague})  # fmt: skip
+            return AlertRecord.of(row)
+
     def resolve(self, alert_id: int, staff: str, note: str) -> AlertRecord:
         if not note.strip():
             raise InvalidRequest("a resolved alert needs a note")

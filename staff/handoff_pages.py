@@ -23,7 +23,7 @@ from care.staff_sessions import Principal
 from staff import i18n
 from staff.auth import ALL, STAFF, Console, allow, console, posted_by
 from staff.conversation_pages import conversation_page, subject
-from staff.pages import alert_rows
+from staff.pages import alert_rows, colleagues
 from staff.rasa_log import RasaUnavailable, append_staff_reply
 from staff.render import language, message
 
@@ -110,11 +110,12 @@ def live_alerts(
     """The open alerts as the page shows them, for the page's poll: the same rows and the
     same redaction as a reload, so a volunteer learns nothing new this way."""
     rows = alert_rows(c, c.views.alerts(), who.role)
+    actions = who.role in STAFF and request.query_params.get("actions") == "1"
     env = request.app.state.templates
     lang = language(request)
     html = env.get_template("alerts_table.html").render(
         lang=lang, t=i18n.STRINGS[lang], who=who, alerts=rows,
-        actions=who.role in STAFF and request.query_params.get("actions") == "1",
+        actions=actions, colleagues=colleagues(c) if actions else [],
     )  # fmt: skip
     body: dict[str, Any] = {"count": len(rows), "html": html}
     return JSONResponse(body, headers={"Cache-Control": "no-store"})

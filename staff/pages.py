@@ -174,8 +174,14 @@ def _alerts_page(
         message=note,
         alerts=alert_rows(c, c.views.alerts(), who.role),
         actions=who.role in STAFF,
+        colleagues=colleagues(c) if who.role in STAFF else [],
         poll_s=c.settings.alerts_poll_s,
     )
+
+
+def colleagues(c: Console) -> list[str]:
+    """Who an alert can be handed to: active staff and admins."""
+    return sorted(u.username for u in c.users.all() if u.active and u.role in STAFF)
 
 
 @router.get("/alerts")
@@ -196,6 +202,24 @@ def acknowledge(
         c.care.alerts.acknowledge(alert_id, who.name)
     except InvalidTransition:
         return _alerts_page(request, who, c, 409, message(request, "already_resolved"))
+    return RedirectResponse("/alerts", status_code=303)
+
+
+@router.post("/alerts/{alert_id}/assign")
+def assign(
+    alert_id: int,
+    request: Request,
+    to: str = Form(""),
+    who: Principal = Depends(posted_by(*STAFF)),
+    c: Console = Depends(console),
+) -> Response:
+    c.views.alert(alert_id)  # 404 for an unknown id before judging the form
+    try:
+        c.care.alerts.assign(alert_id, who.name, to.strip())
+    except InvalidTransition:
+        return _alerts_page(request, who, c, 409, message(request, "already_resolved"))
+    except InvalidRequest:
+        return _alerts_page(request, who, c, 400, message(request, "bad_assignee"))
     return RedirectResponse("/alerts", status_code=303)
 
 
