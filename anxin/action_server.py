@@ -18,7 +18,7 @@ def serve(run: RunSettings, care_settings: CareSettings) -> None:
 
     from actions import runtime
     from care.conversation_retention import Purger as ConversationPurger
-    from care.recordings import Purger
+    from care.recordings_purge import Purger
     from care.services import build
 
     # rasa-sdk says "Action endpoint is up and running" at INFO: operators want to see it.

@@ -8,7 +8,7 @@ The audio is kept as received when browsers play that format (Telegram's OGG/Opu
 otherwise re-encoded from the decoded 16 kHz PCM to OGG/Opus (WeChat's AMR plays in no
 browser, and Opus is the smaller). File names are ours, never the caller's.
 
-``purge`` (care.recordings_purge, also importable from here) deletes rows past
+``purge`` (care.recordings_purge) deletes rows past
 ``expires_at`` and their files, and files no row names (a crash between writing the
 file and its row). ``open_for_review`` gives the staff
 console a file only for an id in the table, and only inside the recordings directory;
@@ -29,7 +29,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional
+from typing import Any, Iterable, Mapping, Optional
 
 from sqlalchemy import select
 
@@ -304,19 +304,3 @@ def open_for_review(
     if content_type not in CONTENT_TYPES.values():  # only audio types we write: never HTML
         content_type = CONTENT_TYPES.get(resolved.suffix, "application/octet-stream")
     return resolved, content_type
-
-
-# The purge lives in care.recordings_purge, which imports this module's settings; the
-# old names resolve lazily (PEP 562) so that either module may be imported first.
-_PURGE_NAMES = frozenset({"ORPHAN_GRACE", "Purged", "Purger", "purge", "purge_command"})
-
-if TYPE_CHECKING:  # the type checker sees the real names, not __getattr__'s Any
-    from care.recordings_purge import ORPHAN_GRACE, Purged, Purger, purge, purge_command  # noqa: F401
-
-
-def __getattr__(name: str) -> Any:
-    if name in _PURGE_NAMES:
-        from care import recordings_purge
-
-        return getattr(recordings_purge, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -21,8 +21,8 @@ from care.recordings import (
     RecordingSettings,
     keep,
     open_for_review,
-    purge,
 )
+from care.recordings_purge import purge
 from care.services import CareServices
 from tests.conftest import MovableClock
 from voice.base import SAMPLE_RATE, Audio

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import func, select
 
 from care.models_voice import VoiceRecording
-from care.recordings import Purger, RecordingSettings, keep, open_for_review
+from care.recordings import RecordingSettings, keep, open_for_review
+from care.recordings_purge import Purger
 from care.services import CareServices
 from tests.care.test_recordings import consenting, tone
 from tests.conftest import MovableClock
