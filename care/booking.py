@@ -207,10 +207,10 @@ class Bookings(PlaceKeeper):
                     rescheduled_from=old.id,
                 )
                 promoted = self._promote(s, locked[old.slot_id])
-                done = RescheduleResult(BookingRecord.of(old), BookingRecord.of(new), promoted)
+                moved = RescheduleResult(BookingRecord.of(old), BookingRecord.of(new), promoted)
                 if then is not None:
-                    then(s, done)
-                return done
+                    then(s, moved)
+                return moved
         except _KeyRace:
             replay = self._replay(idempotency_key, fingerprint)
             return RescheduleResult(self.get(booking_id), replay, [])

@@ -263,7 +263,8 @@ class FakeWeChatAPI:
         if len(files) != 1 or not files[0].get_filename():
             return self._refuse(req, 41005, "media data missing")
         part = files[0]
-        data = part.get_payload(decode=True) or b""
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
         filename = str(part.get_filename())
         if kind == "voice" and not filename.lower().endswith((".amr", ".mp3")):
             return self._refuse(req, 40005, "invalid file type")
