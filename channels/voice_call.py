@@ -105,7 +105,7 @@ class CallEngine:
         self.turns = 0
         self.ended = False  # the line is closed: nothing more is sent
         self._jobs: asyncio.Queue[Optional[Job]] = asyncio.Queue()
-        self._playback: Optional[asyncio.Task[None]] = None
+        self._playback: Optional[asyncio.Task[Any]] = None
         self._worker: Optional[asyncio.Task[None]] = None
         transcriber = engines.transcriber
         self._guesses = Guesses(transcriber, hint) if transcriber is not None else None
