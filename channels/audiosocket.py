@@ -33,7 +33,7 @@ from voice.base import SAMPLE_RATE
 
 if TYPE_CHECKING:
     from care.services import CareServices
-    from channels.voice import Conversations
+    from channels.voice_conversations import Conversations
 
 log = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ from telegram import VideoNote, Voice
 from telegram.error import BadRequest
 
 from care.recordings import Recorder
-from channels.voice import speak, spoken
+from channels.voice_conversations import speak, spoken
 from channels.voice_engines import Engines
 from voice.base import AudioTooLarge, UnsupportedAudio
 from voice.codecs import MAX_SECONDS, encode

@@ -5,7 +5,8 @@ into turns (channels/voice_session.py), each transcribed and answered in order b
 worker task while audio keeps coming; keys pressed; our replies spoken back in frames
 paced at real time, and stopped when the caller speaks or presses a key over them
 (barge-in); the keypad offered after two poorly understood turns. A transport only
-moves bytes: the WebSocket below (``/webhooks/voice/stream``) and the Asterisk
+moves bytes: the WebSocket (channels/voice_websocket.py, ``/webhooks/voice/stream``)
+and the Asterisk
 AudioSocket bridge (channels/audiosocket.py).
 
 When the line closes (hang-up or drop), our speech stops at once, but turns the caller
@@ -23,27 +24,13 @@ speech began: a notice counts as delivered once the caller has started hearing i
 Staff replies in a handed-off call (care/staff_replies.py) are said to the caller
 with each turn's answer, first, and while the caller is quiet: every ``STAFF_POLL_S``
 while nothing is playing and no turn is waiting, the worker looks for them.
-
-WebSocket protocol, ``/webhooks/voice/stream?sender=…[&language=zh|en]``:
-caller → Anxin: binary frames of 16 kHz mono 16-bit little-endian PCM (any size), and
-text frames of JSON control: ``{"dtmf": "1"}`` (a key pressed), ``{"hangup": true}``.
-Anxin → caller: text frames of JSON events — ``ready``; ``transcript`` (what we heard);
-``replies`` (the texts, ``keypad`` true when the keypad was offered);
-``replies`` with ``staff`` true (what a person wrote, said first); ``replies`` with
-``notification`` true (the care centre's messages, after the greeting); ``playback_start``
-/ ``playback_end`` around our speech, which comes as binary PCM frames of 0.1 s;
-``barge_in`` (the caller spoke or pressed a key over us: drop what is buffered).
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from typing import TYPE_CHECKING, Any, Optional, Protocol, Union
-
-from sanic.exceptions import WebsocketClosed
-from websockets.exceptions import ConnectionClosed
 
 from care.language import detect_language
 from channels.voice_engines import Engines
@@ -58,7 +45,7 @@ from channels.voice_session import (
 from voice.base import LANGUAGES, SAMPLE_RATE, SAMPLE_WIDTH, Audio
 
 if TYPE_CHECKING:
-    from channels.voice import Conversations
+    from channels.voice_conversations import Conversations
 
 log = logging.getLogger(__name__)
 
@@ -342,64 +329,3 @@ class CallEngine:
     async def _send(self, event: dict[str, Any]) -> None:
         if not self.ended:
             await self.transport.event(event)
-
-
-class WebSocketCall:
-    """The WebSocket transport: JSON events and 0.1 s binary frames over one socket."""
-
-    frame_s = 0.1
-    # Sent a little faster than real time, so the caller's buffer never runs dry.
-    pace = 0.9
-    closed: tuple[type[BaseException], ...] = (ConnectionClosed, WebsocketClosed)
-
-    def __init__(
-        self,
-        ws: Any,
-        sender: str,
-        language: str,
-        engines: Engines,
-        conversations: Conversations,
-        settings: SessionSettings = SessionSettings(),
-        hint: Optional[str] = None,
-    ) -> None:
-        self.ws = ws
-        self.call = CallEngine(self, sender, language, engines, conversations, settings, hint)
-
-    async def run(self) -> None:
-        try:
-            await self.event({"event": "ready", "sample_rate": SAMPLE_RATE,
-                              "format": "pcm_s16le", "language": self.call.language})  # fmt: skip
-            await self.call.open()
-            while True:
-                message = await self.ws.recv()
-                if message is None:
-                    break
-                if isinstance(message, (bytes, bytearray, memoryview)):
-                    await self.call.audio(bytes(message))
-                elif not await self._control(message):
-                    break
-        except self.closed:
-            pass  # the caller hung up or the line dropped: the call simply ends
-        finally:
-            await self.call.close()
-
-    async def _control(self, message: str) -> bool:
-        """A control message; False when the caller hangs up."""
-        try:
-            control = json.loads(message)
-        except ValueError:
-            return True  # not ours to understand: ignored, the call goes on
-        if not isinstance(control, dict):
-            return True
-        if control.get("hangup"):
-            return False
-        digit = control.get("dtmf")
-        if isinstance(digit, (str, int)) and not isinstance(digit, bool):
-            await self.call.key(str(digit))
-        return True
-
-    async def event(self, event: dict[str, Any]) -> None:
-        await self.ws.send(json.dumps(event, ensure_ascii=False))
-
-    async def audio(self, pcm: bytes) -> None:
-        await self.ws.send(pcm)
