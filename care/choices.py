@@ -143,11 +143,18 @@ ORDINAL = re.compile(
     re.IGNORECASE,
 )
 _ORDINAL_WORDS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5}
+# Said before a choice, not part of it: "and, number one" (a phone line's "and" or "um"
+# as Whisper writes it), "嗯，第二个".
+LEAD = re.compile(
+    r"^(?:(?:and|so|um+|uh+|hum+|hm+|er+|ah+|oh|ok|okay|well|嗯+|呃+|啊+|那就|那)[\s,.，。、]*)+",
+    re.IGNORECASE,
+)
 
 
 def ordinal(text: str, count: int) -> Optional[int]:
     """ "2", "第二个", "the second one", "最后一个" → a 1-based index, if in range."""
-    found = ORDINAL.match(unicodedata.normalize("NFKC", text).strip().lower())
+    said = LEAD.sub("", unicodedata.normalize("NFKC", text).strip().lower())
+    found = ORDINAL.match(said)
     if not found:
         return None
     word = found.group(1)
@@ -203,7 +210,8 @@ def pick(
 
 
 def _best_overlap(options: list[Option], said: str) -> Optional[Option]:
-    """ "在东门上车" → "花园小区东门": the one option sharing the longest piece (2+ chars)."""
+    """ "在东门上车" → "花园小区东门": the one option sharing the longest piece — two
+    Chinese characters, or four letters ("east"): two letters ("an") are in everything."""
     best: dict[int, list[Option]] = {}
     for o in options:
         score = max((_common(k.lower(), said) for k in o.keys), default=0)
@@ -213,12 +221,15 @@ def _best_overlap(options: list[Option], said: str) -> Optional[Option]:
 
 
 def _common(a: str, b: str) -> int:
-    """Length of the longest common substring (keys and answers are short)."""
-    longest = 0
+    """Length of the longest common substring (keys and answers are short); a piece of
+    Latin letters counts only from four ("and" from "and, number one" is no stop)."""
+    longest, piece = 0, ""
     for i in range(len(a)):
         for j in range(i + longest + 1, len(a) + 1):
             if a[i:j] in b:
-                longest = j - i
+                longest, piece = j - i, a[i:j]
             else:
                 break
+    if piece.isascii() and longest < 4:
+        return 0
     return longest

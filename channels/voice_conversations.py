@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Optional
@@ -44,8 +45,13 @@ def spoken(message: dict[str, Any]) -> str:
     """What a reply sounds like: its text, then its buttons as numbered choices."""
     text = str(message.get("text") or "").strip()
     titles = [str(b.get("title", "")) for b in message.get("buttons") or [] if b.get("title")]
-    choices = " ".join(f"{n}. {t}" for n, t in enumerate(titles, 1))
+    choices = " ".join(f"{n}. {_unnumbered(t, n)}" for n, t in enumerate(titles, 1))
     return " ".join(part for part in (text, choices) if part)
+
+
+def _unnumbered(title: str, number: int) -> str:
+    # Some buttons carry their number already ("1. 07:50 east gate"): said once, not twice.
+    return re.sub(rf"^{number}\s*[.、．]\s*", "", title.strip())
 
 
 @dataclass(frozen=True)

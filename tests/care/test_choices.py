@@ -34,7 +34,10 @@ DAY_CARE = [slot(1, "day_care", "08:30", "morning"), slot(2, "day_care", "13:30"
     [("2", 3, 2), ("２", 3, 2), ("第二个", 3, 2), ("要3号", 3, 3), ("第三个吧", 3, 3),
      ("the second one", 3, 2), ("number 1", 3, 1), ("最后一个", 3, 3), ("last", 4, 4),
      ("三", 3, 3), ("two", 3, 2), ("1.", 3, 1), ("5", 3, None), ("第五个", 4, None),
-     ("九点", 3, None), ("明天上午", 3, None), ("0", 3, None)],
+     ("九点", 3, None), ("明天上午", 3, None), ("0", 3, None),
+     # What a phone line makes of it: a filler before the choice.
+     ("And hum, number one.", 3, 1), ("and number one", 3, 1), ("Um, the second one", 3, 2),
+     ("嗯，第二个", 3, 2), ("And", 3, None), ("Andrew", 3, None)],
 )  # fmt: skip
 def test_ordinals(text, count, expected):
     assert ordinal(text, count) == expected
@@ -98,3 +101,14 @@ def test_part_of_a_name_is_enough_when_only_one_option_has_it():
     assert pick(points, "在东门上车").code == "pickup:0"
     assert pick(points, "秋林那").code == "pickup:1"
     assert pick(points, "门口") is None  # both are gates: which one?
+
+
+def test_a_few_letters_in_common_are_no_choice():
+    stops = [Option("pickup:0", "", "07:50 Huayuan Residential Compound, east gate", "07:50",
+                    ("huayuan residential compound, east gate",)),
+             Option("pickup:1", "", "08:00 Bus stop at Xuanhua Street and Dacheng Street",
+                    "08:00", ("bus stop at xuanhua street and dacheng street",))]  # fmt: skip
+    # "and", "hum" and "number" are in neither stop's name as a word of four letters.
+    assert pick(stops, "And hum, number.") is None
+    assert pick(stops, "east gate").code == "pickup:0"
+    assert pick(stops, "at the Xuanhua stop").code == "pickup:1"
