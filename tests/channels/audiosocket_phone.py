@@ -7,10 +7,12 @@ client speaking AudioSocket — the call's UUID first, then 20 ms of 8 kHz PCM e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import json
 import shutil
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.parse
@@ -18,12 +20,15 @@ import urllib.request
 import uuid
 import wave
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import numpy as np
 
+from care.config import CareSettings
+from care.services import build
 from channels import audiosocket_protocol as wire
 from tests.channels.stacks import ChannelStack
+from tests.integration.test_stack import ROOT, free_port, post, rasa_ready, start, stop
 
 SECRET = "hotline-Secret_42"
 RATE = 8_000
@@ -69,6 +74,33 @@ class Hotline(ChannelStack):
         url = f"http://127.0.0.1:{self.port}/conversations/{quoted}/tracker"
         with urllib.request.urlopen(url, timeout=30) as resp:
             return list(json.loads(resp.read())["events"])
+
+
+@contextlib.contextmanager
+def running_hotline(tmp: Path) -> Iterator[Hotline]:
+    """`anxin run` with the AudioSocket bridge on (Rasa, actions, Whisper real)."""
+    # Train first, as `anxin run` would, but with all the time a busy machine needs: the
+    # stack then only has to load the model within its own start-up limit.
+    trained = subprocess.run([sys.executable, "-m", "anxin", "train"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=1800)  # fmt: skip
+    assert trained.returncode == 0, trained.stdout[-2000:] + trained.stderr[-2000:]
+    port = free_port()
+    proc, env, out = start(tmp, ANXIN_AUDIOSOCKET_PORT=str(port),
+                           ANXIN_AUDIOSOCKET_SECRET=SECRET)  # fmt: skip
+    try:
+        rasa_port = int(env["ANXIN_RASA_PORT"])
+        try:
+            rasa_ready(rasa_port, proc)
+        except AssertionError:
+            raise AssertionError(out.text[-4000:]) from None
+        post(rasa_port, "warm-up", "你们都有啥服务")
+        care = build(CareSettings(db_url=f"sqlite:///{tmp / 'var' / 'anxin.db'}"))
+        try:
+            yield Hotline(ChannelStack(rasa_port, care, out), port)
+        finally:
+            care.close()
+    finally:
+        stop(proc, out)
 
 
 def speech(text: str, tmp: Path) -> bytes:

@@ -18,9 +18,7 @@ from typing import Any, Iterator
 import pytest
 from sqlalchemy import select
 
-from care.config import CareSettings
 from care.models_voice import VoiceRecording
-from care.services import build
 from channels import audiosocket_protocol as wire
 from tests.channels.audiosocket_phone import (
     FRAME,
@@ -29,13 +27,14 @@ from tests.channels.audiosocket_phone import (
     Hotline,
     Phone,
     answered,
+    running_hotline,
     silence,
     speech,
     tone,
     transcribe,
 )
-from tests.channels.stacks import ChannelStack, weekday_ahead
-from tests.integration.test_stack import ROOT, free_port, post, rasa_ready, start, stop
+from tests.channels.stacks import weekday_ahead
+from tests.integration.test_stack import ROOT
 
 ELDER_NUMBER = "+86 138 0013 8000"  # as the profile has it
 CALLER_ID = "13800138000"  # as the phone network presents it
@@ -43,29 +42,8 @@ CALLER_ID = "13800138000"  # as the phone network presents it
 
 @pytest.fixture(scope="module")
 def hotline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hotline]:
-    tmp = tmp_path_factory.mktemp("audiosocket-stack")
-    # Train first, as `anxin run` would, but with all the time a busy machine needs: the
-    # stack then only has to load the model within its own start-up limit.
-    trained = subprocess.run([sys.executable, "-m", "anxin", "train"], cwd=ROOT,
-                             capture_output=True, text=True, timeout=1800)  # fmt: skip
-    assert trained.returncode == 0, trained.stdout[-2000:] + trained.stderr[-2000:]
-    port = free_port()
-    proc, env, out = start(tmp, ANXIN_AUDIOSOCKET_PORT=str(port),
-                           ANXIN_AUDIOSOCKET_SECRET=SECRET)  # fmt: skip
-    try:
-        rasa_port = int(env["ANXIN_RASA_PORT"])
-        try:
-            rasa_ready(rasa_port, proc)
-        except AssertionError:
-            raise AssertionError(out.text[-4000:]) from None
-        post(rasa_port, "warm-up", "你们都有啥服务")
-        care = build(CareSettings(db_url=f"sqlite:///{tmp / 'var' / 'anxin.db'}"))
-        try:
-            yield Hotline(ChannelStack(rasa_port, care, out), port)
-        finally:
-            care.close()
-    finally:
-        stop(proc, out)
+    with running_hotline(tmp_path_factory.mktemp("audiosocket-stack")) as line:
+        yield line
 
 
 def test_registration_needs_the_secret_and_a_well_formed_call(hotline):

@@ -24,12 +24,9 @@ from sqlalchemy import select
 
 from care import models as m
 from care.audit import Actor
-from care.config import CareSettings
-from care.services import build
 from care.staff_bookings import cancel_for_elder
-from tests.channels.audiosocket_phone import SECRET, Hotline, Phone, transcribe
-from tests.channels.stacks import ChannelStack, weekday_ahead
-from tests.integration.test_stack import free_port, post, rasa_ready, start, stop
+from tests.channels.audiosocket_phone import Hotline, Phone, running_hotline, transcribe
+from tests.channels.stacks import weekday_ahead
 
 ELDER_NUMBER = "+86 137 0013 7001"  # as her profile has it
 CALLER_ID = "13700137001"  # as the phone network presents it
@@ -37,24 +34,8 @@ CALLER_ID = "13700137001"  # as the phone network presents it
 
 @pytest.fixture(scope="module")
 def hotline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hotline]:
-    tmp = tmp_path_factory.mktemp("call-notices")
-    port = free_port()
-    proc, env, out = start(tmp, ANXIN_AUDIOSOCKET_PORT=str(port),
-                           ANXIN_AUDIOSOCKET_SECRET=SECRET)  # fmt: skip
-    try:
-        rasa_port = int(env["ANXIN_RASA_PORT"])
-        try:
-            rasa_ready(rasa_port, proc)
-        except AssertionError:
-            raise AssertionError(out.text[-4000:]) from None
-        post(rasa_port, "warm-up", "你们都有啥服务")
-        care = build(CareSettings(db_url=f"sqlite:///{tmp / 'var' / 'anxin.db'}"))
-        try:
-            yield Hotline(ChannelStack(rasa_port, care, out), port)
-        finally:
-            care.close()
-    finally:
-        stop(proc, out)
+    with running_hotline(tmp_path_factory.mktemp("call-notices")) as line:
+        yield line
 
 
 def _notices(hotline: Hotline, person_id: int) -> list[m.Notification]:

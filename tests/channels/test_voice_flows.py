@@ -14,17 +14,24 @@ import subprocess
 import uuid
 import wave
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
+import pytest
 import websockets
 
 from care.audit import Actor
 from tests.care.helpers import slot_id
-from tests.channels.audiosocket_phone import Hotline, Phone, answered, speech
+from tests.channels.audiosocket_phone import Hotline, Phone, answered, running_hotline, speech
 from tests.channels.stacks import weekday_ahead
-from tests.channels.test_audiosocket_stack import hotline  # noqa: F401 (the stack fixture)
 from tests.channels.test_voice_stack import _events, spoken, turn
+
+
+@pytest.fixture(scope="module")
+def hotline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hotline]:
+    with running_hotline(tmp_path_factory.mktemp("voice-flows")) as line:
+        yield line
+
 
 WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
 
@@ -37,7 +44,7 @@ def choice(replies: str, wanted: str) -> str:
     raise AssertionError(f"no choice with {wanted!r} in {replies!r}")
 
 
-def test_day_care_by_voice_over_http(hotline: Hotline, tmp_path: Path) -> None:  # noqa: F811
+def test_day_care_by_voice_over_http(hotline: Hotline, tmp_path: Path) -> None:
     day = weekday_ahead()  # said by name: Whisper base heard "November 30" as "3rd"
     sender = f"query-{uuid.uuid4().hex[:8]}"
 
@@ -80,7 +87,7 @@ def at_16k(text: str, tmp: Path) -> bytes:
 
 
 def test_a_clinic_visit_by_voice_over_a_websocket_call(
-    hotline: Hotline,  # noqa: F811
+    hotline: Hotline,
     tmp_path: Path,
 ) -> None:
     day = weekday_ahead()
@@ -121,7 +128,7 @@ def test_a_clinic_visit_by_voice_over_a_websocket_call(
 
 
 def test_a_booking_cancelled_by_voice_over_audiosocket(
-    hotline: Hotline,  # noqa: F811
+    hotline: Hotline,
     tmp_path: Path,
 ) -> None:
     number = "13900139000"
