@@ -44,8 +44,8 @@ class Result:
         return self.bookings / self.seconds
 
 
-def _url(name: str, tmp: Path) -> tuple[str, str, Optional[str]]:
-    """(label, url, pg schema to drop afterwards)."""
+def bench_database(name: str, tmp: Path) -> tuple[str, str, Optional[str]]:
+    """A throwaway database for a bench: (label, url, pg schema to drop afterwards)."""
     if name == "sqlite":
         return "SQLite (WAL)", f"sqlite:///{tmp / 'bench.db'}", None
     base = PG_DEFAULT if name == "postgresql" else name
@@ -138,7 +138,7 @@ def booking_bench(dbs: list[str], clients: str, seconds: float, write: Optional[
     for name in dbs:
         for n in counts:
             with tempfile.TemporaryDirectory() as tmp:
-                label, url, schema = _url(name, Path(tmp))
+                label, url, schema = bench_database(name, Path(tmp))
                 try:
                     results.append(_run(url, label, n, seconds))
                 finally:

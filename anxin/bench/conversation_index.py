@@ -13,13 +13,13 @@ import json
 import statistics
 import tempfile
 import time
-import uuid
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Optional
 
 from sqlalchemy import create_engine, insert, text
 
+from anxin.bench.booking import bench_database
 from care import migrate
 from care.config import CareSettings
 from care.conversation_index import catch_up
@@ -73,20 +73,10 @@ def _timed(work: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - started, result
 
 
-def _url(name: str, tmp: Path) -> tuple[str, str, Optional[str]]:
-    if name == "sqlite":
-        return "SQLite (WAL)", f"sqlite:///{tmp / 'bench.db'}", None
-    base = PG_DEFAULT if name == "postgresql" else name
-    schema = f"anxin_bench_{uuid.uuid4().hex[:8]}"
-    with create_engine(base, future=True).begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    return "PostgreSQL", f"{base}?options=-csearch_path%3D{schema}", schema
-
-
 def run_one(name: str, conversations: int) -> list[str]:
     """Markdown table rows for one database."""
     with tempfile.TemporaryDirectory(prefix="anxin-bench-index-") as tmp:
-        label, url, schema = _url(name, Path(tmp))
+        label, url, schema = bench_database(name, Path(tmp))
         care = build(CareSettings(db_url=url))
         try:
             migrate.upgrade(care.db)
