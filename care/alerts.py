@@ -1,4 +1,6 @@
-"""Alerts for staff: emergency, crisis, hand-off, loneliness risk — most urgent first."""
+"""Alerts for staff: emergency, crisis, hand-off, a message that could not be handled (set
+aside after it crashed its process: care/channel_store.py), loneliness risk — most urgent
+first."""
 
 from __future__ import annotations
 
@@ -16,7 +18,13 @@ from care.db import Database
 from care.errors import InvalidRequest, InvalidTransition, UnknownAlert
 from care.records import AlertRecord
 
-PRIORITY = {"emergency": 0, "crisis": 1, "handoff": 2, "loneliness_risk": 3}
+PRIORITY = {
+    "emergency": 0,
+    "crisis": 1,
+    "handoff": 2,
+    "message_failed": 2,  # someone is waiting for an answer, as in a hand-off
+    "loneliness_risk": 3,
+}
 
 
 def insert_alert(

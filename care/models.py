@@ -30,7 +30,9 @@ from care.models_base import NAMING, Base, UTCDateTime, _in  # noqa: F401  (re-e
 SERVICES = ("meal", "day_care", "clinic", "companion_call")
 BOOKING_STATUSES = ("confirmed", "cancelled", "waitlisted", "completed", "no_show")
 ACTIVE_STATUSES = ("confirmed", "waitlisted")
-ALERT_KINDS = ("emergency", "crisis", "handoff", "loneliness_risk")
+# message_failed: a channel message whose processing crashed its process, set aside
+# (quarantined) rather than replayed; staff see what it was and answer the person.
+ALERT_KINDS = ("emergency", "crisis", "handoff", "loneliness_risk", "message_failed")
 ALERT_STATUSES = ("open", "acknowledged", "resolved")
 LINK_STATUSES = ("pending", "active", "revoked")
 PERSON_KINDS = ("elder", "family")

@@ -39,7 +39,10 @@ class ChannelToken(Base):
 class ChannelInbox(Base):
     """A message the assistant could not answer yet (Rasa or the action server down).
 
-    Kept until it is answered, so nothing a person says is silently lost.
+    Kept until it is answered, so nothing a person says is silently lost. A message whose
+    processing began (``working_since``) and never ended, because its process died, is
+    quarantined (``quarantined_at``): kept, shown to staff, never processed again, so a
+    message that crashes the assistant cannot crash it at every restart.
     """
 
     __tablename__ = "channel_inbox"
@@ -53,4 +56,8 @@ class ChannelInbox(Base):
     # One process at a time answers a held message (several Rasa workers or replicas).
     leased_until = Column(UTCDateTime)
     answered_at = Column(UTCDateTime)
+    # Set in the database before the work on the message begins, cleared when it ends
+    # (answered, or released for later): still set once its lease lapsed means a crash.
+    working_since = Column(UTCDateTime)
+    quarantined_at = Column(UTCDateTime)
     __table_args__ = (Index("ix_channel_inbox_pending", "answered_at", "channel", "id"),)

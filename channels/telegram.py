@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 RECEIPTS_KEPT = timedelta(days=2)  # Telegram stops redelivering after a day
+SET_ASIDE_KEPT = timedelta(days=30)  # messages set aside after a crash, for staff to look into
 
 
 @dataclass(frozen=True)
@@ -126,8 +127,9 @@ class Webhook:
             return 503, {"ok": False, "error": "starting"}  # Telegram will redeliver
         chat = chat_of(data)
         try:
-            # Durable before the 200: the receipt and the inbox row in one transaction.
-            taken = self.inbox.take(data, chat)
+            # Durable before the 200: the receipt and the inbox row in one transaction;
+            # its work marked begun there too unless it waits behind the chat's updates.
+            taken = self.inbox.take(data, chat, working=chat not in self._chains)
         except (DatabaseUnavailable, SQLAlchemyError):
             log.warning("telegram: database unavailable; Telegram will redeliver")
             return 503, {"ok": False, "error": "unavailable"}
@@ -142,6 +144,10 @@ class Webhook:
         async def in_order() -> None:
             if before is not None:
                 await asyncio.gather(before, return_exceptions=True)
+                # Its work begins now: marked first, so that a crash from here sets it
+                # aside, while a crash before (it was only waiting) replays it.
+                if not self.inbox.begin(update.update_id):
+                    return
             await self.application.process_update(update)
 
         async def run() -> None:
@@ -290,6 +296,7 @@ class TelegramInput(InputChannel):
                     since_sweep = 0.0
                     self.care.channels.forget_receipts(RECEIPTS_KEPT)
                     self.care.channels.forget_answered(CHANNEL, ANSWERED_KEPT)
+                    self.care.channels.forget_set_aside(CHANNEL, SET_ASIDE_KEPT)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

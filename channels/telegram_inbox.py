@@ -12,12 +12,19 @@ retry round (``Turns.retry_held``, in this replica after a restart or in another
 
 How a row ends:
 
+- its process died while it was being processed: set aside (quarantined) by the next round
+  (``Turns.set_aside_crashed``), never replayed — a message that crashes the assistant must
+  not crash it again at every restart. The work is marked in the database before it
+  begins (``take_in`` when the update starts at once, ``begin`` when it first waited
+  behind its chat's earlier updates, ``lease`` for a replay); the person is told, staff
+  get an alert. An update that was only waiting when its process died is replayed;
 - its turn answered: ``Turns`` marks it answered *before* the reply goes out, so a lease
   that lapsed and was answered elsewhere sends no second reply;
 - the assistant could not answer now: ``Turns`` releases it, and a later round replays it;
 - no turn was needed (``/lang``, a voice note with nothing heard, a group's message):
   answered once its handlers are done;
-- a handler failed before any turn (the error handler says so): released, replayed later.
+- a handler failed before any turn (the error handler says so): released, replayed later;
+- the server stopped while it was processed (its task cancelled): released, replayed later.
 
 The whole update is kept rather than the text of its turn because the text is only known
 inside the handlers (a ``/start`` greets in the person's language, read from the
@@ -28,6 +35,7 @@ a replayed voice note is fetched from the Bot API and heard again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -90,13 +98,22 @@ class Inbox:
     def lease(self) -> timedelta:
         return timedelta(seconds=self.lease_s)
 
-    def take(self, data: dict[str, Any], chat: str) -> Optional[int]:
-        """Receipt and row in one transaction, leased to us; None for a redelivery."""
+    def take(self, data: dict[str, Any], chat: str, working: bool = True) -> Optional[int]:
+        """Receipt and row in one transaction, leased to us; None for a redelivery.
+        ``working``: it is processed at once (else ``begin`` marks it when it is)."""
         key = str(data["update_id"])
-        inbox_id = self.store.take_in(CHANNEL, key, chat, said(data), {"update": data}, self.lease)
+        inbox_id = self.store.take_in(
+            CHANNEL, key, chat, said(data), {"update": data}, self.lease, working
+        )
         if inbox_id is not None:
             self._taken[key] = Taken(inbox_id)
         return inbox_id
+
+    def begin(self, update_id: object) -> bool:
+        """A taken update that waited its turn is processed now: marked so, in the
+        database, before any handler runs. False when it needs no processing any more."""
+        taken = self.of(update_id)
+        return taken is None or self.store.begin(taken.inbox_id)
 
     def of(self, update_id: object) -> Optional[Taken]:
         return self._taken.get(str(update_id))
@@ -124,6 +141,12 @@ class Inbox:
         except Exception as exc:
             log.warning("telegram: update %s failed: %s", update_id, type(exc).__name__)
             taken.failed = True
+        except asyncio.CancelledError:
+            # The server is stopping: no crash, so not set aside. Released, it is replayed.
+            if taken.outcome is None:
+                with contextlib.suppress(Exception):
+                    self.store.release(taken.inbox_id)
+            raise
         finally:
             renewing.cancel()
             if self._taken.get(key) is taken:

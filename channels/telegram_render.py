@@ -189,6 +189,13 @@ TEXTS = {
         "zh": "收到了！我这边有点忙，稍后马上回复您。",
         "en": "Got it! I'm a little busy right now and will answer you shortly.",
     },
+    # A message set aside after it crashed the assistant (channels/telegram_inbox.py).
+    "set_aside": {
+        "zh": "对不起，您刚才发的消息我这边没能处理好，已经转告工作人员了。"
+        "麻烦您再发一次（打字或语音都行），或者打中心电话 {hotline}。",
+        "en": "I'm sorry, I couldn't handle the message you just sent, and I've told the "
+        "staff. Could you send it again (typed or spoken), or call the centre on {hotline}?",
+    },
     "not_understood": {
         "zh": "这种消息我还看不懂，请您打字告诉我吧。",
         "en": "I can't read this kind of message yet. Please type it for me.",

@@ -11,8 +11,10 @@
   turn that answers marks its row answered before the reply goes out; a message that
   cannot be answered now is released there, the person is told kindly, and
   ``retry_held`` replays it once the assistant is back — as it replays an update whose
-  process died mid-turn. ``deliver_outbox`` sends what the dialogue queued for people on
-  Telegram (a son's booking, an emergency, a consent question).
+  process died while it waited its turn. One whose process died while it was processed
+  is set aside instead (``set_aside_crashed``): the person is told, staff get an alert,
+  and it is never replayed into a crash loop. ``deliver_outbox`` sends what the dialogue
+  queued for people on Telegram (a son's booking, an emergency, a consent question).
 
 Logs carry ids and counts, never what people wrote or their chat ids at INFO.
 """
@@ -42,6 +44,17 @@ log = logging.getLogger(__name__)
 
 # After this many failed tries a held message goes to staff instead (an alert).
 MAX_ATTEMPTS = 5
+
+
+def _app_language(meta: dict[str, Any]) -> Optional[str]:
+    """The Telegram app's language of the person behind a kept update."""
+    update = meta.get("update")
+    for key in ("message", "edited_message", "callback_query"):
+        part = update.get(key) if isinstance(update, dict) else None
+        person = part.get("from") if isinstance(part, dict) else None
+        if isinstance(person, dict) and isinstance(person.get("language_code"), str):
+            return str(person["language_code"])
+    return None
 
 
 class TelegramCollector(CollectingOutputChannel):
@@ -271,9 +284,28 @@ class Turns:
             except TelegramError as exc:
                 log.warning("telegram: could not say we will answer soon: %s", type(exc).__name__)
 
+    async def set_aside_crashed(self) -> int:
+        """Quarantine the updates whose process died while they were processed (staff get
+        an alert with each, in the same transaction) and tell each person, in their
+        language, to send it again or call the centre. Returns how many."""
+        aside = self.care.channels.set_aside_crashed(CHANNEL)
+        for item in aside:
+            log.warning("telegram: inbox %s set aside: its process died handling it", item.id)
+            if not item.sender_id.lstrip("-").isdigit():
+                continue  # no chat to answer (a group or channel post)
+            chat_id = int(item.sender_id)
+            language = await self.language(chat_id, _app_language(item.meta))
+            said = text("set_aside", language).format(hotline=self.care.settings.centre_hotline)
+            await self._send_quietly(chat_id, [Reply(said)])
+        if aside:
+            self._waiting = self._chats_waiting()  # their chats no longer wait for them
+        return len(aside)
+
     async def retry_held(self) -> int:
         """Answer what nobody is answering, oldest first, once the assistant is up: held
-        messages and updates whose process died. Returns how many."""
+        messages and updates whose process died while they waited (those whose process
+        died while they were processed are set aside first). Returns how many."""
+        await self.set_aside_crashed()
         self._load_waiting()
         # Only rows nobody holds: a turn still running is no reason to probe the assistant.
         held = self.care.channels.waiting(CHANNEL)

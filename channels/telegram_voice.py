@@ -119,6 +119,9 @@ class VoiceNotes:
             return Heard(problem=TOO_LONG if too_big else UNREADABLE)
         # Any other TelegramError (network, timeout) propagates: the update is replayed.
         try:
+            # Checked, then decoded in a decoder process (voice/isolated.py): a note that
+            # would crash ffmpeg is UNREADABLE, never the server's end. No decoder free
+            # (DecoderUnavailable) propagates: the update is replayed later.
             audio = await asyncio.to_thread(self.engines.decode, data, "ogg")
         except AudioTooLarge:
             return Heard(problem=TOO_LONG)

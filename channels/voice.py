@@ -3,7 +3,10 @@
 ``POST /webhooks/voice/turn``: one spoken turn as an audio file. In order —
 verify (a sender id, header ``X-Anxin-Sender`` or ``?sender=``: 400; the body at most
 10 MB by Content-Length and as read: 413) → decode (the format from Content-Type or
-``?format=``, anything else 415; voice.codecs to 16 kHz mono; over 60 s: 413) → parse
+``?format=``, anything else 415; its header checked, then decoded to 16 kHz mono in a
+decoder process with time and memory limits (voice/isolated.py): what cannot be decoded
+is 415 with the reason as JSON, and never reaches this process's ffmpeg; over 60 s: 413;
+no decoder free: 503) → parse
 (silence: a gentle "I didn't hear you" in the caller's language, Rasa not asked;
 otherwise the transcriber) → map (the transcript becomes the ``UserMessage``) → reply
 (JSON: transcript, language, replies, the reply speech as base64 WAV, format).
@@ -64,6 +67,18 @@ def _error(status: int, error: str) -> HTTPResponse:
     return response.json({"error": error}, status=status)
 
 
+def _audio_error(exc: AudioError) -> HTTPResponse:
+    """413 (too big or long), 415 (not audio we can decode, with the reason from its
+    header check or decoder), 503 (no decoder free): never a trace."""
+    if exc.status == UnsupportedAudio.status:
+        return response.json(
+            {"error": "audio not readable", "reason": str(exc),
+             "accepted": "WAV (PCM, float, A-law, μ-law), MP3, OGG Opus/Vorbis, AMR"},
+            status=exc.status,
+        )  # fmt: skip
+    return _error(exc.status, str(exc))
+
+
 class VoiceInput(InputChannel):
     @classmethod
     def name(cls) -> str:
@@ -107,6 +122,9 @@ class VoiceInput(InputChannel):
         @bp.listener("after_server_start")
         async def started(app: Any, _: Any) -> None:
             holder["app"] = app
+            # The audio decoder's processes start in this (Sanic worker) process, not
+            # before its fork; in a thread, so the server answers meanwhile.
+            holder["warm"] = asyncio.ensure_future(asyncio.to_thread(self.engines.warm))
             if self.telephony is not None:
                 self.audiosocket = AudioSocketServer(
                     self.telephony,
@@ -213,7 +231,7 @@ class VoiceInput(InputChannel):
             if audio.seconds > self.settings.max_turn_s:
                 raise AudioTooLarge("audio over 60 s")
         except AudioError as exc:
-            return _error(exc.status, str(exc) if exc.status != 415 else "audio not readable")
+            return _audio_error(exc)
         # parse
         language = hint or await conversations.language(sender) or "zh"
         if not await asyncio.to_thread(has_speech, audio, self.settings):

@@ -1,10 +1,12 @@
 """The voice channel's engines (transcriber, synthesizer, decoder), built once at start-up.
 
-``build_engines`` takes the stages in ``voice/`` (voice.stt, voice.tts, voice.codecs)
-when they are installed. The channel itself only needs objects with the
-``voice.base`` interfaces, so it can be built with any of them. Without a codec module,
-plain WAV is still read here with the standard library; without a transcriber, turns
-with speech get 503 and everything else (limits, silence, the keypad) still works.
+``build_engines`` takes the stages in ``voice/`` (voice.stt, voice.tts, and voice.isolated
+for decoding: people's audio is checked, then decoded in separate processes under time
+and memory limits, never in the server's) when they are installed. The channel itself
+only needs objects with the ``voice.base`` interfaces, so it can be built with any of
+them. Without a codec module, plain WAV is still read here with the standard library;
+without a transcriber, turns with speech get 503 and everything else (limits, silence,
+the keypad) still works.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any, Callable, Optional
 
 import numpy as np
 
+from voice import probe
 from voice.base import SAMPLE_RATE, SAMPLE_WIDTH, Audio, Synthesizer, Transcriber, UnsupportedAudio
 
 log = logging.getLogger(__name__)
@@ -61,6 +64,9 @@ def read_wav(data: bytes, fmt: Optional[str] = None) -> Audio:
         return Audio(data[: len(data) - len(data) % SAMPLE_WIDTH])
     if fmt not in (None, "wav"):
         raise UnsupportedAudio(f"{fmt} needs voice.codecs")
+    # The header checked first: the wave module divides by the channel count it reads.
+    if probe.check(data, "wav").kind != "wav":
+        raise UnsupportedAudio("not a WAV file")
     try:
         with wave.open(io.BytesIO(data)) as w:
             width, channels, rate = w.getsampwidth(), w.getnchannels(), w.getframerate()
@@ -94,6 +100,17 @@ class Engines:
     synthesizer: Optional[Synthesizer]
     decode: Decoder = read_wav
 
+    def warm(self) -> None:
+        """Start what the decoder keeps running (its processes), in the process that will
+        use it: called when the server has started, after any fork. Never raises."""
+        warm = getattr(self.decode, "warm", None)
+        if warm is None:
+            return
+        try:
+            warm()
+        except Exception as exc:  # the first turn will try again, and say 503 if it must
+            log.error("voice: the audio decoder did not start: %s", type(exc).__name__)
+
 
 def _stage(name: str, build: Callable[[Any], Any]) -> Optional[Any]:
     """One stage of voice/, or None when its module is not installed or fails to build.
@@ -119,12 +136,13 @@ def build_engines() -> Engines:
     """The stages of voice/, each built once for this process (model loads happen here)."""
     transcriber = _stage("voice.stt", lambda m: m.WhisperTranscriber(m.load_whisper()))
     synthesizer = _stage("voice.tts", lambda m: m.EdgeSynthesizer())
-    decode: Decoder = _stage("voice.codecs", lambda m: m.decode) or read_wav
+    # Decoder processes start when first needed (``warm``): never before Sanic forks.
+    decode: Decoder = _stage("voice.isolated", lambda m: m.IsolatedDecoder.from_env()) or read_wav
     log.info(
         "voice: transcriber %s, synthesizer %s, decoder %s",
         type(transcriber).__name__ if transcriber else "none",
         type(synthesizer).__name__ if synthesizer else "none",
-        "voice.codecs" if decode is not read_wav else "WAV only",
+        "isolated processes" if decode is not read_wav else "WAV only",
     )
     return Engines(transcriber, synthesizer, decode)
 

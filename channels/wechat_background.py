@@ -2,8 +2,10 @@
 
 Family notifications queued by ``care`` (the outbox) go out through the customer-service
 API, each claimed by one process. Messages whose turn could not answer (Rasa or the action
-server down, a process that died mid-turn) are answered once the assistant is back,
-exactly once — a voice message with its voice reply too.
+server down) are answered once the assistant is back, exactly once — a voice message with
+its voice reply too. A message whose process died mid-turn is set aside instead
+(quarantined, with a staff alert), and the person is asked to send it again: replayed, a
+message that crashes the assistant would crash it at every restart.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from care.staff_replies import StaffReplies
+from channels.wechat_text import say
 from channels.wechat_xml import pack, render_messages
 
 if TYPE_CHECKING:
@@ -24,6 +27,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "wechat"
 ANSWERED_KEPT = timedelta(days=1)  # answered inbox rows (what people wrote) are then dropped
+SET_ASIDE_KEPT = timedelta(days=30)  # messages set aside after a crash, for staff to look into
 CLEANUP_S = 3600.0
 
 
@@ -49,8 +53,22 @@ async def deliver_outbox(core: WeChatCore) -> int:
     return sent
 
 
+async def set_aside_crashed(core: WeChatCore) -> int:
+    """Quarantine the messages whose process died while they were handled (staff get an
+    alert with each), and tell each person to send it again or call the centre."""
+    aside = await asyncio.to_thread(core.store.set_aside_crashed, CHANNEL)
+    for message in aside:
+        log.warning("WeChat inbox %s set aside: its process died handling it", message.id)
+        language = await core.language_of(message.sender_id)
+        hotline = core.care.settings.centre_hotline
+        await core._send(message.sender_id, [say("set_aside", language, hotline=hotline)])
+    return len(aside)
+
+
 async def answer_held(core: WeChatCore) -> int:
     store = core.store
+    # A message that crashed its process is never replayed into a crash loop.
+    await set_aside_crashed(core)
     # Only what nobody is answering: a running turn's message is no reason to probe
     # the action server (a hung one piles every probe up in its accept queue).
     held = await asyncio.to_thread(store.waiting, CHANNEL)
@@ -89,6 +107,7 @@ async def run_forever(core: WeChatCore) -> None:
             if time.monotonic() - last_cleanup > CLEANUP_S:
                 await asyncio.to_thread(core.store.forget_receipts, timedelta(days=1))
                 await asyncio.to_thread(core.store.forget_answered, CHANNEL, ANSWERED_KEPT)
+                await asyncio.to_thread(core.store.forget_set_aside, CHANNEL, SET_ASIDE_KEPT)
                 last_cleanup = time.monotonic()
         except asyncio.CancelledError:
             raise

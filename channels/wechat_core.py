@@ -7,11 +7,14 @@ turn that ends before ``passive_deadline_s`` is answered passively; a slower one
 
 A message that needs a turn is taken in durably before the turn starts: its receipt (the
 retry dedup) and its inbox row in one transaction, the row leased to this process and the
-lease renewed while the turn runs. A turn that cannot answer (it raises, or says nothing
-while the action server is down) releases the lease; a process that dies mid-turn lets
-it lapse. Either way ``poll`` answers the message once the assistant is back, exactly
-once. A turn still running after ``PATIENCE_S`` (a hung action server) tells the person
-we will answer shortly, and its answer follows when it ends.
+lease renewed while the turn runs, and the row marked as being worked on in that same
+insert. A turn that cannot answer (it raises, or says nothing while the action server is
+down) releases the lease, and ``poll`` answers the message once the assistant is back,
+exactly once. A process that dies mid-turn lets the lease lapse with the mark still on:
+``poll`` sets that message aside (quarantined, a staff alert) and asks the person to send
+it again, rather than replaying what may be the message that killed it. A turn still
+running after ``PATIENCE_S`` (a hung action server) tells the person we will answer
+shortly, and its answer follows when it ends.
 
 A voice message is heard when its turn runs (``channels.wechat_voice``: WeChat's own
 Recognition when the account has it, else the media transcribed), so a held one is heard

@@ -46,6 +46,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "收到您的消息了。系统正忙，稍后一定回复您，请别着急。",
         "en": "I have your message. The system is busy right now; I will answer you shortly.",
     },
+    # A message set aside after it crashed the assistant (care/channel_store.py).
+    "set_aside": {
+        "zh": "对不起，您刚才发的消息我这边没能处理好，已经转告工作人员了。"
+        "麻烦您再发一次（打字或语音都行），或者打中心电话 {hotline}。",
+        "en": "I'm sorry, I couldn't handle the message you just sent, and I've told the "
+        "staff. Could you send it again (typed or spoken), or call the centre on {hotline}?",
+    },
     "location_saved": {
         "zh": "记下了，您的位置是：{label}。送餐、接送时会用到。",
         "en": "Noted, your location is: {label}. We use it for deliveries and pick-ups.",

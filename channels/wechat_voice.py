@@ -22,7 +22,7 @@ from typing import Optional, Sequence
 from care.recordings import Recorder
 from channels.voice_engines import Engines
 from channels.wechat_api import WeChatAPI, WeChatAPIError
-from voice.base import SAMPLE_RATE, SAMPLE_WIDTH, Audio, AudioError
+from voice.base import SAMPLE_RATE, SAMPLE_WIDTH, Audio, AudioError, DecoderUnavailable
 from voice.codecs import encode
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,11 @@ class WeChatVoice:
             log.warning("a WeChat voice message could not be downloaded: %s", exc)
             return Heard(problem="unplayable")
         try:
+            # Checked, then decoded in a decoder process (voice/isolated.py): bytes that
+            # would crash ffmpeg cost this message a re-ask, never the server.
             audio = await asyncio.to_thread(self.engines.decode, data, decode_hint(fmt))
+        except DecoderUnavailable:
+            raise  # no decoder free now: the message is held and heard later
         except AudioError as exc:
             log.info("a WeChat voice message (%s) could not be decoded: %s", fmt or "?", exc)
             return Heard(problem="unplayable")

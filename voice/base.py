@@ -34,6 +34,13 @@ class AudioTooLarge(AudioError):
     status = 413
 
 
+class DecoderUnavailable(AudioError):
+    """No audio decoder could take the audio now (all busy, or none would start): the
+    server's trouble, not the audio's (HTTP 503; a channel keeps the message for later)."""
+
+    status = 503
+
+
 @dataclass(frozen=True)
 class Audio:
     """16 kHz mono 16-bit little-endian PCM."""

@@ -5,6 +5,16 @@ WeChat, OGG/Opus voice notes from Telegram, raw 8 kHz μ-law or 16-bit PCM from 
 and :func:`decode` resamples them once, here. :func:`encode` makes the platform's format
 for replies. PyAV's bundled ffmpeg does the codec work; it blocks, so async callers use
 :func:`decode_async` / :func:`encode_async`, which run it in a worker thread.
+
+Containers are checked before ffmpeg sees them (voice/probe.py), opened with the demuxer
+the check named (never probed into something else), and decoded only when ffmpeg found a
+decoder we take for the stream: without one PyAV has no codec context and crashes the
+process. :func:`decode` runs here, in the caller's process, and is for audio we made or
+fetched ourselves (speech synthesis, tests, benchmarks). Audio from people — uploads,
+voice notes, WeChat voice — goes through voice/isolated.py, which runs the same
+:func:`decode_container` in a separate process under time and memory limits. Raw
+telephony audio never reaches a demuxer: 16-bit PCM is taken as it is and μ-law is
+expanded by table in numpy (:func:`decode_raw`), so both are safe in any process.
 """
 
 from __future__ import annotations
@@ -17,51 +27,62 @@ from typing import Iterator, Optional
 import av
 import numpy as np
 
+from voice import probe
 from voice.base import SAMPLE_RATE, SAMPLE_WIDTH, Audio, AudioTooLarge, UnsupportedAudio
 
 logger = logging.getLogger(__name__)
 
 MAX_BYTES = 10 * 1024 * 1024
-MAX_SECONDS = 60.0
+MAX_SECONDS = probe.MAX_SECONDS
 
-# Raw telephony streams carry no header, so the caller names them; ffmpeg needs the
-# demuxer name, rate and channel count spelled out.
+# Raw telephony streams carry no header, so the caller names them (with their rate).
 RAW_FORMATS = {
     "ulaw8k": ("mulaw", 8_000),
     "pcm16k": ("s16le", 16_000),
 }
-# Hints a channel may give for container formats; None lets ffmpeg probe, which also
-# covers a wrong or missing hint (a WeChat "amr" that is really MP3 still decodes).
+# Hints a channel may give for container formats; the bytes' magic decides the container
+# (a WeChat "amr" that is really MP3 still decodes), the hint only admits a headerless MP3.
 CONTAINER_HINTS = {"wav", "mp3", "amr", "ogg", "ogg_opus", "opus", "oga", "webm", "m4a"}
+# The decoders a stream may need (ffmpeg's names). Anything else ffmpeg finds in a
+# container that passed the header check (video, subtitles, an exotic codec) is refused.
+DECODERS = frozenset(
+    {
+        "pcm_u8", "pcm_s16le", "pcm_s24le", "pcm_s32le", "pcm_f32le", "pcm_f64le",
+        "pcm_alaw", "pcm_mulaw",
+        "mp1", "mp1float", "mp2", "mp2float", "mp3", "mp3float",
+        "amrnb", "amrwb", "libopencore_amrnb", "libopencore_amrwb",
+        "opus", "libopus", "vorbis", "libvorbis", "aac", "alac", "flac",
+    }
+)  # fmt: skip
 
 ENCODE_FORMATS = ("wav", "mp3", "amr", "ogg_opus", "ulaw8k", "pcm16k")
 
 
-def decode(data: bytes, fmt_hint: Optional[str] = None) -> Audio:
-    """Any supported input → 16 kHz mono PCM; raises AudioTooLarge / UnsupportedAudio."""
+def normalise_hint(data: bytes, fmt_hint: Optional[str]) -> Optional[str]:
+    """The size limits and the hint, checked before any decoding: the hint in lower case
+    without a dot, None when there is none; AudioTooLarge / UnsupportedAudio."""
     if len(data) > MAX_BYTES:
         raise AudioTooLarge(f"audio is {len(data)} bytes, over {MAX_BYTES}")
     if not data:
         raise UnsupportedAudio("empty audio")
     hint = (fmt_hint or "").lower().lstrip(".") or None
-    if hint in RAW_FORMATS:
-        return _decode_raw(data, hint)
-    if hint is not None and hint not in CONTAINER_HINTS:
+    if hint is not None and hint not in RAW_FORMATS and hint not in CONTAINER_HINTS:
         raise UnsupportedAudio(f"unsupported audio format {fmt_hint!r}")
-    try:
-        container = av.open(io.BytesIO(data), mode="r")
-    except (av.error.FFmpegError, ValueError) as exc:
-        raise UnsupportedAudio("audio could not be decoded") from exc
-    with container:
-        if not container.streams.audio:
-            raise UnsupportedAudio("no audio stream")
-        try:
-            return _resample_stream(container, container.streams.audio[0])
-        except av.error.FFmpegError as exc:
-            raise UnsupportedAudio("audio could not be decoded") from exc
+    return hint
 
 
-def _decode_raw(data: bytes, hint: str) -> Audio:
+def decode(data: bytes, fmt_hint: Optional[str] = None) -> Audio:
+    """Any supported input → 16 kHz mono PCM, in this process; raises AudioTooLarge /
+    UnsupportedAudio. For audio we made or fetched ourselves: people's audio goes
+    through ``voice.isolated.IsolatedDecoder``."""
+    hint = normalise_hint(data, fmt_hint)
+    if hint in RAW_FORMATS:
+        return decode_raw(data, hint)
+    return decode_container(data, probe.check(data, hint).demuxer)
+
+
+def decode_raw(data: bytes, hint: str) -> Audio:
+    """Header-less telephony audio: nothing here parses a header or calls a demuxer."""
     fmt, rate = RAW_FORMATS[hint]
     if fmt == "s16le":
         if len(data) % SAMPLE_WIDTH:
@@ -71,11 +92,71 @@ def _decode_raw(data: bytes, hint: str) -> Audio:
         return audio
     # Header-less μ-law: check the length before paying for the decode.
     _check_duration(len(data) / rate)
-    container = av.open(
-        io.BytesIO(data), mode="r", format=fmt, options={"sample_rate": str(rate), "ac": "1"}
-    )
+    samples = _ULAW[np.frombuffer(data, dtype=np.uint8)]
+    return Audio(_resample_pcm(samples, rate))
+
+
+def _ulaw_table() -> np.ndarray:
+    """G.711 μ-law byte → 16-bit sample, as ffmpeg's pcm_mulaw decoder expands it."""
+    u = ~np.arange(256, dtype=np.int32) & 0xFF
+    exponent, mantissa = (u >> 4) & 0x07, u & 0x0F
+    magnitude = (((mantissa << 3) + 0x84) << exponent) - 0x84
+    return np.where(u & 0x80, -magnitude, magnitude).astype("<i2")
+
+
+_ULAW = _ulaw_table()
+
+
+def _resample_pcm(samples: np.ndarray, rate: int) -> bytes:
+    """Our own mono 16-bit samples at ``rate`` → 16 kHz (ffmpeg's resampler: it reads
+    sample values only, never a header)."""
+    resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+    out = bytearray()
+    chunk = rate // 10
+    for start in range(0, len(samples), chunk):
+        part = np.ascontiguousarray(samples[start : start + chunk])
+        frame = av.AudioFrame.from_ndarray(part.reshape(1, -1), format="s16", layout="mono")
+        frame.sample_rate = rate
+        frame.pts = start
+        for resampled in resampler.resample(frame):
+            out += _frame_bytes(resampled)
+    for resampled in resampler.resample(None):
+        out += _frame_bytes(resampled)
+    return bytes(out)
+
+
+def decode_container(data: bytes, demuxer: str) -> Audio:
+    """A container that passed ``probe.check``, opened with the demuxer it named."""
+    try:
+        container = av.open(io.BytesIO(data), mode="r", format=demuxer)
+    except (av.error.FFmpegError, ValueError) as exc:
+        raise UnsupportedAudio("audio could not be decoded") from exc
     with container:
-        return _resample_stream(container, container.streams.audio[0])
+        stream = _audio_stream(container)
+        try:
+            return _resample_stream(container, stream)
+        except av.error.FFmpegError as exc:
+            raise UnsupportedAudio("audio could not be decoded") from exc
+
+
+def _audio_stream(container: av.container.InputContainer) -> av.AudioStream:
+    """The first audio stream, if ffmpeg has a decoder we take for it and its channels and
+    rate are sane. A stream without a codec context must never be decoded: PyAV
+    dereferences it in C."""
+    if not container.streams.audio:
+        raise UnsupportedAudio("no audio stream")
+    stream = container.streams.audio[0]
+    context = stream.codec_context
+    if context is None:
+        raise UnsupportedAudio("no decoder for this audio")
+    if context.name not in DECODERS:
+        raise UnsupportedAudio(f"audio coded as {context.name} is not taken")
+    channels = context.layout.nb_channels if context.layout is not None else 0
+    if not 1 <= channels <= probe.MAX_CHANNELS:
+        raise UnsupportedAudio(f"audio with {channels} channels")
+    if not probe.MIN_RATE <= context.sample_rate <= probe.MAX_RATE:
+        raise UnsupportedAudio(f"audio at {context.sample_rate} Hz")
+    return stream
 
 
 def _resample_stream(container: av.container.InputContainer, stream: av.AudioStream) -> Audio:

@@ -1,16 +1,21 @@
-"""A Telegram process that dies mid-turn loses nothing: the update is answered exactly once.
+"""A Telegram process that dies mid-turn loses nothing, and does not die again for it.
 
 Telegram got its 200 before the turn ran, so it never delivers that update again: the only
-copy left is the one the webhook kept. The crash is real: a child process runs the channel
-(webhook, handlers and turns wired by ``channels.telegram.serve``, python-telegram-bot
-against the fake Bot API), takes an update in and is killed with SIGKILL while its turn
-runs (nothing of ours runs after the kill: no ``finally``, no release). The database is
+copy left is the one the webhook kept. An update whose process died while it was being
+processed is set aside (quarantined): kept, with an alert for staff, the person asked to
+send it again, and never replayed, since it may be the very update that killed the
+process (a voice note that crashed the decoder would crash every restart). An update
+that was only waiting behind its chat's earlier one is replayed and answered once.
+
+The crash is real: a child process runs the channel (webhook, handlers and turns wired
+by ``channels.telegram.serve``, python-telegram-bot against the fake Bot API), takes an
+update in and is killed with SIGKILL while its turn runs (nothing of ours runs after the
+kill: no ``finally``, no release). The database is
 the real channel store on SQLite, shared with the process that carries on. Rasa is a
 stand-in here (as in test_wechat_crash.py; the real Rasa is in test_telegram_stack.py):
 what is under test is the order of the receipt and the durable inbox, and the lease that
 keeps one turn per update. Text messages, button presses and ``/start`` links each; and a
-voice note, heard by the real Whisper model in both processes (fetched again from the Bot
-API on replay, since only the update was kept, not the words).
+voice note, heard by the real Whisper model before its process died.
 """
 
 from __future__ import annotations
@@ -56,7 +61,7 @@ from care.config import CareSettings
 from care.services import build
 from tests.channels.test_telegram_crash import SECRET, open_channel
 
-db_url, api_base, marker, body, voice = sys.argv[1:]
+db_url, api_base, marker, bodies, voice = sys.argv[1:]
 
 async def rasa_busy(message):
     Path(marker).write_text(json.dumps([message.message_id, message.text]))  # turn begun
@@ -65,8 +70,11 @@ async def rasa_busy(message):
 async def main():
     care = build(CareSettings(db_url=db_url))
     channel = await open_channel(care, api_base, rasa_busy, lease_s=1.0, voice=voice == "voice")
-    status, _ = await channel.webhook.receive(SECRET, None, body.encode())
-    Path(marker + ".status").write_text(str(status))  # what Telegram was told
+    statuses = []
+    for body in json.loads(bodies):  # the first one's turn never ends: the rest wait
+        status, _ = await channel.webhook.receive(SECRET, None, body.encode())
+        statuses.append(status)
+    Path(marker + ".status").write_text(json.dumps(statuses))  # what Telegram was told
     await asyncio.sleep(3600)
 
 asyncio.run(main())
@@ -198,27 +206,49 @@ def care(db_url) -> Iterator[CareServices]:
 
 
 def crash_mid_turn(
-    db_url: str, api_base: str, tmp: Path, body: bytes, voice: bool = False
-) -> tuple[str, list]:
-    """A channel process takes the update in, starts its turn and is killed (SIGKILL).
+    db_url: str, api_base: str, tmp: Path, body: bytes, voice: bool = False,
+    waiting: tuple[bytes, ...] = (),
+) -> tuple[list[int], list]:  # fmt: skip
+    """A channel process takes the update in (and ``waiting``, which queue behind it),
+    starts its turn and is killed (SIGKILL) once every update was taken in.
 
     Returns what the webhook answered Telegram and what the turn gave Rasa."""
     marker = tmp / "turn"
+    status = Path(f"{marker}.status")
+    bodies = json.dumps([b.decode() for b in (body, *waiting)])
     child = subprocess.Popen(
-        [sys.executable, "-c", CRASHING, db_url, api_base, str(marker), body.decode(),
+        [sys.executable, "-c", CRASHING, db_url, api_base, str(marker), bodies,
          "voice" if voice else "text"],
         cwd=ROOT,
     )  # fmt: skip
     try:
         deadline = time.monotonic() + 180  # a busy machine loads Whisper slowly
-        while not marker.exists() or not marker.read_text():
+        while not (marker.exists() and marker.read_text() and status.exists()):
             assert child.poll() is None, "the crashing process ended before its turn began"
             assert time.monotonic() < deadline, "the crashing process never began its turn"
             time.sleep(0.05)
     finally:
         os.kill(child.pid, signal.SIGKILL)
         child.wait(10)
-    return Path(f"{marker}.status").read_text(), json.loads(marker.read_text())
+    return json.loads(status.read_text()), json.loads(marker.read_text())
+
+
+async def retry_until_set_aside(
+    care: CareServices, turns: Turns, chat: int, timeout: float = 15
+) -> int:
+    """The background round, until it has set the chat's update aside (answering nothing)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert await turns.retry_held() == 0
+        aside = [h for h in care.channels.set_aside("telegram") if h.sender_id == str(chat)]
+        if aside:
+            return len(aside)
+        await asyncio.sleep(0.2)
+    return 0
+
+
+def alerts_for(care: CareServices, chat: int) -> list:
+    return [a for a in care.alerts.open_alerts() if a.conversation_id == str(chat)]
 
 
 async def retry_until_answered(turns: Turns, timeout: float = 15) -> int:
@@ -237,14 +267,14 @@ def texts_to(fake: FakeTelegram, chat: int) -> list[str]:
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
-async def test_an_update_whose_process_died_mid_turn_is_answered_once(
+async def test_an_update_whose_process_died_mid_turn_is_set_aside_not_replayed(
     kind, care, db_url, fake, tmp_path
 ):
     chat, update, turn_text = KINDS[kind]
     body = json.dumps(update).encode()
     key = str(update["update_id"])
-    status, turn = crash_mid_turn(db_url, fake.api_base, tmp_path, body)
-    assert status == "200"  # Telegram was told it arrived: it will never send it again
+    statuses, turn = crash_mid_turn(db_url, fake.api_base, tmp_path, body)
+    assert statuses == [200]  # Telegram was told it arrived: it will never send it again
     assert turn == [key, turn_text]
     acks = len(fake.sent("answerCallbackQuery"))
 
@@ -257,24 +287,55 @@ async def test_an_update_whose_process_died_mid_turn_is_answered_once(
         await survivor.webhook.drain()
         assert rasa.turns == Counter()
 
-        # The dead turn's lease lapses and the next round answers the update it kept.
-        assert await retry_until_answered(survivor.turns) == 1
-        assert rasa.turns == Counter({key: 1})  # the update_id stays the booking's key
-        assert texts_to(fake, chat) == [f"答:{turn_text}"]
+        # The dead turn's lease lapses with its work still marked: set aside, not replayed.
+        assert await retry_until_set_aside(care, survivor.turns, chat) == 1
+        assert rasa.turns == Counter()
+        [told] = texts_to(fake, chat)  # in the person's language (their app's: English)
+        assert "couldn't handle the message" in told and "12349" in told, told
+        [alert] = alerts_for(care, chat)
+        assert (alert.kind, alert.channel) == ("message_failed", "telegram")
+        sent = update["message"]["text"] if "message" in update else update["callback_query"]
+        sent = sent if isinstance(sent, str) else sent["data"]
+        assert f"“{sent}”" in alert.summary  # what the person sent, for staff to act on
         # The press was acknowledged by the process that took it, and not again.
         assert len(fake.sent("answerCallbackQuery")) == acks
 
-        # Answered: later rounds and later redeliveries add nothing.
+        # Later rounds and later redeliveries add nothing.
         assert await survivor.turns.retry_held() == 0
         assert await survivor.webhook.receive(SECRET, None, body) == (200, {"ok": True})
         await survivor.webhook.drain()
-        assert rasa.turns == Counter({key: 1}) and texts_to(fake, chat) == [f"答:{turn_text}"]
+        assert rasa.turns == Counter() and len(texts_to(fake, chat)) == 1
         assert care.channels.held("telegram") == []
     finally:
         await survivor.close()
 
 
-async def test_a_voice_note_whose_process_died_mid_turn_is_heard_again_and_answered_once(
+async def test_an_update_waiting_behind_the_one_that_died_is_answered_once(
+    care, db_url, fake, tmp_path
+):
+    chat = 6007
+    first, second = message(chat, "first", 7011), message(chat, "second", 7012)
+    statuses, turn = crash_mid_turn(db_url, fake.api_base, tmp_path, json.dumps(first).encode(),
+                                    waiting=(json.dumps(second).encode(),))  # fmt: skip
+    assert statuses == [200, 200] and turn == ["7011", "first"]
+
+    rasa = StandInRasa()
+    survivor = await open_channel(care, fake.api_base, rasa)
+    try:
+        # The one being processed is set aside; the one that was only waiting is answered.
+        assert await retry_until_answered(survivor.turns) == 1
+        assert rasa.turns == Counter({"7012": 1})
+        assert [h.sender_id for h in care.channels.set_aside("telegram")].count(str(chat)) == 1
+        told, answer = texts_to(fake, chat)
+        assert "couldn't handle" in told and answer == "答:second"
+        assert len(alerts_for(care, chat)) == 1
+        assert await survivor.turns.retry_held() == 0 and rasa.turns == Counter({"7012": 1})
+        assert care.channels.held("telegram") == []
+    finally:
+        await survivor.close()
+
+
+async def test_a_voice_note_whose_process_died_mid_turn_is_set_aside_not_heard_again(
     care, db_url, fake, tmp_path
 ):
     chat, update_id = 6006, 7006
@@ -288,22 +349,23 @@ async def test_a_voice_note_whose_process_died_mid_turn_is_heard_again_and_answe
                                   "duration": 2, "mime_type": "audio/ogg"}  # fmt: skip
     body = json.dumps(update).encode()
     key = str(update_id)
-    status, turn = crash_mid_turn(db_url, fake.api_base, tmp_path, body, voice=True)
-    assert status == "200"
+    statuses, turn = crash_mid_turn(db_url, fake.api_base, tmp_path, body, voice=True)
+    assert statuses == [200]
     assert turn[0] == key and "hello" in turn[1].lower(), turn  # the dead process heard it
     fetched = fake.downloads.count("voice/crash-note.oga")
 
     rasa = StandInRasa()
     survivor = await open_channel(care, fake.api_base, rasa, voice=True)
     try:
-        assert await retry_until_answered(survivor.turns, timeout=120) == 1
-        # Heard again from the kept update (the file fetched again), one turn, one answer.
-        assert fake.downloads.count("voice/crash-note.oga") == fetched + 1
-        [(turn_key, turns)] = rasa.turns.items()
-        assert (turn_key, turns) == (key, 1)
-        [answer] = texts_to(fake, chat)
-        assert answer.startswith("答:") and "hello" in answer.lower(), answer
-        assert len(fake.sent("sendVoice", chat)) == 1  # and said aloud, once
+        assert await retry_until_set_aside(care, survivor.turns, chat) == 1
+        # Not fetched, decoded or heard again: a note that crashed its process once is
+        # never given the chance to crash the next one.
+        assert fake.downloads.count("voice/crash-note.oga") == fetched
+        assert rasa.turns == Counter()
+        [told] = texts_to(fake, chat)
+        assert "couldn't handle" in told, told
+        [alert] = alerts_for(care, chat)
+        assert alert.summary.startswith("A Telegram voice message"), alert.summary
         assert await survivor.turns.retry_held() == 0
         assert care.channels.held("telegram") == []
     finally:

@@ -1,4 +1,6 @@
-"""A WeChat process that dies mid-turn loses nothing: the message is answered exactly once.
+"""A WeChat process that dies mid-turn loses nothing, and does not die again for it: the
+message is set aside (quarantined) with an alert for staff, the person is asked to send
+it again, and it is never replayed — it may be the very message that killed the process.
 
 The crash is real: a child process takes the message in and is killed with SIGKILL while
 its turn runs (nothing of ours runs after the kill, no ``finally``, no release). The
@@ -94,18 +96,20 @@ def crash_mid_turn(db_url: str, tmp: Path, openid: str, text: str, msg_id: int) 
         child.wait(10)
 
 
-async def answer_held_until(core, timeout: float = 15) -> int:
-    """What the background poll does every few seconds, until it answers something."""
+async def set_aside_until(core, timeout: float = 15) -> int:
+    """What the background poll does every few seconds, until it set something aside;
+    it answers nothing meanwhile (nothing is replayed)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        answered = await core.answer_held()
-        if answered:
-            return answered
+        assert await core.answer_held() == 0
+        aside = core.store.set_aside("wechat")
+        if aside:
+            return len(aside)
         await asyncio.sleep(0.2)
     return 0
 
 
-async def test_a_message_whose_process_crashed_mid_turn_is_answered_once(
+async def test_a_message_whose_process_crashed_mid_turn_is_set_aside_not_replayed(
     care, db_url, fake, tmp_path
 ):
     crash_mid_turn(db_url, tmp_path, "oCrash", "对", 2001)
@@ -117,15 +121,20 @@ async def test_a_message_whose_process_crashed_mid_turn_is_answered_once(
     assert (await survivor.receive(signed(), body)).body == "success"
     assert rasa.turns == Counter()
 
-    # The crashed turn's lease lapses and the next round answers the message it kept.
-    assert await answer_held_until(survivor) == 1
-    assert rasa.turns == Counter({"msg:2001": 1})  # the MsgId stays the booking's key
-    assert fake.texts_to("oCrash") == ["答:对:0"]
+    # The crashed turn's lease lapses with its work still marked: set aside, not replayed.
+    assert await set_aside_until(survivor) == 1
+    assert rasa.turns == Counter()
+    [told] = fake.texts_to("oCrash")
+    assert "没能处理" in told and "再发一次" in told and "12349" in told, told
+    [alert] = [a for a in care.alerts.open_alerts() if a.conversation_id == "oCrash"]
+    assert alert.kind == "message_failed" and alert.channel == "wechat"
+    assert "“对”" in alert.summary
+    assert [h.sender_id for h in care.channels.set_aside("wechat")] == ["oCrash"]
 
-    # Answered: later rounds and later retries add nothing.
+    # Later rounds and later retries add nothing: no turn, no second word to the person.
     assert await survivor.answer_held() == 0
     assert (await survivor.receive(signed(), body)).body == "success"
-    assert rasa.turns == Counter({"msg:2001": 1}) and fake.texts_to("oCrash") == ["答:对:0"]
+    assert rasa.turns == Counter() and len(fake.texts_to("oCrash")) == 1
     assert care.channels.held("wechat") == []
     await survivor.close()
 
