@@ -107,6 +107,8 @@ def _wav(data: bytes) -> Container:
     fmt: Optional[tuple[int, int, int, int, int, int]] = None
     pos = 12
     for _ in range(_MAX_CHUNKS):
+        if pos >= len(data):
+            raise _refuse("WAV with no data chunk")
         if pos + 8 > len(data):
             raise _refuse("WAV truncated before its data")
         chunk, size = data[pos : pos + 4], struct.unpack_from("<I", data, pos + 4)[0]
