@@ -66,6 +66,8 @@ class FakeTelegram:
         self._message_id = 100
         self._files: dict[str, tuple[bytes, int]] = {}  # file_id → (bytes, declared size)
         self.downloads: list[str] = []  # file paths fetched from the file route
+        self.asked: list[str] = []  # file paths asked for, held ones too, when first asked
+        self._held: dict[str, threading.Event] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -99,6 +101,12 @@ class FakeTelegram:
         ``file_size`` overrides its size (a note too big to be worth 20 MB of test data)."""
         with self._lock:
             self._files[file_id] = (data, len(data) if file_size is None else file_size)
+
+    def hold(self, file_id: str) -> threading.Event:
+        """Keep the download of ``file_id`` waiting (a slow network) until the event is
+        set, at most two minutes: the channel is then mid-way through the update."""
+        gate = self._held[f"voice/{file_id}.oga"] = threading.Event()
+        return gate
 
     def fail_once(self, method: str, retry_after: float = 1) -> None:
         with self._lock:
@@ -223,15 +231,23 @@ class FakeTelegram:
                 if not path.startswith(files):
                     self.do_POST()
                     return
-                data = fake._download(path[len(files) :])
+                file_path = path[len(files) :]
+                fake.asked.append(file_path)
+                gate = fake._held.get(file_path)
+                if gate is not None:
+                    gate.wait(120)
+                data = fake._download(file_path)
                 if data is None:
                     self._send(404, {"ok": False, "error_code": 404, "description": "Not Found"})
                     return
-                self.send_response(200)
-                self.send_header("Content-Type", "application/octet-stream")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/octet-stream")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the asker is gone (its process was killed while it waited)
 
             def do_POST(self) -> None:
                 prefix = f"/bot{fake.token}/"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -50,8 +51,12 @@ class ChannelStack:
         out: Output,
         wechat_api: Optional[FakeWeChatAPI] = None,
         telegram_api: Optional[FakeTelegram] = None,
+        proc: Optional[subprocess.Popen[str]] = None,
+        staff_port: Optional[int] = None,
     ) -> None:
         self.port, self.care, self.out = port, care, out
+        self.proc = proc  # `anxin run`, the root of the stack's processes
+        self.staff_url = f"http://127.0.0.1:{staff_port}" if staff_port else None
         self.wechat_api, self.telegram_api = wechat_api, telegram_api
         self.wechat_url = f"http://127.0.0.1:{port}/webhooks/wechat/webhook"
         self.telegram_url = f"http://127.0.0.1:{port}/webhooks/telegram/webhook"
@@ -80,23 +85,37 @@ class ChannelStack:
 
 
 @contextmanager
-def running(tmp: Path, wechat: bool = False, telegram: bool = False) -> Iterator[ChannelStack]:
-    """One stack with the channels asked for; background rounds are fast for the tests."""
+def running(
+    tmp: Path,
+    wechat: bool = False,
+    telegram: bool = False,
+    wechat_api: Optional[FakeWeChatAPI] = None,
+    telegram_api: Optional[FakeTelegram] = None,
+) -> Iterator[ChannelStack]:
+    """One stack with the channels asked for; background rounds are fast for the tests.
+
+    A second stack on the same ``tmp`` is the first one restarted (its database); given
+    the fakes the first one used (``wechat_api``, ``telegram_api``: not stopped here),
+    it is reached by the same people."""
     with ExitStack() as fakes:
         env: dict[str, str] = {}
-        wechat_api = telegram_api = None
-        if wechat:
+        if wechat and wechat_api is None:
             wechat_api = fakes.enter_context(FakeWeChatAPI())
+        if wechat:
+            assert wechat_api is not None
             env.update(ANXIN_WECHAT_TOKEN=TOKEN, ANXIN_WECHAT_APPID=APP_ID,
                        ANXIN_WECHAT_SECRET=SECRET, ANXIN_WECHAT_AES_KEY=AES_KEY,
                        ANXIN_WECHAT_API_BASE=wechat_api.base,
                        ANXIN_WECHAT_POLL_S="0.5")  # fmt: skip
-        if telegram:
+        if telegram and telegram_api is None:
             telegram_api = FakeTelegram(TELEGRAM_TOKEN).start()
             fakes.callback(telegram_api.stop)
+        if telegram:
+            assert telegram_api is not None
             env.update(ANXIN_TELEGRAM_TOKEN=TELEGRAM_TOKEN, ANXIN_TELEGRAM_SECRET=TELEGRAM_SECRET,
                        ANXIN_TELEGRAM_API_BASE=telegram_api.api_base,
                        ANXIN_TELEGRAM_RETRY_S="1", ANXIN_TELEGRAM_OUTBOX_S="0.5")  # fmt: skip
+        asked_before = len(telegram_api.sent("getMe")) if telegram_api is not None else 0
         proc, env, out = start(tmp, **env)
         try:
             port = int(env["ANXIN_RASA_PORT"])
@@ -105,12 +124,14 @@ def running(tmp: Path, wechat: bool = False, telegram: bool = False) -> Iterator
             except AssertionError:
                 raise AssertionError(out.text[-4000:]) from None
             if telegram_api is not None:  # the channel knows its bot once getMe was answered
-                telegram_api.wait_for(lambda calls: calls, method="getMe", timeout=60)
+                telegram_api.wait_for(lambda calls: len(calls) > asked_before, method="getMe",
+                                      timeout=60)  # fmt: skip
             # The first turn loads what Rasa loads lazily: slow, and WeChat waits only 5 s.
             post(port, "warm-up", "你们都有啥服务")
             care = build(CareSettings(db_url=f"sqlite:///{tmp / 'var' / 'anxin.db'}"))
             try:
-                yield ChannelStack(port, care, out, wechat_api, telegram_api)
+                yield ChannelStack(port, care, out, wechat_api, telegram_api, proc,
+                                   int(env["ANXIN_STAFF_PORT"]))  # fmt: skip
             finally:
                 care.close()
         finally:

@@ -8,6 +8,8 @@ webhook the way WeChat's server does: signed, and in safe mode encrypted.
 
 from __future__ import annotations
 
+import threading
+from http.server import BaseHTTPRequestHandler
 from typing import Optional
 
 from anxin.bench import wechat_fake as bench
@@ -25,6 +27,24 @@ CREATED = 1_700_000_000  # a fixed CreateTime: the XML tests look for it
 class FakeWeChatAPI(bench.FakeWeChatAPI):
     def __init__(self) -> None:
         super().__init__(APP_ID, SECRET, media=MEDIA)
+        self._held: dict[str, threading.Event] = {}
+        self.asked: list[str] = []  # media_ids asked for, held ones too, when first asked
+
+    def hold(self, media_id: str) -> threading.Event:
+        """Keep the download of ``media_id`` waiting (a slow network) until the event is
+        set, at most two minutes: the channel is then mid-way through the message."""
+        gate = self._held[media_id] = threading.Event()
+        return gate
+
+    def _download(self, req: BaseHTTPRequestHandler, media_id: str) -> None:
+        self.asked.append(media_id)
+        gate = self._held.get(media_id)
+        if gate is not None:
+            gate.wait(120)
+        try:
+            super()._download(req, media_id)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the asker is gone (its process was killed while it waited)
 
 
 class WeChatServer(bench.WeChatClient):

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.audio_vectors import CRASHED_PYAV, MALFORMED, REFUSED
 from voice import codecs
 from voice.base import AudioTooLarge, DecoderUnavailable, UnsupportedAudio
 from voice.isolated import DecoderSettings, IsolatedDecoder
 
 from .conftest import peak_frequency, tone
-from .test_probe import CRASHED_PYAV, MALFORMED, REFUSED
 
 FORMATS = ("wav", "mp3", "amr", "ogg_opus")
 
