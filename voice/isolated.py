@@ -19,8 +19,9 @@ A decoder process that crashes, hangs or runs out of memory raises UnsupportedAu
 that audio (HTTP 415, a kind "please say it again" on the messaging channels) and is
 replaced by a fresh one at the next decode. It is a new interpreter (``subprocess`` with
 ``close_fds``), never a fork of the server: it holds no database connection, event loop
-or lock of the server's. If the server's process is itself forked after decoders started
-(Sanic's workers), the new process leaves them to their owner and starts its own.
+or lock of the server's, and its environment carries none of the server's secrets. If
+the server's process is itself forked after decoders started (Sanic's workers), the new
+process leaves them to their owner and starts its own.
 
 Raw telephony audio (16-bit PCM, μ-law) never reaches a demuxer (``codecs.decode_raw``)
 and is converted in the caller's process. The server and a decoder process speak over a
@@ -61,6 +62,7 @@ MAX_HEADER = 64 * 1024
 MAX_PCM = int((probe.MAX_SECONDS + 1) * SAMPLE_RATE) * SAMPLE_WIDTH
 START_TIMEOUT_S = 30.0  # a busy machine starts an interpreter slowly; never a turn's limit
 ROOT = Path(__file__).resolve().parent.parent  # where the voice package is imported from
+_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "LC_CTYPE", "TMPDIR", "VIRTUAL_ENV")
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,9 @@ class _Child:
 
     def __init__(self, settings: DecoderSettings) -> None:
         ours, theirs = socket.socketpair()
-        env = dict(os.environ)
+        # Only what an interpreter needs: none of the server's secrets (tokens, the
+        # database URL) is within reach of a decoder that a crafted file took over.
+        env = {k: v for k, v in os.environ.items() if k in _ENV or k.startswith("PYTHON")}
         env["PYTHONPATH"] = os.pathsep.join(
             p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p
         )
@@ -139,6 +143,9 @@ class _Child:
                 env=env,
                 cwd=str(ROOT),
             )  # fmt: skip
+        except OSError as exc:  # no process to be had (limits, memory): the server's trouble
+            ours.close()
+            raise DecoderUnavailable("the audio decoder could not start") from exc
         finally:
             theirs.close()
         self.sock = ours

@@ -60,10 +60,12 @@ def test_the_decoder_process_gives_what_the_server_would_have(decoder, fmt):
     assert peak_frequency(audio) == pytest.approx(440.0, abs=2.0)
 
 
-def test_it_is_a_fresh_interpreter_holding_nothing_of_the_server(decoder, tmp_path):
-    # Things a server holds (a database file, a listening socket): none may be inherited.
+def test_it_is_a_fresh_interpreter_holding_nothing_of_the_server(decoder, tmp_path, monkeypatch):
+    # Things a server holds (a database file, a listening socket, secrets in its
+    # environment): none may be inherited.
     db = open(tmp_path / "anxin.db", "wb")  # noqa: SIM115
     listening = socket.create_server(("127.0.0.1", 0))
+    monkeypatch.setenv("ANXIN_TELEGRAM_TOKEN", "123:secret")
     try:
         decoder.warm()
         [pid] = decoder.pids()
@@ -72,6 +74,8 @@ def test_it_is_a_fresh_interpreter_holding_nothing_of_the_server(decoder, tmp_pa
         assert str(tmp_path / "anxin.db") not in fds
         sockets = [f for f in fds if f.startswith("socket:")]
         assert len(sockets) == 1  # only its own end of the socket pair
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+        assert not [v for v in environ if v.startswith(b"ANXIN_")]  # no secrets, no DB URL
         limits = Path(f"/proc/{pid}/limits").read_text()
         address = next(line for line in limits.splitlines() if "address space" in line)
         assert "unlimited" not in address
