@@ -25,6 +25,7 @@ voice message, sent on its own so that it can fail without costing the text.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import OrderedDict
@@ -266,6 +267,12 @@ class WeChatCore:
         renewing = asyncio.ensure_future(self._renew(inbox_id))
         try:
             return await work
+        except asyncio.CancelledError:
+            # The server is stopping (``close``): no crash, so it is not set aside but
+            # released, and answered after the restart.
+            with contextlib.suppress(Exception):
+                self.store.release(inbox_id)
+            raise
         finally:
             renewing.cancel()
 

@@ -396,6 +396,33 @@ async def test_slow_turns_keep_their_updates_from_other_processes(care, fake):
         await other.close()
 
 
+async def test_an_update_stopped_with_the_server_is_answered_after_the_restart(care, fake):
+    rasa = StandInRasa(delay=30)  # still running when the server stops
+    stopping = await open_channel(care, fake.api_base, rasa, lease_s=0.6)
+    try:
+        status, _ = await stopping.webhook.receive(
+            SECRET, None, json.dumps(message(6008, "stop", 7301)).encode()
+        )
+        assert status == 200
+        await asyncio.sleep(0.3)  # its turn is running
+        with pytest.raises(asyncio.TimeoutError):  # the stop does not wait: it cancels
+            await asyncio.wait_for(stopping.webhook.drain(), 0.2)
+    finally:
+        await stopping.webhook.application.stop()
+        await stopping.webhook.application.shutdown()
+    await asyncio.sleep(1.0)  # past its lease
+
+    again = StandInRasa()
+    restarted = await open_channel(care, fake.api_base, again)
+    try:
+        assert await retry_until_answered(restarted.turns) == 1  # replayed, not set aside
+        assert again.turns == Counter({"7301": 1})
+        assert texts_to(fake, 6008) == ["答:stop"]
+        assert [h for h in care.channels.set_aside("telegram") if h.sender_id == "6008"] == []
+    finally:
+        await restarted.close()
+
+
 async def test_an_update_with_no_turn_is_done_once_its_handlers_end(care, fake):
     rasa = StandInRasa()
     channel = await open_channel(care, fake.api_base, rasa)

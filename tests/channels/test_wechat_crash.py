@@ -160,6 +160,25 @@ async def test_a_turn_still_running_keeps_its_message_from_other_processes(care,
     await other.close()
 
 
+async def test_a_turn_stopped_with_the_server_is_answered_after_the_restart(care, fake):
+    rasa = StandInRasa()
+    rasa.delay = 30  # still running when the server stops
+    core = make_core(care, fake, rasa, ANXIN_WECHAT_PASSIVE_S="0.2")
+    core.turn_lease_s = 0.6
+    reply = await core.receive(signed(), text_xml("oStop", "订午饭", 2006).encode())
+    assert reply.body == "success"
+    await core.close()  # a graceful stop: the turn is cancelled, not crashed
+    await asyncio.sleep(1.0)  # past its lease
+
+    again = StandInRasa()
+    restarted = make_core(care, fake, again)
+    assert await restarted.answer_held() == 1  # replayed, not set aside
+    assert again.turns == Counter({"msg:2006": 1})
+    assert fake.texts_to("oStop") == ["答:订午饭:0"]
+    assert [h for h in care.channels.set_aside("wechat") if h.sender_id == "oStop"] == []
+    await restarted.close()
+
+
 async def test_every_answered_turn_leaves_nothing_held(care, fake):
     rasa = StandInRasa()
     core = make_core(care, fake, rasa)
