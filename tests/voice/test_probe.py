@@ -23,7 +23,7 @@ from .conftest import tone
 
 
 def test_every_committed_vector_is_listed():
-    files = [p.name for p in MALFORMED.iterdir() if p.suffix not in (".py", ".md")]
+    files = [p.name for p in MALFORMED.iterdir() if p.suffix in (".wav", ".ogg", ".amr", ".mp3")]
     assert sorted(files) == sorted(REFUSED)
 
 
