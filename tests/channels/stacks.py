@@ -50,8 +50,10 @@ class ChannelStack:
         out: Output,
         wechat_api: Optional[FakeWeChatAPI] = None,
         telegram_api: Optional[FakeTelegram] = None,
+        env: Optional[dict[str, str]] = None,
     ) -> None:
         self.port, self.care, self.out = port, care, out
+        self.env = env or {}  # the environment `anxin run` was started with
         self.wechat_api, self.telegram_api = wechat_api, telegram_api
         self.wechat_url = f"http://127.0.0.1:{port}/webhooks/wechat/webhook"
         self.telegram_url = f"http://127.0.0.1:{port}/webhooks/telegram/webhook"
@@ -80,10 +82,14 @@ class ChannelStack:
 
 
 @contextmanager
-def running(tmp: Path, wechat: bool = False, telegram: bool = False) -> Iterator[ChannelStack]:
-    """One stack with the channels asked for; background rounds are fast for the tests."""
+def running(
+    tmp: Path, wechat: bool = False, telegram: bool = False, **extra: str
+) -> Iterator[ChannelStack]:
+    """One stack with the channels asked for; background rounds are fast for the tests.
+
+    ``extra`` is more of the stack's environment (e.g. ANXIN_DB_URL, ANXIN_REDIS_URL)."""
     with ExitStack() as fakes:
-        env: dict[str, str] = {}
+        env: dict[str, str] = dict(extra)
         wechat_api = telegram_api = None
         if wechat:
             wechat_api = fakes.enter_context(FakeWeChatAPI())
@@ -108,9 +114,10 @@ def running(tmp: Path, wechat: bool = False, telegram: bool = False) -> Iterator
                 telegram_api.wait_for(lambda calls: calls, method="getMe", timeout=60)
             # The first turn loads what Rasa loads lazily: slow, and WeChat waits only 5 s.
             post(port, "warm-up", "你们都有啥服务")
-            care = build(CareSettings(db_url=f"sqlite:///{tmp / 'var' / 'anxin.db'}"))
+            db_url = env.get("ANXIN_DB_URL") or f"sqlite:///{tmp / 'var' / 'anxin.db'}"
+            care = build(CareSettings(db_url=db_url))
             try:
-                yield ChannelStack(port, care, out, wechat_api, telegram_api)
+                yield ChannelStack(port, care, out, wechat_api, telegram_api, env)
             finally:
                 care.close()
         finally:

@@ -200,6 +200,15 @@ class Turns:
 
 def rasa_processes(port: int) -> list[int]:
     """Pids of the Rasa server on ``port``: its main process and the workers it forked."""
+    return _processes(["anxin.rasa_server"], f"ANXIN_RASA_PORT={port}")
+
+
+def action_server_processes(port: int) -> list[int]:
+    """Pids of the action server on ``port`` (``python -m anxin actions``) and its workers."""
+    return _processes(["anxin", "actions"], f"ANXIN_ACTIONS_PORT={port}")
+
+
+def _processes(args: list[str], env: str) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -209,7 +218,7 @@ def rasa_processes(port: int) -> list[int]:
             environ = (entry / "environ").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"anxin.rasa_server" in argv and f"ANXIN_RASA_PORT={port}".encode() in environ:
+        if all(a.encode() in argv for a in args) and env.encode() in environ:
             found.append(int(entry.name))
     return found
 
@@ -275,6 +284,19 @@ class Connection:
         except OSError as exc:
             return 0, type(exc).__name__
         return status, json.loads(raw) if status == 200 else raw.decode("utf-8", "replace")
+
+    def request(
+        self, path: str, body: bytes, content_type: str, timeout: float = 120
+    ) -> tuple[int, Any]:
+        """POST ``body`` to ``path`` on this connection's worker: (status, JSON answer)."""
+        self.sock.settimeout(timeout)
+        self.sock.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: {content_type}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        status, raw = self._answer()
+        return status, json.loads(raw) if raw.startswith(b"{") or raw.startswith(b"[") else raw
 
     def close(self) -> None:
         self.sock.close()
