@@ -9,7 +9,13 @@ the first of them arrived. The rows are the ones ``SQLEventBroker`` writes (tabl
 
 If the database is down, events stay queued (up to ``max_queued``; beyond that the
 newest are dropped and counted) and the writer retries. Logs carry counts, never
-what anyone said. Configured by ``anxin run`` in the endpoints it writes::
+what anyone said.
+
+Rasa builds its broker in each worker, after Sanic forked it. Should a broker be
+forked anyway, the child neither inherits the parent's queue (the parent writes those
+events) nor waits on a writer thread that does not exist there: it starts empty, with
+its own writer on its first event and its own connection (care.db's engines are fresh
+in a child). Configured by ``anxin run`` in the endpoints it writes::
 
     event_broker:
       type: anxin.event_broker.BatchingSQLEventBroker
@@ -24,6 +30,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from asyncio import AbstractEventLoop
 from collections import deque
 from typing import Any, Optional
@@ -56,6 +63,13 @@ class BatchingSQLEventBroker(EventBroker):
         self.engine: Engine = make_engine(url, pool_size=1)
         self.batch_size, self.max_delay_s = batch_size, max_delay_s
         self.max_queued, self.retry_s, self.close_timeout_s = max_queued, retry_s, close_timeout_s
+        self._start()
+        self._thread.start()
+        ref = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: _start_in_child(ref))
+
+    def _start(self) -> None:
+        """A new, empty queue and a writer thread not started yet."""
         self._queue: deque[tuple[float, dict[str, Any]]] = deque()
         self._cond = threading.Condition()
         self._closing = False
@@ -65,7 +79,6 @@ class BatchingSQLEventBroker(EventBroker):
         self._failing = False
         self._closing_since: Optional[float] = None
         self._thread = threading.Thread(target=self._run, name="anxin-event-broker", daemon=True)
-        self._thread.start()
 
     @classmethod
     async def from_endpoint_config(
@@ -93,6 +106,8 @@ class BatchingSQLEventBroker(EventBroker):
 
     def publish(self, event: dict[str, Any]) -> None:
         """Called on Rasa's event loop for each new event: an append, nothing more."""
+        if self._thread.ident is None:  # forked: this process's writer starts now
+            self._thread.start()
         with self._cond:
             if len(self._queue) >= self.max_queued:
                 self.dropped += 1
@@ -104,7 +119,7 @@ class BatchingSQLEventBroker(EventBroker):
                 self._cond.notify()
 
     def is_ready(self) -> bool:
-        return self._thread.is_alive()
+        return self._thread.is_alive() or self._thread.ident is None
 
     def pending(self) -> int:
         with self._cond:
@@ -131,7 +146,8 @@ class BatchingSQLEventBroker(EventBroker):
             self._closing = True
             self._closing_since = time.monotonic()
             self._cond.notify_all()
-        self._thread.join(self.close_timeout_s)
+        if self._thread.ident is not None:
+            self._thread.join(self.close_timeout_s)
         left = self.pending()
         if left:
             log.error("event broker: closed with %d event(s) not written", left)
@@ -220,6 +236,12 @@ class BatchingSQLEventBroker(EventBroker):
             # On close, keep retrying for as long as close_now waits, then give up.
             since = self._closing_since
             return since is not None and time.monotonic() - since >= self.close_timeout_s
+
+
+def _start_in_child(ref: weakref.ReferenceType[BatchingSQLEventBroker]) -> None:
+    broker = ref()
+    if broker is not None:
+        broker._start()
 
 
 def _default_url() -> str:

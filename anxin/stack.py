@@ -106,6 +106,8 @@ def redis_secret(run: RunSettings) -> dict[str, str]:
 
 
 EVENT_BROKER = "anxin.event_broker.BatchingSQLEventBroker"
+# Rasa's own `type: redis` lock store lets two processes into one conversation's turn.
+LOCK_STORE = "anxin.lock_store.AtomicRedisLockStore"
 
 
 def conversation_log_on(environ: Optional[Mapping[str, str]] = None) -> bool:
@@ -155,7 +157,7 @@ def write_endpoints(run: RunSettings, environ: Optional[Mapping[str, str]] = Non
         text += "\n".join(
             ["", "# Added by `anxin run` for ANXIN_REDIS_URL.", "tracker_store:", "  type: redis"]
             + common
-            + [f"  record_exp: {TRACKER_TTL_S}", "lock_store:", "  type: redis"]
+            + [f"  record_exp: {TRACKER_TTL_S}", "lock_store:", f"  type: {LOCK_STORE}"]
             + common
             + [""]
         )

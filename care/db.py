@@ -3,12 +3,21 @@
 Writers on SQLite start with ``BEGIN IMMEDIATE`` (WAL, busy timeout), so two
 bookings never interleave; on PostgreSQL writers lock the rows they change with
 ``SELECT … FOR UPDATE``. Readers use plain deferred transactions.
+
+Every engine made here is safe across ``fork``: a forked child starts with an empty
+pool of its own (``_fresh_pool_in_children``). Sanic forks Rasa's workers after the
+channels built their care services, and with them a pooled connection; two processes
+talking on one PostgreSQL socket read each other's answers (``error with status
+PGRES_TUPLES_OK``, "number of values in row (1) differ from number of column
+processors (11)").
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
+import weakref
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Iterator
@@ -56,10 +65,33 @@ def make_engine(url: str, pool_size: int = 10) -> Engine:
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_S, "check_same_thread": False},
         )
         _sqlite_transactions(engine)
-        return engine
-    return create_engine(
-        url, future=True, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
-    )
+    else:
+        engine = create_engine(
+            url, future=True, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+        )
+    _fresh_pool_in_children(engine)
+    return engine
+
+
+def _fresh_pool_in_children(engine: Engine) -> None:
+    """After a fork, the child drops the pool it inherited and opens its own connections.
+
+    ``dispose(close=False)`` is SQLAlchemy's recipe for it: the child forgets the
+    parent's connections without closing them (closing would end the parent's sessions).
+    The child keeps a reference to the old pool, so that not even garbage collection
+    closes them there (psycopg2 would not, from another process; sqlite3 would).
+    The hook holds the engine weakly: an engine gone does not outlive its hook.
+    """
+    ref = weakref.ref(engine)
+    inherited: list[Any] = []  # only ever filled in a child
+
+    def in_child() -> None:
+        alive = ref()
+        if alive is not None:
+            inherited.append(alive.pool)
+            alive.dispose(close=False)
+
+    os.register_at_fork(after_in_child=in_child)
 
 
 def _sqlite_transactions(engine: Engine) -> None:
@@ -95,9 +127,14 @@ class Database:
         # SQLite has one writer at a time anyway; queueing writers of this process on
         # a lock spares them SQLite's sleeping busy handler (other processes still
         # wait on busy_timeout).
-        self._local_writer: AbstractContextManager[Any] = (
-            threading.Lock() if self.is_sqlite else nullcontext()
-        )
+        self._local_writer: AbstractContextManager[Any] = self._writer_lock()
+        # A thread of the parent may hold that lock at the fork: the child, where the
+        # thread does not exist, gets a new one (its engine a new pool, see make_engine).
+        ref = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: _new_writer_lock(ref))
+
+    def _writer_lock(self) -> AbstractContextManager[Any]:
+        return threading.Lock() if self.is_sqlite else nullcontext()
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -139,3 +176,9 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _new_writer_lock(ref: weakref.ReferenceType[Database]) -> None:
+    db = ref()
+    if db is not None:
+        db._local_writer = db._writer_lock()

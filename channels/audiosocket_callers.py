@@ -161,24 +161,34 @@ class RedisCallerRegistry(CallerRegistry):
 
     def __init__(self, url: str, prefix: str = "anxin", ttl_s: float = 120.0) -> None:
         super().__init__(ttl_s)
-        import redis.asyncio as aioredis
-
-        self._redis = aioredis.Redis.from_url(url)
+        self._url = url
         self._prefix = f"{prefix}:audiosocket:"
+        # Made on first use, in the process (and on the event loop) that uses it: the
+        # channel is built before Sanic forks its workers.
+        self._redis: Any = None
+
+    def _client(self) -> Any:
+        if self._redis is None:
+            import redis.asyncio as aioredis
+
+            self._redis = aioredis.Redis.from_url(self._url)
+        return self._redis
 
     async def register(self, registration: Registration) -> None:
         # "" stands for a withheld number: the call is registered, its caller unknown.
         key = self._prefix + registration.call.hex
-        await self._redis.set(key, registration.number or "", ex=max(1, round(self.ttl_s)))
+        await self._client().set(key, registration.number or "", ex=max(1, round(self.ttl_s)))
 
     async def take(self, call: uuid.UUID) -> Optional[str]:
-        async with self._redis.pipeline(transaction=True) as pipe:
+        async with self._client().pipeline(transaction=True) as pipe:
             key = self._prefix + call.hex
             found, _ = await pipe.get(key).delete(key).execute()
         return (found.decode("utf-8") or None) if found is not None else None
 
     async def close(self) -> None:
-        await self._redis.close()
+        if self._redis is not None:
+            await self._redis.close()
+            self._redis = None
 
 
 def registry_for(redis_url: Optional[str], prefix: str) -> CallerRegistry:

@@ -24,7 +24,9 @@ def care_services() -> CareServices:
     """The care domain of this Rasa process, built on first use by a channel's factory.
 
     Channels are created by Rasa from ``bot/credentials.yml`` (``from_credentials``),
-    which is their start-up; they call this there, never at import.
+    which is their start-up; they call this there, never at import. That is before
+    Sanic forks its workers: each worker inherits this object, and its database's pool
+    is emptied in the child (care.db), so no connection is shared by two processes.
     """
     global _care
     if _care is None:

@@ -28,8 +28,8 @@ same engine, and ``POST /webhooks/voice/audiosocket/calls`` takes the dialplan's
 ``UUID → caller number`` registrations (channels/audiosocket_callers.py).
 
 The transcriber and synthesizer are built once, when Rasa builds the channel from
-``var/credentials.yml`` (channels/voice_engines.py); logs carry sizes and timings,
-never what was said.
+``var/credentials.yml`` (channels/voice_engines.py); the Whisper model is loaded by each
+worker as it starts. Logs carry sizes and timings, never what was said.
 """
 
 from __future__ import annotations
@@ -118,6 +118,18 @@ class VoiceInput(InputChannel):
             self.care,
             self.recorder,
         )
+
+        @bp.listener("before_server_start")
+        async def in_this_process(app: Any, _: Any) -> None:
+            # Each Rasa worker loads its own Whisper model (voice.stt), before it serves;
+            # one loaded before Sanic forked the workers would hang in them.
+            prepare = getattr(self.engines.transcriber, "prepare", None)
+            if prepare is not None:
+                try:
+                    await asyncio.to_thread(prepare)
+                except Exception as exc:  # as when voice.stt cannot start: no transcriber
+                    log.error("voice: Whisper failed to load (%s)", type(exc).__name__)
+                    self.engines.transcriber = None
 
         @bp.listener("after_server_start")
         async def started(app: Any, _: Any) -> None:

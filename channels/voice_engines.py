@@ -133,8 +133,11 @@ def _stage(name: str, build: Callable[[Any], Any]) -> Optional[Any]:
 
 
 def build_engines() -> Engines:
-    """The stages of voice/, each built once for this process (model loads happen here)."""
-    transcriber = _stage("voice.stt", lambda m: m.WhisperTranscriber(m.load_whisper()))
+    """The stages of voice/, each built once for this process (the Whisper model is loaded
+    by the process that transcribes: ``prepare``, or the first call)."""
+    # Loaded by the process that transcribes (voice.stt): Rasa forks its workers after
+    # this, and a model loaded here would hang in them. The model's files are found now.
+    transcriber = _stage("voice.stt", _lazy_transcriber)
     synthesizer = _stage("voice.tts", lambda m: m.EdgeSynthesizer())
     # Decoder processes start when first needed (``warm``): never before Sanic forks.
     decode: Decoder = _stage("voice.isolated", lambda m: m.IsolatedDecoder.from_env()) or read_wav
@@ -145,6 +148,11 @@ def build_engines() -> Engines:
         "isolated processes" if decode is not read_wav else "WAV only",
     )
     return Engines(transcriber, synthesizer, decode)
+
+
+def _lazy_transcriber(stt: Any) -> Transcriber:
+    stt.resolve_model()  # a missing or unknown model fails here, at start-up
+    return stt.WhisperTranscriber(load=stt.load_whisper)  # type: ignore[no-any-return]
 
 
 @functools.cache

@@ -1,8 +1,14 @@
 """Speech-to-text with faster-whisper.
 
-One model per process (:func:`load_whisper` is the factory; build it at start-up and pass
-it in), int8 on CPU. Each call runs Silero VAD first — silence and noise end there, cheaply,
-as ``no_speech`` — then picks Chinese or English (only those two: Whisper's own detection
+One model per process (:func:`load_whisper` is the factory), int8 on CPU. Nothing of
+CTranslate2 survives a ``fork``: once a process has loaded a model, its OpenMP threads
+(GNU libgomp) stay behind in it, and a forked child that loads or runs a model waits for
+them forever. Rasa's Sanic workers are forked after the channels are built, so the
+channels' transcriber is given ``load`` rather than a model: each process that uses it
+loads its own (``prepare``, at a worker's start), and the parent never loads one.
+
+Each call runs Silero VAD first — silence and noise end there, cheaply, as
+``no_speech`` — then picks Chinese or English (only those two: Whisper's own detection
 happily answers Japanese or Cantonese for a Harbin accent), then decodes with a prompt of
 the domain's words. Everything blocking runs in ``asyncio.to_thread`` so the event loop
 keeps serving other conversations.
@@ -18,7 +24,7 @@ import math
 import os
 import threading
 import time
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 import numpy as np
 
@@ -55,7 +61,7 @@ RECHECK_BELOW = 0.45
 MIN_SPEECH_SECONDS = 0.25
 
 
-_loaded: Dict[Tuple[str, int], Any] = {}
+_loaded: Dict[Tuple[int, str, int], Any] = {}
 _loading = threading.Lock()
 
 
@@ -63,13 +69,14 @@ def load_whisper(model: Optional[str] = None, cpu_threads: Optional[int] = None)
     """The process's faster-whisper model (``ANXIN_WHISPER_MODEL``, else the default).
 
     Loaded once per process and shared: every channel that asks gets the same model
-    (each copy of ``base`` is ~150 MB of RAM and ~1 s to load).
+    (each copy of ``base`` is ~150 MB of RAM and ~1 s to load). A forked child loads
+    its own (the cache is keyed by the process).
     """
     from faster_whisper import WhisperModel
 
     path = resolve_model(model)
     threads = cpu_threads or int(os.environ.get("ANXIN_WHISPER_THREADS", 0)) or os.cpu_count()
-    key = (path, threads or 0)
+    key = (os.getpid(), path, threads or 0)
     with _loading:
         if key not in _loaded:
             started = time.perf_counter()
@@ -88,8 +95,20 @@ def load_whisper(model: Optional[str] = None, cpu_threads: Optional[int] = None)
 class WhisperTranscriber:
     """:class:`voice.base.Transcriber` over a loaded faster-whisper model."""
 
-    def __init__(self, model: Any, beam_size: int = 1, short_window: bool = True) -> None:
+    def __init__(
+        self,
+        model: Any = None,
+        beam_size: int = 1,
+        short_window: bool = True,
+        load: Optional[Callable[[], Any]] = None,
+    ) -> None:
+        """``model`` loaded already (this process uses it), or ``load``: how the process
+        that transcribes gets its own (e.g. load_whisper), before a fork or after it."""
+        if model is None and load is None:
+            raise ValueError("a Whisper model, or how to load one")
         self._model = model
+        self._pid = os.getpid()
+        self._load = load
         self._short_window = short_window  # False: every turn padded to Whisper's 30 s
         # Greedy decoding: on 2 cores beam 5 costs ~2x for no gain on short turns.
         self._beam_size = beam_size
@@ -100,7 +119,20 @@ class WhisperTranscriber:
     async def transcribe(self, audio: Audio, language: Optional[str] = None) -> Transcript:
         return await asyncio.to_thread(self.transcribe_sync, audio, language)
 
+    def prepare(self) -> None:
+        """Load this process's model now (a worker's start-up) rather than on the first call."""
+        pid = os.getpid()
+        if self._model is not None and self._pid == pid:
+            return
+        if self._load is None:  # a model given, and this is a forked child
+            raise RuntimeError("a Whisper model loaded before a fork cannot be used after it")
+        started = time.perf_counter()
+        self._model, self._lock, self._pid = self._load(), threading.Lock(), pid
+        took = time.perf_counter() - started
+        logger.info("Whisper: this process's own model ready in %.1f s", took)
+
     def transcribe_sync(self, audio: Audio, language: Optional[str] = None) -> Transcript:
+        self.prepare()
         if language is not None and language not in LANGUAGES:
             language = None
         samples = to_samples(audio)

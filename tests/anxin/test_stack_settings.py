@@ -66,8 +66,9 @@ def test_with_redis_workers_share_trackers_and_locks_and_the_password_stays_off_
     run = RunSettings.from_env({**env, "ANXIN_RASA_WORKERS": "3"})
     path = write_endpoints(run)
     stores = _yaml(path)
+    assert stores["tracker_store"]["type"] == "redis"
+    assert stores["lock_store"]["type"] == "anxin.lock_store.AtomicRedisLockStore"
     for store in ("tracker_store", "lock_store"):
-        assert stores[store]["type"] == "redis"
         assert (stores[store]["url"], stores[store]["port"], stores[store]["db"]) == (
             "10.0.0.5",
             6380,

@@ -53,10 +53,12 @@ class ChannelStack:
         telegram_api: Optional[FakeTelegram] = None,
         proc: Optional[subprocess.Popen[str]] = None,
         staff_port: Optional[int] = None,
+        env: Optional[dict[str, str]] = None,
     ) -> None:
         self.port, self.care, self.out = port, care, out
         self.proc = proc  # `anxin run`, the root of the stack's processes
         self.staff_url = f"http://127.0.0.1:{staff_port}" if staff_port else None
+        self.env = env or {}  # the environment `anxin run` was started with
         self.wechat_api, self.telegram_api = wechat_api, telegram_api
         self.wechat_url = f"http://127.0.0.1:{port}/webhooks/wechat/webhook"
         self.telegram_url = f"http://127.0.0.1:{port}/webhooks/telegram/webhook"
@@ -91,14 +93,16 @@ def running(
     telegram: bool = False,
     wechat_api: Optional[FakeWeChatAPI] = None,
     telegram_api: Optional[FakeTelegram] = None,
+    **extra: str,
 ) -> Iterator[ChannelStack]:
     """One stack with the channels asked for; background rounds are fast for the tests.
 
     A second stack on the same ``tmp`` is the first one restarted (its database); given
     the fakes the first one used (``wechat_api``, ``telegram_api``: not stopped here),
-    it is reached by the same people."""
+    it is reached by the same people. ``extra`` is more of the stack's environment
+    (e.g. ANXIN_DB_URL, ANXIN_REDIS_URL)."""
     with ExitStack() as fakes:
-        env: dict[str, str] = {}
+        env: dict[str, str] = dict(extra)
         if wechat and wechat_api is None:
             wechat_api = fakes.enter_context(FakeWeChatAPI())
         if wechat:
@@ -128,10 +132,11 @@ def running(
                                       timeout=60)  # fmt: skip
             # The first turn loads what Rasa loads lazily: slow, and WeChat waits only 5 s.
             post(port, "warm-up", "你们都有啥服务")
-            care = build(CareSettings(db_url=f"sqlite:///{tmp / 'var' / 'anxin.db'}"))
+            db_url = env.get("ANXIN_DB_URL") or f"sqlite:///{tmp / 'var' / 'anxin.db'}"
+            care = build(CareSettings(db_url=db_url))
             try:
                 yield ChannelStack(port, care, out, wechat_api, telegram_api, proc,
-                                   int(env["ANXIN_STAFF_PORT"]))  # fmt: skip
+                                   int(env["ANXIN_STAFF_PORT"]), env)  # fmt: skip
             finally:
                 care.close()
         finally:

@@ -75,15 +75,15 @@ class Output:
 
 
 def start(tmp_path: Path, **extra: str) -> tuple[subprocess.Popen[str], dict[str, str], Output]:
+    # The stack's own SQLite file unless the test names a database (ANXIN_DB_URL in extra).
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "ANXIN_DB_URL"},
         "ANXIN_VAR_DIR": str(tmp_path / "var"),
         "ANXIN_RASA_PORT": str(free_port()),
         "ANXIN_ACTIONS_PORT": str(free_port()),
         "ANXIN_STAFF_PORT": str(free_port()),
         **extra,
     }
-    env.pop("ANXIN_DB_URL", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "anxin", "run"],
         cwd=ROOT,

@@ -22,6 +22,7 @@ from anxin.config import RunSettings
 from anxin.event_broker import BatchingSQLEventBroker
 from anxin.stack import write_endpoints
 from care.services import CareServices
+from tests.support.forks import in_child
 
 SECRET_WORDS = "我摔倒了 住在学府路88号"
 
@@ -169,3 +170,25 @@ def test_the_in_memory_store_publishes_what_rasas_own_diff_publishes(tmp_path) -
     ours, rasas = published
     assert ours == rasas
     assert sum(1 for _, kind, _ in ours if kind == "user") == 24  # each message once
+
+
+def test_a_forked_broker_writes_its_own_events_with_its_own_writer(care: CareServices) -> None:
+    broker = make_broker(care.settings.db_url, max_delay_s=0.05)
+    try:
+        broker.publish(user_event("parent-before", 0))
+        assert broker.flush(30)
+        broker.publish(user_event("parent-queued", 1))  # the parent's to write, not the child's
+
+        def child() -> str:
+            broker.publish(user_event("child", 2))
+            written = broker.flush(10)
+            broker.close_now()
+            return f"{written} {broker.written}"
+
+        assert in_child(child) == "True 1"  # a writer of its own, only its own event
+        broker.publish(user_event("parent-after", 3))
+        assert broker.flush(30)
+    finally:
+        broker.close_now()
+    senders = sorted(sender for _, sender, _ in rows(care))
+    assert senders == ["child", "parent-after", "parent-before", "parent-queued"]
