@@ -167,7 +167,7 @@ def _parser() -> argparse.ArgumentParser:
     fz.add_argument("--classes", help="comma-separated input classes (default: all)")
     fz.add_argument("--without", help="comma-separated input classes to leave out")
     fz.add_argument("--db", default="sqlite", help="sqlite, postgresql or a PostgreSQL URL")
-    fz.add_argument("--concurrency", type=int, default=4, help="requests in flight at once")
+    fz.add_argument("--concurrency", type=int, default=8, help="requests in flight at once")
     fz.add_argument("--timeout", type=float, default=30.0, help="seconds allowed per request")
     fz.add_argument("--deadline", type=float, default=1800.0, help="seconds for the whole run")
     fz.add_argument("--rasa-port", type=int, default=5065, help="the bench stack's Rasa port")

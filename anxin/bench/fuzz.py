@@ -97,7 +97,7 @@ class Options:
     classes: Optional[list[str]] = None
     without: Optional[list[str]] = None  # classes left out
     db: str = "sqlite"
-    concurrency: int = 4
+    concurrency: int = 8
     timeout: float = 30.0
     deadline: float = 1800.0
     rasa_port: int = 5065
