@@ -166,6 +166,9 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     fz.add_argument("--classes", help="comma-separated input classes (default: all)")
     fz.add_argument("--without", help="comma-separated input classes to leave out")
+    fz.add_argument(
+        "--skip", help="comma-separated CLASS:VARIANT fragments not to send (a known killer)"
+    )
     fz.add_argument("--db", default="sqlite", help="sqlite, postgresql or a PostgreSQL URL")
     fz.add_argument("--concurrency", type=int, default=8, help="requests in flight at once")
     fz.add_argument("--timeout", type=float, default=30.0, help="seconds allowed per request")
@@ -311,6 +314,7 @@ def _dispatch(args: argparse.Namespace) -> int:
                     routes=listed(args.routes),
                     classes=listed(args.classes),
                     without=listed(args.without),
+                    skip=listed(args.skip),
                     db=args.db,
                     concurrency=args.concurrency,
                     timeout=args.timeout,

@@ -87,6 +87,10 @@ SUSPECT_WINDOW_S = 10.0
 FINAL_TIMEOUT_S = 120.0
 STAFF_REFRESH_S = 10.0
 PROGRESS_EVERY_S = 30.0
+# A process that answers no health check for this long is frozen (an event loop spinning or
+# blocked): the run stops as for a death, since every request after it would time out.
+FROZEN_AFTER_S = 30.0
+SERVICE = {"Rasa /status": "rasa", "actions /health": "actions", "staff /healthz": "staff"}
 
 
 @dataclasses.dataclass
@@ -96,6 +100,8 @@ class Options:
     routes: Optional[list[str]] = None  # group names or fragments of a route
     classes: Optional[list[str]] = None
     without: Optional[list[str]] = None  # classes left out
+    # "class:variant" fragments never sent (a known killer while its fix is pending)
+    skip: Optional[list[str]] = None
     db: str = "sqlite"
     concurrency: int = 8
     timeout: float = 30.0
@@ -124,6 +130,8 @@ def command_line(o: Options) -> str:
         parts.append("--classes " + ",".join(o.classes))
     if o.without:
         parts.append("--without " + ",".join(o.without))
+    if o.skip:
+        parts.append("--skip " + ",".join(o.skip))
     return " ".join(parts)
 
 
@@ -384,6 +392,10 @@ async def liveness(stack: Stack, ctx: Context, result: FuzzResult) -> None:
         live.worst_s = max(live.worst_s, took)
         if ending.status != "200":
             live.failed += 1
+            if live.failing_since is None:
+                live.failing_since = time.monotonic() - took
+        else:
+            live.failing_since = None
 
     await asyncio.gather(*(one(n, p, t) for n, (p, t) in targets.items()))
 
@@ -407,6 +419,9 @@ async def run_probes(stack: Stack, probes: list[Probe], routes: dict[str, Route]
             probe = queue.pop()
             route = routes[probe.route]
             built = await asyncio.to_thread(build, probe, route, ctx)
+            if o.skip and any(s in f"{probe.klass}:{built.variant}" for s in o.skip):
+                result.skipped += 1
+                continue
             started = loop.time() - t0
             inflight[probe.index] = (probe, started, built.variant)
             try:
@@ -437,6 +452,14 @@ async def run_probes(stack: Stack, probes: list[Probe], routes: dict[str, Route]
                 if child.proc.poll() is not None:
                     result.deaths.append(Death(name, child.proc.returncode, now,
                                                suspects(name, inflight, now)))  # fmt: skip
+                    stop.set()
+                    return
+            for target, live in result.liveness.items():
+                since = live.failing_since
+                if since is not None and time.monotonic() - since >= FROZEN_AFTER_S:
+                    name = SERVICE[target]
+                    result.deaths.append(Death(name, None, now, suspects(name, inflight, now),
+                                               frozen=True))  # fmt: skip
                     stop.set()
                     return
             if now >= next_live:
@@ -664,8 +687,14 @@ def bench(tmp: Path, o: Options) -> FuzzResult:
             result.routes[r.group] = result.routes.get(r.group, 0) + 1
         if burned.status != "200":
             result.notes.append(f"the replay nonce's first use was answered {burned.status}")
-        asyncio.run(run_probes(stack, probes, routes, ctx, o, result, principals))
-        if not result.deaths:
+        began = time.monotonic()
+        try:
+            asyncio.run(run_probes(stack, probes, routes, ctx, o, result, principals))
+        except KeyboardInterrupt:  # Ctrl-C: what was sent so far is still reported
+            result.seconds = time.monotonic() - began
+            result.notes.append("interrupted (Ctrl-C): no final checks")
+            result.interrupted = True
+        if not result.deaths and not result.interrupted:
             time.sleep(3)  # what the last requests started settles
             result.finals = finals(stack, ctx, o)
             for name, child in stack.children.items():

@@ -45,6 +45,7 @@ class Death:
     returncode: Optional[int]
     at: float  # seconds since the run began
     suspects: list[Record] = field(default_factory=list)  # in flight or just before
+    frozen: bool = False  # alive, but no answer to its health check for a while
 
 
 @dataclass
@@ -52,6 +53,7 @@ class Liveness:
     checks: int = 0
     failed: int = 0
     worst_s: float = 0.0
+    failing_since: Optional[float] = None  # when the current run of failed checks began
 
 
 @dataclass
@@ -68,11 +70,13 @@ class FuzzResult:
     records: list[Record] = field(default_factory=list)
     seconds: float = 0.0
     deadline_hit: bool = False
+    interrupted: bool = False
     deaths: list[Death] = field(default_factory=list)
     liveness: dict[str, Liveness] = field(default_factory=dict)
     finals: list[FinalCheck] = field(default_factory=list)
     routes: dict[str, int] = field(default_factory=dict)  # group → routes fuzzed
     notes: list[str] = field(default_factory=list)
+    skipped: int = 0  # planned, built, but left out by --skip
     command: str = ""
     database: str = ""
     commit: str = ""
@@ -182,11 +186,12 @@ def format_failures(result: FuzzResult, samples: int = 3) -> str:
 
 def format_deaths(result: FuzzResult) -> str:
     if not result.deaths:
-        return "No process died."
+        return "No process died or stopped answering."
     lines = []
     for d in result.deaths:
-        lines.append(f"- **{d.name} died** (exit code {d.returncode}) {d.at:.1f} s into the run; "
-                     f"in flight or just before:")  # fmt: skip
+        what = "stopped answering" if d.frozen else f"died** (exit code {d.returncode}"
+        what = f"**{d.name} {what}**" if d.frozen else f"**{d.name} {what})"
+        lines.append(f"- {what} {d.at:.1f} s into the run; in flight or just before:")
         for r in d.suspects[:12]:
             lines.append(f"  - `{r.probe.route}` {r.probe.klass}: {r.variant} "
                          f"(started at {r.started:.1f} s) → {r.ending.status}")  # fmt: skip
@@ -218,7 +223,9 @@ def format_finals(result: FuzzResult) -> str:
 def verdict(result: FuzzResult) -> str:
     c = counts(result)
     parts = [f"{c.get(k, 0)} {k}" for k in FAILURES if c.get(k, 0)] or ["no failed request"]
-    deaths = f"{len(result.deaths)} process death(s)" if result.deaths else "no process death"
+    frozen = sum(1 for d in result.deaths if d.frozen)
+    deaths = (f"{len(result.deaths) - frozen} process death(s), {frozen} frozen"
+              if result.deaths else "no process death")  # fmt: skip
     stalls = sum(v.failed for v in result.liveness.values())
     stall = f"{stalls} liveness check(s) unanswered" if stalls else "every liveness check answered"
     finals = "final messages answered" if result.finals and all(f.ok for f in result.finals) \
@@ -232,11 +239,11 @@ def verdict(result: FuzzResult) -> str:
 def format_report(result: FuzzResult, when: str) -> str:
     """The Markdown section (printed, and appended with --write)."""
     sent = len(result.records)
-    stopped = ""
+    stopped = f" ({result.skipped} skipped by --skip)" if result.skipped else ""
     if result.deaths:
-        stopped = " (stopped when a process died)"
+        stopped += " (stopped when a process died or froze)"
     elif result.deadline_hit:
-        stopped = " (stopped at the deadline)"
+        stopped += " (stopped at the deadline)"
     lines = [
         f"## Fuzz: {sent} malformed requests against every route ({when})",
         "",

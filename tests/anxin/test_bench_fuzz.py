@@ -389,3 +389,18 @@ def test_a_small_fuzz_of_the_real_stack_reaches_every_group_and_reports_it(tmp_p
     assert all(x["variant"] and x["status"] for x in lines)
     # the exit code is the verdict
     assert (done.returncode == 0) == ("answered afterwards: **met**" in out), out[-2000:]
+
+
+def test_a_death_or_a_freeze_is_reported_with_what_was_in_flight() -> None:
+    from anxin.bench.fuzz_report import Death
+
+    result = FuzzResult(seed=1, planned=3, command="c", commit="abc", database="SQLite")
+    killer = _record(1, "voice-http", "in flight")
+    result.records = [_record(0, "rest", "200")]
+    result.deaths = [Death("rasa", -11, 4.2, [killer]),
+                     Death("staff", None, 9.0, [], frozen=True)]  # fmt: skip
+    report = format_report(result, "now")
+    assert "- **rasa died** (exit code -11) 4.2 s into the run; in flight or just before:" in report
+    assert "  - `POST /voice-http` bad-body: variant-1 (started at 1.0 s) → in flight" in report
+    assert "- **staff stopped answering** 9.0 s into the run" in report
+    assert "1 process death(s), 1 frozen" in report and not passed(result)
