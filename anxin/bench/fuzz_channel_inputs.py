@@ -404,7 +404,8 @@ def c_ws_garbage(route: Route, ctx: Context, rng: random.Random) -> Built:
         "json-surrogate": lambda: [ws_frame(TEXT, b'{"dtmf": "\\ud800"}', r)],
         "big-text": lambda: [ws_frame(TEXT, b"{" + b" " * 500_000 + b"}", r)],
     }[variant]()
-    keeps = variant not in ("json-deep", "big-text", "dtmf-huge")
+    # {"hangup": "no"} is a truthy hang-up: the server may take it at its word
+    keeps = variant not in ("json-deep", "big-text", "dtmf-huge", "hangup-odd")
     return Built(variant, _ws(route, ctx, rng, frames, rng.choice(["close", "abort"]), keeps))
 
 

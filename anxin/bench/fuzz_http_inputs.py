@@ -48,6 +48,8 @@ def c_wrong_method(route: Route, ctx: Context, rng: random.Random) -> Built:
     req.method = method
     if method == "CONNECT":
         req.target = "127.0.0.1:22"
+    if method == "OPTIONS":
+        req.refuse = False  # a CORS preflight: answered without running the route
     return Built(repr(method)[1:-1][:20], req)
 
 
@@ -62,12 +64,10 @@ def c_length_lies(route: Route, ctx: Context, rng: random.Random) -> Built:
         req.length = str(max(0, len(body) // 2))
     elif variant == "longer":
         req.length, req.answer = str(len(body) + rng.randrange(1, 10_000)), OPTIONAL
-    elif variant == "huge":
-        req.length = str(10**12)
-    elif variant == "2^63":
-        req.length = str(2**63)
-    elif variant == "2^64":
-        req.length = str(2**64)
+    elif variant in ("huge", "2^63", "2^64"):
+        # 413 at once is best, but a server may also wait for a body it will never get
+        req.length = {"huge": str(10**12), "2^63": str(2**63), "2^64": str(2**64)}[variant]
+        req.answer = OPTIONAL
     elif variant == "negative":
         req.length = "-1"
     elif variant == "not-a-number":
@@ -75,7 +75,9 @@ def c_length_lies(route: Route, ctx: Context, rng: random.Random) -> Built:
     elif variant == "two-lengths":
         req.headers.append(("Content-Length", str(len(body) + 5).encode()))
     elif variant == "length-and-chunked":
+        # chunked wins over the length: a short body without a chunk line is waited on
         req.headers.append(("Transfer-Encoding", b"chunked"))
+        req.answer = OPTIONAL
     elif variant == "bad-chunks":
         req.length = None
         req.headers.append(("Transfer-Encoding", b"chunked"))
@@ -361,8 +363,9 @@ def c_header_odd(route: Route, ctx: Context, rng: random.Random) -> Built:
               ("Forwarded", b"for=1.2.3.4;proto=https")]  # fmt: skip
     elif variant == "huge-user-agent":
         h.append(("User-Agent", b"Mozilla/" + b"9" * 20_000))
-    else:
+    else:  # a server may take a bare LF as a line's end, or wait for the CRLF that never comes
         req.raw = req.wire("127.0.0.1").replace(b"\r\n", b"\n")
+        req.answer = OPTIONAL
     return Built(variant, req)
 
 
@@ -471,7 +474,9 @@ def _wechat_signature_odd(route: Route, ctx: Context, rng: random.Random) -> Bui
                             "signature-case": "signature=" + sig.upper(),
                             "duplicated": p + "&signature=" + "0" * 40}[variant]  # fmt: skip
         req.target = path + "?" + "&".join(parts)
-    req.refuse = True  # unsigned, wrongly signed, stale or replayed: all refused
+    # unsigned, wrongly signed, stale or replayed: all refused (a second signature after the
+    # valid one is not: the first is read)
+    req.refuse = variant != "duplicated"
     return Built(variant, req)
 
 
