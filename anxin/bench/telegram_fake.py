@@ -13,6 +13,7 @@ Bot API does, ``/file/bot<token>/<file_path>`` (a file over 20 MB: getFile refus
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -36,7 +37,10 @@ class Call:
     @property
     def chat_id(self) -> Optional[int]:
         value = self.params.get("chat_id")
-        return int(value) if value is not None else None
+        try:
+            return int(value) if value is not None else None
+        except (TypeError, ValueError):
+            return None  # not a chat Telegram knows (the request was refused)
 
     @property
     def text(self) -> str:
@@ -150,6 +154,9 @@ class FakeTelegram:
                          "can_join_groups": False, "can_read_all_group_messages": False,
                          "supports_inline_queries": False}}  # fmt: skip
         if method in ("sendMessage", "sendVoice", "editMessageReplyMarkup"):
+            if not re.fullmatch(r"-?\d+", str(params.get("chat_id"))):
+                return 400, {"ok": False, "error_code": 400,
+                             "description": "Bad Request: chat not found"}  # fmt: skip
             return 200, {"ok": True, "result": self._message(params)}
         if method in ("answerCallbackQuery", "deleteWebhook", "setWebhook"):
             return 200, {"ok": True, "result": True}
