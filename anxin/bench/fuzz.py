@@ -436,6 +436,8 @@ async def run_probes(stack: Stack, probes: list[Probe], routes: dict[str, Route]
             async with lock:
                 result.records.append(Record(probe, built.variant, ending, started,
                                              loop.time() - t0 - started))  # fmt: skip
+            if ending.status == "refused" and died(now_s()):
+                return  # nothing is listening: a process is gone, the run is over
 
     async def watch() -> None:
         next_live = 0.0
@@ -448,18 +450,15 @@ async def run_probes(stack: Stack, probes: list[Probe], routes: dict[str, Route]
                 failed = sum(1 for r in result.records if r.ending.failure)
                 print(f"anxin: fuzz: {len(result.records)}/{len(probes)} sent, {failed} failed, "
                       f"{now:.0f} s", file=sys.stderr, flush=True)  # fmt: skip
-            for name, child in stack.children.items():
-                if child.proc.poll() is not None:
-                    result.deaths.append(Death(name, child.proc.returncode, now,
-                                               suspects(name, inflight, now)))  # fmt: skip
-                    stop.set()
-                    return
+            if died(now):
+                return
             for target, live in result.liveness.items():
                 since = live.failing_since
                 if since is not None and time.monotonic() - since >= FROZEN_AFTER_S:
                     name = SERVICE[target]
-                    result.deaths.append(Death(name, None, now, suspects(name, inflight, now),
-                                               frozen=True))  # fmt: skip
+                    began = now - (time.monotonic() - since)  # when it stopped answering
+                    found = suspects(name, inflight, began)
+                    result.deaths.append(Death(name, None, began, found, frozen=True))
                     stop.set()
                     return
             if now >= next_live:
@@ -474,15 +473,35 @@ async def run_probes(stack: Stack, probes: list[Probe], routes: dict[str, Route]
                 pass
 
     def suspects(name: str, inflight: dict[int, tuple[Probe, float, str]],
-                 now: float) -> list[Record]:  # fmt: skip
-        """What was in flight, then what reached the dead process shortly before (audio
-        first: a decoder is the likeliest way to take a whole process down)."""
-        found = [Record(p, v, Ending("in flight"), s, now - s) for p, s, v in inflight.values()]
-        recent = [r for r in result.records if r.started >= now - SUSPECT_WINDOW_S
-                  and served_by(r.probe) == name]  # fmt: skip
+                 at: float) -> list[Record]:  # fmt: skip
+        """The requests to that process still open at ``at``, oldest first (a freeze starts
+        with one), then those it answered shortly before (a voice note or message is decoded
+        after its webhook was answered); audio first in both: a decoder is the likeliest
+        way to take a whole process down."""
+        mine = [r for r in result.records if served_by(r.probe) == name]
+        still = [Record(p, v, Ending("in flight"), s, now_s() - s)
+                 for p, s, v in inflight.values() if s <= at and served_by(p) == name]  # fmt: skip
+        still += [r for r in mine if r.started <= at <= r.started + r.seconds + 0.05]
+        still.sort(key=lambda r: (r.probe.klass != "voice-audio", r.started))
+        recent = [r for r in mine if at - SUSPECT_WINDOW_S <= r.started
+                  and r.started + r.seconds + 0.05 < at]  # fmt: skip
         recent.sort(key=lambda r: (r.probe.klass != "voice-audio", -r.started))
-        return [r for r in found if served_by(r.probe) == name] + recent + \
-            [r for r in found if served_by(r.probe) != name]  # fmt: skip
+        return still + recent
+
+    def now_s() -> float:
+        return loop.time() - t0
+
+    def died(now: float) -> bool:
+        """Record a process that exited, and stop the run; True when one did."""
+        if result.deaths:
+            return True
+        for name, child in stack.children.items():
+            if child.proc.poll() is not None:
+                result.deaths.append(Death(name, child.proc.returncode, now,
+                                           suspects(name, inflight, now)))  # fmt: skip
+                stop.set()
+                return True
+        return False
 
     def served_by(probe: Probe) -> str:
         return "staff" if routes[probe.route].group.startswith("staff") else "rasa"
@@ -499,9 +518,10 @@ async def run_probes(stack: Stack, probes: list[Probe], routes: dict[str, Route]
 def collateral(result: FuzzResult) -> None:
     """Requests that failed only because a process had just died are not failures of their
     own: relabelled "after the death" (they stay in the table and the suspects)."""
-    if not result.deaths:
+    gone = [d for d in result.deaths if not d.frozen]  # a frozen process's timeouts are real
+    if not gone:
         return
-    at = min(d.at for d in result.deaths)
+    at = min(d.at for d in gone)
     for r in result.records:
         late = r.started + r.seconds >= at - 0.25
         if late and r.ending.failure in ("drop", "refused", "timeout", "dropped-call"):
