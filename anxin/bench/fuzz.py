@@ -85,6 +85,7 @@ LIVENESS_TIMEOUT_S = 10.0
 # note or message is decoded after its webhook was answered.
 SUSPECT_WINDOW_S = 10.0
 FINAL_TIMEOUT_S = 120.0
+STAFF_FINAL_S = 30.0  # the event broker writes within a fraction of a second when it can
 STAFF_REFRESH_S = 10.0
 PROGRESS_EVERY_S = 30.0
 # A process that answers no health check for this long is frozen (an event loop spinning or
@@ -634,7 +635,7 @@ async def final_audiosocket(stack: Stack, o: Options) -> FinalCheck:
 
 def final_staff(stack: Stack, ctx: Context, sender: str) -> FinalCheck:
     """The REST conversation reaches the console (the event broker still writes)."""
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + STAFF_FINAL_S
     status = 0
     while time.monotonic() < deadline:
         for cid in (sender, f"rest:{sender}"):
