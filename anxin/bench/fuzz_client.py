@@ -158,8 +158,8 @@ async def send_http(host: str, port: int, req: HttpRequest, timeout: float) -> E
         failure = None
         if status >= 500:
             failure = "5xx"
-        elif req.refuse and 200 <= status < 300:
-            failure = "accepted"
+        elif req.refuse and (200 <= status < 300 or status == 101):
+            failure = "accepted"  # 101: a WebSocket call opened
         elif note:
             failure = "traceback"
         return Ending(str(status), failure, note)

@@ -272,6 +272,7 @@ async def _serve(behaviour: str) -> asyncio.AbstractServer:
         answers = {
             "500": b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\n\r\n",
             "200": b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+            "101": b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n",
             "traceback": b"HTTP/1.1 400 Bad\r\nContent-Length: 40\r\n\r\n"
             b"Traceback (most recent call last): x\n  \n",
             "continue": b"HTTP/1.1 100 Continue\r\n\r\n"
@@ -295,6 +296,7 @@ async def _serve(behaviour: str) -> asyncio.AbstractServer:
         ("silent", False, Ending("timeout", "timeout")),
         ("200", True, Ending("200", "accepted")),
         ("200", False, Ending("200")),
+        ("101", True, Ending("101", "accepted")),  # a call opened without the token
         ("traceback", False, Ending("400", "traceback", "a traceback in the answer")),
         ("continue", False, Ending("404")),
     ],
