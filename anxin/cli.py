@@ -153,6 +153,35 @@ def _parser() -> argparse.ArgumentParser:
     ci.add_argument("--db", action="append", help="sqlite, postgresql or a URL (repeatable)")
     ci.add_argument("--conversations", type=int, default=20_000, help="conversations to write")
     ci.add_argument("--write", metavar="FILE", help="append the results to this Markdown file")
+    fz = bench.add_parser(
+        "fuzz",
+        help="malformed requests against every route of the real stack: no 5xx, no dropped "
+        "connection, no process death",
+    )
+    fz.add_argument("--requests", type=int, default=10_000, help="requests in all")
+    fz.add_argument("--seed", type=int, default=14, help="the same seed sends the same inputs")
+    fz.add_argument(
+        "--routes", help="comma-separated route groups (rest, rasa-api, wechat, telegram, "
+        "voice-http, voice-ws, audiosocket, staff-pages, staff-api) or fragments of a path",
+    )  # fmt: skip
+    fz.add_argument("--classes", help="comma-separated input classes (default: all)")
+    fz.add_argument("--without", help="comma-separated input classes to leave out")
+    fz.add_argument(
+        "--skip", help="comma-separated CLASS:VARIANT fragments not to send (a known killer)"
+    )
+    fz.add_argument("--db", default="sqlite", help="sqlite, postgresql or a PostgreSQL URL")
+    fz.add_argument("--concurrency", type=int, default=8, help="requests in flight at once")
+    fz.add_argument("--timeout", type=float, default=30.0, help="seconds allowed per request")
+    fz.add_argument("--deadline", type=float, default=1800.0, help="seconds for the whole run")
+    fz.add_argument("--rasa-port", type=int, default=5065, help="the bench stack's Rasa port")
+    fz.add_argument("--actions-port", type=int, default=5105, help="its action server port")
+    fz.add_argument("--staff-port", type=int, default=8085, help="its staff console port")
+    fz.add_argument("--audiosocket-port", type=int, default=5125, help="its AudioSocket port")
+    fz.add_argument("--write", metavar="FILE", help="append the report to this Markdown file")
+    fz.add_argument(
+        "--records", metavar="FILE", help="every request's outcome here, one JSON line each"
+    )
+    fz.add_argument("--keep", action="store_true", help="keep the server logs and database")
     n = bench.add_parser("nlu", help="k-fold cross-validation of the NLU pipeline, per language")
     n.add_argument("--folds", type=int, default=5, help="number of folds")
     n.add_argument("--seed", type=int, default=0, help="seed of the stratified split")
@@ -271,6 +300,33 @@ def _dispatch(args: argparse.Namespace) -> int:
                 keep=args.keep,
                 plaintext=args.plaintext,
                 think_s=args.think,
+            )
+        if args.action == "fuzz":
+            from anxin.bench.fuzz import Options, fuzz_bench
+
+            def listed(raw: Optional[str]) -> Optional[list[str]]:
+                return [x.strip() for x in raw.split(",") if x.strip()] if raw else None
+
+            return fuzz_bench(
+                Options(
+                    requests=args.requests,
+                    seed=args.seed,
+                    routes=listed(args.routes),
+                    classes=listed(args.classes),
+                    without=listed(args.without),
+                    skip=listed(args.skip),
+                    db=args.db,
+                    concurrency=args.concurrency,
+                    timeout=args.timeout,
+                    deadline=args.deadline,
+                    rasa_port=args.rasa_port,
+                    actions_port=args.actions_port,
+                    staff_port=args.staff_port,
+                    audiosocket_port=args.audiosocket_port,
+                    write=args.write,
+                    records=args.records,
+                    keep=args.keep,
+                )
             )
         if args.action == "nlu":
             from pathlib import Path
