@@ -19,6 +19,7 @@ from staff import redact
 from staff.auth import ALL, STAFF, Console, allow, console
 from staff.conversation_pages import listing, subject
 from staff.conversation_voice import for_api, mark_spoken
+from staff.limits import INT64_MAX, RecordId
 
 router = APIRouter(prefix="/api")
 
@@ -28,7 +29,7 @@ def bookings(
     service: Optional[str] = None,
     day: Optional[date] = Query(None, alias="date"),
     status: Optional[str] = None,
-    elder_id: Optional[int] = None,
+    elder_id: Optional[int] = Query(None, ge=1, le=INT64_MAX),
     limit: int = Query(200, ge=1, le=500),
     who: Principal = Depends(allow(*ALL)),
     c: Console = Depends(console),
@@ -39,7 +40,7 @@ def bookings(
 
 @router.get("/bookings/{booking_id}")
 def booking(
-    booking_id: int, who: Principal = Depends(allow(*ALL)), c: Console = Depends(console)
+    booking_id: RecordId, who: Principal = Depends(allow(*ALL)), c: Console = Depends(console)
 ) -> dict[str, Any]:
     return redact.booking(c.care.bookings.get(booking_id), who.role)
 
@@ -56,7 +57,7 @@ def alerts(
 
 @router.get("/alerts/{alert_id}")
 def alert(
-    alert_id: int, who: Principal = Depends(allow(*ALL)), c: Console = Depends(console)
+    alert_id: RecordId, who: Principal = Depends(allow(*ALL)), c: Console = Depends(console)
 ) -> dict[str, Any]:
     return redact.alert(c.views.alert(alert_id), who.role)
 
@@ -70,7 +71,7 @@ def elders(who: Principal = Depends(allow(*ALL)), c: Console = Depends(console))
 
 @router.get("/elders/{elder_id}")
 def elder(
-    elder_id: int, who: Principal = Depends(allow(*ALL)), c: Console = Depends(console)
+    elder_id: RecordId, who: Principal = Depends(allow(*ALL)), c: Console = Depends(console)
 ) -> dict[str, Any]:
     person = c.views.elder(elder_id)  # 404 before anything is written
     c.audit(who, "elder.view", f"person:{elder_id}", {"redacted": who.role == "volunteer"})

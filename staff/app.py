@@ -11,6 +11,8 @@ from typing import Optional
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from care.errors import InvalidRequest, NotFound
@@ -26,6 +28,7 @@ from staff import (
 )
 from staff.auth import Console, Forbidden, LoginRequired, is_api
 from staff.config import StaffSettings
+from staff.limits import BadInput, RequestLimits, json_refusal
 from staff.render import environment, message, page
 
 log = logging.getLogger(__name__)
@@ -49,6 +52,11 @@ def create_app(care: CareServices, settings: Optional[StaffSettings] = None) -> 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    # Every request is bounded before routing (size, depth, encoding): see staff/limits.py.
+    app.add_middleware(RequestLimits, answer=refusal)
+    app.add_exception_handler(BadInput, _bad_input)
+    app.add_exception_handler(RequestValidationError, _invalid_parameters)
 
     @app.exception_handler(LoginRequired)
     def _login_required(request: Request, _exc: LoginRequired) -> Response:
@@ -82,6 +90,30 @@ def create_app(care: CareServices, settings: Optional[StaffSettings] = None) -> 
         return page(request, "error.html", status_code=400, heading=heading)
 
     return app
+
+
+def refusal(request: Request, exc: BadInput) -> Response:
+    """A request no route can use: the reason for the API, a page for a browser."""
+    if is_api(request):
+        return json_refusal(exc)
+    return page(request, "error.html", status_code=exc.status,
+                heading=message(request, "request_refused"))  # fmt: skip
+
+
+def _bad_input(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, BadInput)
+    return refusal(request, exc)
+
+
+async def _invalid_parameters(request: Request, exc: Exception) -> Response:
+    """A path that names no record (an id out of range, negative, not a number) is a
+    404, like an unknown id; other parameters get FastAPI's 422 naming the field."""
+    assert isinstance(exc, RequestValidationError)
+    if any(error.get("loc", ("",))[0] == "path" for error in exc.errors()):
+        if is_api(request):
+            return JSONResponse({"detail": "not found"}, status_code=404)
+        return page(request, "error.html", status_code=404, heading=message(request, "not_found"))
+    return await request_validation_exception_handler(request, exc)
 
 
 def serve(settings: Optional[StaffSettings] = None, care: Optional[CareServices] = None) -> int:

@@ -29,6 +29,7 @@ from staff.auth import (
     posted_by,
     same_token,
 )
+from staff.limits import RecordId
 from staff.people_pages import day_label, people
 from staff.render import language, message, page
 
@@ -193,7 +194,7 @@ def alerts(
 
 @router.post("/alerts/{alert_id}/acknowledge")
 def acknowledge(
-    alert_id: int,
+    alert_id: RecordId,
     request: Request,
     who: Principal = Depends(posted_by(*STAFF)),
     c: Console = Depends(console),
@@ -207,7 +208,7 @@ def acknowledge(
 
 @router.post("/alerts/{alert_id}/assign")
 def assign(
-    alert_id: int,
+    alert_id: RecordId,
     request: Request,
     to: str = Form(""),
     who: Principal = Depends(posted_by(*STAFF)),
@@ -225,7 +226,7 @@ def assign(
 
 @router.post("/alerts/{alert_id}/resolve")
 def resolve(
-    alert_id: int,
+    alert_id: RecordId,
     request: Request,
     note: str = Form(""),
     who: Principal = Depends(posted_by(*STAFF)),
@@ -280,7 +281,7 @@ def new_token(
 
 @router.post("/users/tokens/{token_id}/revoke")
 def revoke_token(
-    token_id: int,
+    token_id: RecordId,
     request: Request,
     who: Principal = Depends(posted_by(*ADMIN)),
     c: Console = Depends(console),
