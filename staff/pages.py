@@ -127,18 +127,26 @@ def alert_rows(c: Console, alerts: list[AlertRecord], role: str) -> list[dict[st
     return rows
 
 
+def shown_alerts(alerts: list[AlertRecord], who: Principal) -> dict[str, Any]:
+    """The audit detail of a view listing alerts: which ones (their summaries hold
+    symptoms and words of crisis), redacted or not."""
+    return {"alerts": [a.id for a in alerts], "redacted": who.role == "volunteer"}
+
+
 @router.get("/")
 def dashboard(
     request: Request, who: Principal = Depends(allow(*ALL)), c: Console = Depends(console)
 ) -> Response:
     today = c.today()
+    alerts = c.views.alerts()
+    c.audit(who, "dashboard.view", "dashboard", shown_alerts(alerts, who))
     return page(
         request,
         "dashboard.html",
         who,
         today=today.isoformat(),
         load=c.views.load(today),
-        alerts=alert_rows(c, c.views.alerts(), who.role),
+        alerts=alert_rows(c, alerts, who.role),
         actions=False,
         poll_s=c.settings.alerts_poll_s,
         conversations_today=c.conversations.per_channel(today),
@@ -167,13 +175,15 @@ def mood_trend(c: Console, lang: str) -> list[dict[str, Any]]:
 def _alerts_page(
     request: Request, who: Principal, c: Console, status_code: int = 200, note: str = ""
 ) -> Response:
+    alerts = c.views.alerts()
+    c.audit(who, "alerts.view", "alerts", shown_alerts(alerts, who))
     return page(
         request,
         "alerts.html",
         who,
         status_code=status_code,
         message=note,
-        alerts=alert_rows(c, c.views.alerts(), who.role),
+        alerts=alert_rows(c, alerts, who.role),
         actions=who.role in STAFF,
         colleagues=colleagues(c) if who.role in STAFF else [],
         poll_s=c.settings.alerts_poll_s,
@@ -243,9 +253,9 @@ def resolve(
 
 
 def _users_page(request: Request, who: Principal, c: Console, **extra: Any) -> Response:
-    return page(
-        request, "users.html", who, users=c.users.all(), tokens=c.sessions.tokens(), **extra
-    )
+    users, tokens = c.users.all(), c.sessions.tokens()
+    c.audit(who, "staff_users.view", "staff_users", {"users": len(users), "tokens": len(tokens)})
+    return page(request, "users.html", who, users=users, tokens=tokens, **extra)
 
 
 @router.get("/users")
@@ -320,6 +330,8 @@ def audit_log(
 ) -> Response:
     with c.care.db.read() as s:
         entries = care_audit.entries(s, limit=300)
+    # The log names who saw whom: reading it is itself recorded.
+    c.audit(who, "audit.view", "audit_log", {"entries": len(entries)})
     rows = [
         {**e.__dict__, "at_local": e.at.astimezone(c.care.tz).strftime("%Y-%m-%d %H:%M:%S")}
         for e in entries

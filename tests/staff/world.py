@@ -54,7 +54,8 @@ def build(
     link = care.family.redeem(
         invite.code, "telegram", "730015529", "Li Ming", relation="son", language="en"
     )
-    care.people.add_identity(li, "voice", SENDER)
+    caller = care.people.create("elder", "王淑芬", consent_voice_recording=True)
+    care.people.add_identity(caller.id, "voice", SENDER)
     recorder.session(SENDER)
     message_id = recorder.turn(SENDER, SAID, "book_meal", channel="voice")
     recorder.flush()
@@ -63,7 +64,7 @@ def build(
     recording = keep(care.db, "voice", SENDER, message_id, audio, SAID, "zh", care.clock(),
                      settings=recordings)  # fmt: skip
     assert recording is not None
-    care.alerts.raise_alert("handoff", "要找人工", person_id=li, conversation_id=SENDER,
+    care.alerts.raise_alert("handoff", "要找人工", person_id=caller.id, conversation_id=SENDER,
                             channel="voice")  # fmt: skip
     sessions = StaffSessions(care.db, care.clock, SETTINGS.session_lifetime)
     sessions.create_token("world-integration", "staff", staff)
