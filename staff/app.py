@@ -7,6 +7,7 @@ process entry point (``python -m staff`` or ``anxin run``'s ``staff`` process).
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Optional
 from urllib.parse import quote
 
@@ -27,7 +28,7 @@ from staff import (
     recordings_pages,
 )
 from staff.auth import Console, Forbidden, LoginRequired, is_api
-from staff.config import StaffSettings
+from staff.config import StaffSettings, UnsafeExposure
 from staff.limits import BadInput, RequestLimits, json_refusal
 from staff.render import environment, message, page
 
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 
 def create_app(care: CareServices, settings: Optional[StaffSettings] = None) -> FastAPI:
     settings = settings or StaffSettings()
+    # Refused here too, not only in serve(): whoever serves this app binds settings.host.
+    settings.check_exposure()
     # No /docs or /openapi.json: the API's shape is in PRODUCT.md, not served to strangers.
     app = FastAPI(title="Anxin staff console", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.console = Console.of(care, settings)
@@ -124,6 +127,11 @@ def serve(settings: Optional[StaffSettings] = None, care: Optional[CareServices]
     from care.services import build
 
     settings = settings or StaffSettings.from_env()
+    try:
+        settings.check_exposure()
+    except UnsafeExposure as exc:
+        print(f"anxin: {exc}", file=sys.stderr, flush=True)
+        return 2
     care = care or build()
     migrate.upgrade(care.db)
     print(
