@@ -6,9 +6,11 @@ tests/staff/world.py, or this test says so)."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any, Iterator
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
@@ -18,6 +20,7 @@ from staff import limits
 from staff.app import create_app
 from tests.staff import world
 from tests.staff.conftest import SETTINGS, Recorder, csrf_from
+from tests.staff.served import free_port, serving
 
 INT64_MAX = 2**63 - 1
 
@@ -80,16 +83,9 @@ BAD_HEADERS = [
 def app(care: CareServices, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FastAPI:
     recordings = world.recordings_dir(tmp_path)
     monkeypatch.setenv("ANXIN_RECORDINGS_DIR", str(recordings.directory))
-    # Nothing listens here: a well-formed staff reply is answered 503 (Rasa unavailable).
-    return create_app(care, SETTINGS.__class__(**{**SETTINGS.__dict__, "rasa_url": _closed()}))
-
-
-def _closed() -> str:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{s.getsockname()[1]}"
+    # Nothing listens there: a well-formed staff reply is answered 503 (Rasa unavailable).
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    return create_app(care, dataclasses.replace(SETTINGS, rasa_url=nowhere))
 
 
 @pytest.fixture
@@ -257,3 +253,25 @@ def test_oversized_bodies_and_query_strings_are_refused_before_the_route(
     assert response.status_code == 413
     long_query = world.send(staff, "GET", "/api/bookings?x=" + "a" * limits.MAX_QUERY)
     assert long_query.status_code == 414
+
+
+def test_over_real_http_a_refused_body_still_gets_its_answer(
+    app: FastAPI, setting: tuple[dict[str, str], dict[str, world.Principal]]
+) -> None:
+    """uvicorn in front: bodies far beyond the limit, declared or chunked, are answered
+    413 on a connection that stays usable; nesting and huge ids as in-process."""
+    values, principals = setting
+    bearer = principals["token"].headers
+    cancel = f"/api/bookings/{values['booking_id']}/cancel"
+
+    def chunks(size: int) -> Iterator[bytes]:
+        for _ in range(size // 65536):
+            yield b"[" * 65536
+
+    with serving(app) as base, httpx.Client(base_url=base, headers=bearer, timeout=60) as c:
+        json_type = {"Content-Type": "application/json"}
+        assert c.post(cancel, content=b"[" * 5_000_000, headers=json_type).status_code == 413
+        assert c.post(cancel, content=chunks(5_000_000), headers=json_type).status_code == 413
+        assert c.post(cancel, content=NESTED[0], headers=json_type).status_code == 400
+        assert c.get(f"/api/bookings/{INT64_MAX + 1}").status_code == 404
+        assert c.get(f"/api/bookings/{values['booking_id']}").status_code == 200
