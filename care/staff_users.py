@@ -214,7 +214,7 @@ class StaffUsers:
         try:
             with self.db.write() as s:
                 for key in sorted(limits):
-                    s.execute(self._raise(key, now))
+                    s.execute(self._count_attempt(key, now))
                 counts = dict(
                     s.execute(
                         select(m.LoginThrottle.key, m.LoginThrottle.failures).where(
@@ -228,7 +228,7 @@ class StaffUsers:
             return False
         return True
 
-    def _raise(self, key: str, now: datetime) -> Insert:
+    def _count_attempt(self, key: str, now: datetime) -> Insert:
         t = m.LoginThrottle
         insert = sqlite_insert if self.db.is_sqlite else pg_insert
         stmt = insert(t).values(key=key, failures=1, last_at=now)
