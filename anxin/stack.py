@@ -186,12 +186,15 @@ def processes(
         raise SystemExit(
             f"anxin: ANXIN_BIND={run.bind} exposes Rasa's HTTP API: set ANXIN_RASA_TOKEN too"
         )
-    if staff and not run.local_only and os.environ.get("ANXIN_STAFF_SECURE_COOKIES") != "1":
-        # Staff log in with a session cookie: beyond this machine only over HTTPS.
-        raise SystemExit(
-            f"anxin: ANXIN_BIND={run.bind} exposes the staff console: serve it behind HTTPS "
-            "and set ANXIN_STAFF_SECURE_COOKIES=1"
-        )
+    if staff:
+        # Staff log in with a session cookie: beyond this machine only over HTTPS, whether
+        # the console listens on ANXIN_BIND or on its own ANXIN_STAFF_HOST.
+        from staff.config import UnsafeExposure, check_exposure
+
+        try:
+            check_exposure({**os.environ, "ANXIN_BIND": run.bind})
+        except UnsafeExposure as exc:
+            raise SystemExit(f"anxin: {exc}") from None
     console = {"staff": [py, "-m", "staff"]} if staff else {}
     return {
         **console,

@@ -357,7 +357,7 @@ from care.models_channels import ChannelInbox, ChannelReceipt, ChannelToken  # n
 from care.models_staff import (  # noqa: E402,F401
     STAFF_ROLES,
     ApiToken,
-    LoginFailure,
+    LoginThrottle,
     StaffSession,
     StaffUser,
 )

@@ -54,15 +54,14 @@ class ApiToken(Base):
     __table_args__ = (CheckConstraint(_in("role", STAFF_ROLES), name="role"),)
 
 
-class LoginFailure(Base):
-    """A failed console login, keyed by a hash of the username or of the client address.
+class LoginThrottle(Base):
+    """Failed console logins counted per key: a hash of the username or of the client
+    address. One row per key, raised by an atomic upsert (care.staff_users), so that
+    concurrent attempts cannot all read the same count; in the database so that several
+    console processes (and a restart) share it."""
 
-    In the database rather than in memory so that several console processes (and a
-    restart) share the throttle.
-    """
-
-    __tablename__ = "staff_login_failures"
-    id = Column(Integer, primary_key=True)
-    key = Column(String(64), nullable=False)
-    at = Column(UTCDateTime, nullable=False)
-    __table_args__ = (Index("ix_staff_login_failures_key", "key", "at"),)
+    __tablename__ = "staff_login_throttle"
+    key = Column(String(64), primary_key=True)
+    failures = Column(Integer, nullable=False)
+    last_at = Column(UTCDateTime, nullable=False)
+    __table_args__ = (Index("ix_staff_login_throttle_last_at", "last_at"),)

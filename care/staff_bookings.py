@@ -189,6 +189,9 @@ def move_for_elder(
     target = bookings.slot(slot_id)
     if target.service != current.service:
         raise InvalidRequest("the new time must be for the same service")
+    if target.id == current.slot.id:
+        # Nothing to move (and Bookings.reschedule expects two different slots).
+        raise InvalidRequest("the booking is already at that time")
     actor = Actor.staff_user(staff)
 
     def tell(s: Session, done: RescheduleResult) -> None:

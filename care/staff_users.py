@@ -1,9 +1,15 @@
 """Staff console accounts: argon2 password hashes, logins, and the login throttle.
 
 The throttle counts failed logins per username and per client address in the
-database (``staff_login_failures``), so every console process and a restart see
+database (``staff_login_throttle``), so every console process and a restart see
 the same count. Both keys are stored as SHA-256 hashes: the table never holds a
 mistyped password someone entered as a username, nor an address.
+
+An attempt is counted as a failure *before* its password is checked, by an atomic
+upsert whose row lock (PostgreSQL) or write lock (SQLite) is held until the count is
+judged: thirty concurrent guesses cannot all read "no failures yet" (they did when the
+count was read first and written after the quarter-second hash check). A right password
+then takes its attempt back.
 """
 
 from __future__ import annotations
@@ -17,7 +23,10 @@ from typing import Optional
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, select
+from sqlalchemy import case, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.sql.dml import Insert
 
 from care import audit
 from care import models as m
@@ -44,11 +53,16 @@ class StaffUserRecord:
 
 @dataclass(frozen=True)
 class ThrottleRules:
-    """How many failures within ``window`` lock a username, or a client address."""
+    """How many failures lock a username, or a client address, and for how long: the
+    count starts again once ``window`` has passed since the last counted failure."""
 
     per_username: int = 5
     per_address: int = 20
     window: timedelta = timedelta(minutes=15)
+
+
+class _Throttled(Exception):
+    """Rolls back a reservation that went past a limit."""
 
 
 @dataclass(frozen=True)
@@ -159,26 +173,23 @@ class StaffUsers:
         """
         username = normalise_username(username)
         now = self.clock()
-        since = now - self.rules.window
         user_key, addr_key = _key("user", username), _key("addr", address)
-        with self.db.read() as s:
-            failures = dict(
-                s.execute(
-                    select(m.LoginFailure.key, func.count())
-                    .where(m.LoginFailure.key.in_((user_key, addr_key)), m.LoginFailure.at > since)
-                    .group_by(m.LoginFailure.key)
-                ).all()
-            )
-            row = s.scalars(select(m.StaffUser).where(m.StaffUser.username == username)).first()
-        if (
-            failures.get(user_key, 0) >= self.rules.per_username
-            or failures.get(addr_key, 0) >= self.rules.per_address
-        ):
+        if not self._reserve({user_key: self.rules.per_username,
+                              addr_key: self.rules.per_address}, now):  # fmt: skip
             log.warning("staff login refused: too many failed attempts")
             return LoginResult(None, throttled=True)
+        with self.db.read() as s:
+            row = s.scalars(select(m.StaffUser).where(m.StaffUser.username == username)).first()
         if row is not None and row.active and self._verify(row.password_hash, password):
             with self.db.write() as s:
-                s.execute(delete(m.LoginFailure).where(m.LoginFailure.key == user_key))
+                # As before: the name's failures are forgiven; the address keeps its
+                # earlier ones, less this attempt's reservation.
+                s.execute(delete(m.LoginThrottle).where(m.LoginThrottle.key == user_key))
+                s.execute(
+                    update(m.LoginThrottle)
+                    .where(m.LoginThrottle.key == addr_key, m.LoginThrottle.failures > 0)
+                    .values(failures=m.LoginThrottle.failures - 1)
+                )
                 if self.hasher.check_needs_rehash(row.password_hash):
                     fresh = s.get(m.StaffUser, row.id)
                     fresh.password_hash = self.hasher.hash(password)
@@ -187,11 +198,59 @@ class StaffUsers:
         if row is None:
             self._dummy = self._dummy or self.hasher.hash("not a real password")
             self._verify(self._dummy, password)
-        with self.db.write() as s:
-            s.execute(delete(m.LoginFailure).where(m.LoginFailure.at <= since))
-            s.add_all([m.LoginFailure(key=k, at=now) for k in (user_key, addr_key)])
+        self._forget_stale(now - self.rules.window)
         log.info("staff login failed")  # neither the name nor the address: no personal data
         return LoginResult(None)
+
+    def _reserve(self, limits: dict[str, int], now: datetime) -> bool:
+        """Count one more failure for each key, unless that takes a key past its limit:
+        then nothing is counted (the transaction is rolled back) and False is returned.
+
+        The upsert takes the key's row lock on PostgreSQL (SQLite's writer already holds
+        the database), so a concurrent attempt on the same key waits here and then
+        counts from this one's result. Keys are raised in one order everywhere, so two
+        attempts cannot wait on each other.
+        """
+        try:
+            with self.db.write() as s:
+                for key in sorted(limits):
+                    s.execute(self._count_attempt(key, now))
+                counts = dict(
+                    s.execute(
+                        select(m.LoginThrottle.key, m.LoginThrottle.failures).where(
+                            m.LoginThrottle.key.in_(list(limits))
+                        )
+                    ).all()
+                )
+                if any(counts[key] > limit for key, limit in limits.items()):
+                    raise _Throttled()
+        except _Throttled:
+            return False
+        return True
+
+    def _count_attempt(self, key: str, now: datetime) -> Insert:
+        t = m.LoginThrottle
+        insert = sqlite_insert if self.db.is_sqlite else pg_insert
+        stmt = insert(t).values(key=key, failures=1, last_at=now)
+        recent = t.last_at > now - self.rules.window
+        return stmt.on_conflict_do_update(
+            index_elements=[t.key],
+            set_={"failures": case((recent, t.failures + 1), else_=1), "last_at": now},
+        )
+
+    def _forget_stale(self, since: datetime) -> None:
+        """Drop counters whose window has passed (a few hundred at a time).
+
+        On its own, after the attempt: on PostgreSQL it skips rows another attempt holds
+        rather than waiting for them, so it can never deadlock with a reservation."""
+        t = m.LoginThrottle
+        stale = select(t.key).where(t.last_at <= since).limit(500)
+        if not self.db.is_sqlite:
+            stale = stale.with_for_update(skip_locked=True)
+        with self.db.write() as s:
+            keys = list(s.scalars(stale))
+            if keys:
+                s.execute(delete(t).where(t.key.in_(keys), t.last_at <= since))
 
     def _verify(self, hashed: str, password: str) -> bool:
         try:

@@ -1,9 +1,9 @@
 """The Staff JSON API (PRODUCT.md): bookings, alerts, elders, conversations — session
 cookie or bearer token.
 
-Reading a profile, a conversation or a list of either writes an audit row before the
-data leaves. Conversations are Rasa's own events (anxin.event_broker), read back by
-care.conversation_log.
+Every read of people's data (a list or one record: bookings, alerts, elders,
+conversations) writes an audit row before the data leaves. Conversations are Rasa's own
+events (anxin.event_broker), read back by care.conversation_log.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from staff import redact
 from staff.auth import ALL, STAFF, Console, allow, console
 from staff.conversation_pages import listing, subject
 from staff.conversation_voice import for_api, mark_spoken
+from staff.limits import INT64_MAX, RecordId
+from staff.pages import shown_alerts
 
 router = APIRouter(prefix="/api")
 
@@ -28,20 +30,28 @@ def bookings(
     service: Optional[str] = None,
     day: Optional[date] = Query(None, alias="date"),
     status: Optional[str] = None,
-    elder_id: Optional[int] = None,
+    elder_id: Optional[int] = Query(None, ge=1, le=INT64_MAX),
     limit: int = Query(200, ge=1, le=500),
     who: Principal = Depends(allow(*ALL)),
     c: Console = Depends(console),
 ) -> dict[str, Any]:
     rows = c.views.bookings(service=service, day=day, status=status, elder_id=elder_id, limit=limit)
+    asked = {"service": service, "date": day.isoformat() if day else None, "status": status,
+             "elder_id": elder_id}  # fmt: skip
+    c.audit(who, "bookings.list", "bookings",
+            {"filters": {k: v for k, v in asked.items() if v is not None}, "count": len(rows),
+             "redacted": who.role == "volunteer"})  # fmt: skip
     return {"bookings": [redact.booking(b, who.role) for b in rows]}
 
 
 @router.get("/bookings/{booking_id}")
 def booking(
-    booking_id: int, who: Principal = Depends(allow(*ALL)), c: Console = Depends(console)
+    booking_id: RecordId, who: Principal = Depends(allow(*ALL)), c: Console = Depends(console)
 ) -> dict[str, Any]:
-    return redact.booking(c.care.bookings.get(booking_id), who.role)
+    found = c.care.bookings.get(booking_id)  # 404 before anything is written
+    c.audit(who, "booking.view", f"booking:{booking_id}",
+            {"elder": found.elder_id, "redacted": who.role == "volunteer"})  # fmt: skip
+    return redact.booking(found, who.role)
 
 
 @router.get("/alerts")
@@ -51,14 +61,19 @@ def alerts(
     c: Console = Depends(console),
 ) -> dict[str, Any]:
     rows = c.views.alerts(include_resolved=include_resolved)
+    c.audit(who, "alerts.list", "alerts",
+            {**shown_alerts(rows, who), "include_resolved": include_resolved})  # fmt: skip
     return {"alerts": [redact.alert(a, who.role) for a in rows]}
 
 
 @router.get("/alerts/{alert_id}")
 def alert(
-    alert_id: int, who: Principal = Depends(allow(*ALL)), c: Console = Depends(console)
+    alert_id: RecordId, who: Principal = Depends(allow(*ALL)), c: Console = Depends(console)
 ) -> dict[str, Any]:
-    return redact.alert(c.views.alert(alert_id), who.role)
+    found = c.views.alert(alert_id)  # 404 before anything is written
+    c.audit(who, "alert.view", f"alert:{alert_id}",
+            {"person": found.person_id, "redacted": who.role == "volunteer"})  # fmt: skip
+    return redact.alert(found, who.role)
 
 
 @router.get("/elders")
@@ -70,7 +85,7 @@ def elders(who: Principal = Depends(allow(*ALL)), c: Console = Depends(console))
 
 @router.get("/elders/{elder_id}")
 def elder(
-    elder_id: int, who: Principal = Depends(allow(*ALL)), c: Console = Depends(console)
+    elder_id: RecordId, who: Principal = Depends(allow(*ALL)), c: Console = Depends(console)
 ) -> dict[str, Any]:
     person = c.views.elder(elder_id)  # 404 before anything is written
     c.audit(who, "elder.view", f"person:{elder_id}", {"redacted": who.role == "volunteer"})

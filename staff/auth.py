@@ -8,9 +8,14 @@ can never drive the form pages (which rely on CSRF tokens tied to a session).
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import json
 import logging
-from dataclasses import dataclass
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Callable, Optional
 
 from fastapi import Depends, Request
@@ -32,6 +37,38 @@ STAFF = ("admin", "staff")
 ADMIN = ("admin",)
 
 
+class SeenByPoll:
+    """What each viewer's alerts poll last showed, and when that was audited.
+
+    The alerts page asks for the open alerts every few seconds (``/alerts/live``). An
+    audit row per poll would be 720 rows an hour per open screen, burying the views a
+    reviewer looks for. A row is written instead when what a viewer is shown changes
+    (an alert raised, taken, resolved), and again every ``REPEAT`` while the same
+    screen stays open: the log still says who could see which alert, and from when.
+    Kept per console process (a second process audits its own first poll again).
+    """
+
+    REPEAT = timedelta(minutes=10)
+    VIEWERS = 1000  # memory bound: the longest-quiet viewer is forgotten first
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last: OrderedDict[str, tuple[str, datetime]] = OrderedDict()
+
+    def news(self, viewer: str, shown: Any, now: datetime) -> bool:
+        """True when this poll should be audited (and is noted as audited)."""
+        digest = hashlib.sha256(json.dumps(shown, sort_keys=True, default=str).encode()).hexdigest()
+        with self._lock:
+            before = self._last.get(viewer)
+            if before and before[0] == digest and now - before[1] < self.REPEAT:
+                return False
+            self._last[viewer] = (digest, now)
+            self._last.move_to_end(viewer)
+            while len(self._last) > self.VIEWERS:
+                self._last.popitem(last=False)
+            return True
+
+
 class LoginRequired(Exception):
     """No valid session or token: the login page for a browser, 401 for the API."""
 
@@ -50,6 +87,7 @@ class Console:
     sessions: StaffSessions
     views: StaffViews
     conversations: ConversationLog
+    polls: SeenByPoll = field(default_factory=SeenByPoll)
 
     @classmethod
     def of(cls, care: CareServices, settings: StaffSettings) -> Console:

@@ -30,6 +30,7 @@ from care.records import BookingRecord
 from care.staff_sessions import Principal
 from staff import i18n, redact
 from staff.auth import ALL, STAFF, Console, Forbidden, allow, console, posted_by, same_token
+from staff.limits import RecordId, parse_json, record_id
 from staff.render import language, message, page
 
 log = logging.getLogger(__name__)
@@ -205,7 +206,7 @@ def _target_label(slot: Any, lang: str, c: Console) -> str:
 
 @router.get("/bookings/{booking_id}")
 def booking_change(
-    booking_id: int,
+    booking_id: RecordId,
     request: Request,
     who: Principal = Depends(allow(*STAFF)),
     c: Console = Depends(console),
@@ -230,7 +231,7 @@ def _done(b: BookingRecord, what: str) -> Response:
 
 @router.post("/bookings/{booking_id}/cancel")
 def cancel(
-    booking_id: int,
+    booking_id: RecordId,
     request: Request,
     reason: str = Form(""),
     who: Principal = Depends(posted_by(*STAFF)),
@@ -251,7 +252,7 @@ def cancel(
 
 @router.post("/bookings/{booking_id}/move")
 def move(
-    booking_id: int,
+    booking_id: RecordId,
     request: Request,
     slot_id: str = Form(""),
     reason: str = Form(""),
@@ -261,14 +262,15 @@ def move(
     c.care.bookings.get(booking_id)  # 404 for an unknown id before the form
     if not sb.clean_reason(reason):
         return _change_page(request, who, c, booking_id, 400, message(request, "reason_required"))
-    if not slot_id.strip().isdigit():
+    target = record_id(slot_id)
+    if target is None:
         note = message(request, "move_pick_slot")
         return _change_page(request, who, c, booking_id, 400, note, reason)
     try:
         moved = sb.move_for_elder(
             c.care.bookings,
             booking_id,
-            int(slot_id),
+            target,
             who.name,
             reason,
             c.care.settings.centre_hotline,
@@ -293,10 +295,8 @@ async def _api_body(request: Request, who: Principal) -> dict[str, Any]:
     if who.via == "session" and not same_token(request.headers.get("x-csrf-token"), who.csrf_token):
         log.warning("staff API: session post without a valid CSRF token refused")
         raise Forbidden()
-    try:
-        body = await request.json()
-    except ValueError:
-        raise InvalidRequest("the body must be JSON") from None
+    # Bounded in size and depth here too, not only by the app's RequestLimits.
+    body = parse_json(await request.body())
     if not isinstance(body, dict):
         raise InvalidRequest("the body must be a JSON object")
     return body
@@ -308,7 +308,7 @@ def _conflict(exc: CareError) -> JSONResponse:
 
 @router.post("/api/bookings/{booking_id}/cancel")
 async def api_cancel(
-    booking_id: int,
+    booking_id: RecordId,
     request: Request,
     who: Principal = Depends(allow(*STAFF)),
     c: Console = Depends(console),
@@ -334,7 +334,7 @@ async def api_cancel(
 
 @router.post("/api/bookings/{booking_id}/move")
 async def api_move(
-    booking_id: int,
+    booking_id: RecordId,
     request: Request,
     who: Principal = Depends(allow(*STAFF)),
     c: Console = Depends(console),
@@ -344,8 +344,8 @@ async def api_move(
     reason, slot_id = body.get("reason"), body.get("slot_id")
     if not isinstance(reason, str) or not sb.clean_reason(reason):
         raise InvalidRequest("reason is required")
-    if not isinstance(slot_id, int) or isinstance(slot_id, bool):
-        raise InvalidRequest("slot_id must be a number")
+    if not isinstance(slot_id, int) or isinstance(slot_id, bool) or record_id(str(slot_id)) is None:
+        raise InvalidRequest("slot_id must be a slot's number")
     try:
         done = sb.move_for_elder(
             c.care.bookings, booking_id, slot_id, who.name, reason, c.care.settings.centre_hotline

@@ -3,10 +3,13 @@
 There is no signing secret to configure: sessions are random tokens kept (hashed)
 in the database. Defaults are safe for one machine: bound to 127.0.0.1, cookies
 without ``Secure`` only because plain http://127.0.0.1 would otherwise drop them.
+Bound to any other address (``ANXIN_STAFF_HOST``, else ``ANXIN_BIND``) the console
+refuses to start unless ``ANXIN_STAFF_SECURE_COOKIES=1`` (it is then behind HTTPS).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,6 +20,48 @@ from care.staff_users import ThrottleRules
 
 def _flag(value: Optional[str]) -> bool:
     return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+class UnsafeExposure(ValueError):
+    """The console would hand session cookies without ``Secure`` beyond this machine."""
+
+
+def loopback(host: str) -> bool:
+    """True only for an address no other machine can reach (127.0.0.0/8, ::1, localhost).
+
+    Anything else counts as exposed: 0.0.0.0, ::, a LAN address, or a host name, which
+    may resolve to anything.
+    """
+    host = host.strip().strip("[]").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def console_host(env: Mapping[str, str]) -> str:
+    # Same interface as the other services unless the console is set apart.
+    return env.get("ANXIN_STAFF_HOST") or env.get("ANXIN_BIND") or "127.0.0.1"
+
+
+def exposure_problem(host: str, secure_cookies: bool) -> Optional[str]:
+    """Why the console must not start on ``host``, or None when it may."""
+    if secure_cookies or loopback(host):
+        return None
+    return (
+        f"the staff console would listen on {host}, beyond this machine, with session "
+        "cookies a browser also sends over plain HTTP: serve it behind HTTPS and set "
+        "ANXIN_STAFF_SECURE_COOKIES=1 (or bind it to 127.0.0.1 with ANXIN_STAFF_HOST)"
+    )
+
+
+def check_exposure(env: Mapping[str, str]) -> None:
+    """``UnsafeExposure`` when the environment would serve the console insecurely."""
+    problem = exposure_problem(console_host(env), _flag(env.get("ANXIN_STAFF_SECURE_COOKIES")))
+    if problem:
+        raise UnsafeExposure(problem)
 
 
 @dataclass(frozen=True)
@@ -41,6 +86,12 @@ class StaffSettings:
     # How often the alerts page and dashboard ask for new alerts (0: never; reload by hand).
     alerts_poll_s: float = 5.0
 
+    def check_exposure(self) -> None:
+        """``UnsafeExposure`` when these settings would serve the console insecurely."""
+        problem = exposure_problem(self.host, self.secure_cookies)
+        if problem:
+            raise UnsafeExposure(problem)
+
     @property
     def session_lifetime(self) -> timedelta:
         return timedelta(hours=self.session_hours)
@@ -57,8 +108,7 @@ class StaffSettings:
     def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> StaffSettings:
         env = os.environ if environ is None else environ
         return cls(
-            # Same interface as the other services unless the console is set apart.
-            host=env.get("ANXIN_STAFF_HOST") or env.get("ANXIN_BIND") or "127.0.0.1",
+            host=console_host(env),
             port=int(env.get("ANXIN_STAFF_PORT", "8080")),
             secure_cookies=_flag(env.get("ANXIN_STAFF_SECURE_COOKIES")),
             session_hours=float(env.get("ANXIN_STAFF_SESSION_HOURS", "8")),

@@ -31,6 +31,7 @@ from staff import recordings_pages, redact
 from staff.auth import ALL, STAFF, Console, Forbidden, allow, console, posted_by
 from staff.conversation_query import audit_detail, filters_from, page_from
 from staff.conversation_voice import for_page, mark_spoken
+from staff.limits import record_id
 from staff.render import message, page
 
 router = APIRouter()
@@ -140,16 +141,17 @@ def flag(
     c: Console = Depends(console),
 ) -> Response:
     corrections = Corrections(c.care.db, c.care.clock, known_intents())
-    if not event_id.isdigit():
+    event = record_id(event_id)
+    if event is None:
         raise InvalidRequest("event_id must be a message number")
     try:
-        corrections.flag(conversation_id, int(event_id), correct_intent, who.name)
+        corrections.flag(conversation_id, event, correct_intent, who.name)
     except InvalidRequest as exc:
         note = f"{message(request, 'bad_request')} {exc}"
         return conversation_page(request, who, c, conversation_id, 400, note)
     c.audit(who, "conversation.flag", subject(conversation_id),
-            {"event_id": int(event_id), "intent": correct_intent})  # fmt: skip
-    target = f"/conversations/{conversation_id}#turn-{event_id}"
+            {"event_id": event, "intent": correct_intent})  # fmt: skip
+    target = f"/conversations/{conversation_id}#turn-{event}"
     return RedirectResponse(target, status_code=303)
 
 

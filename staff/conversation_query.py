@@ -16,6 +16,7 @@ from care.conversation_log import Filters
 from care.errors import InvalidRequest
 
 TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+EARLIEST, LATEST = date(1900, 1, 1), date(2999, 12, 31)
 
 
 def _text(request: Request, name: str) -> Optional[str]:
@@ -39,16 +40,20 @@ def _day(request: Request, name: str) -> Optional[date]:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise InvalidRequest(f"{name} must be a date like 2026-11-28") from None
+    # A day at the ends of the calendar has no local midnight to search from.
+    if not EARLIEST <= day <= LATEST:
+        raise InvalidRequest(f"{name} must be between {EARLIEST} and {LATEST}")
+    return day
 
 
 def _number(request: Request, name: str, default: Optional[int] = None) -> Optional[int]:
     value = _text(request, name)
     if value is None:
         return default
-    if not value.isdigit() or len(value) > 9:
+    if not value.isascii() or not value.isdigit() or len(value) > 9:
         raise InvalidRequest(f"{name} must be a whole number")
     return int(value)
 

@@ -23,7 +23,7 @@ from care.staff_sessions import Principal
 from staff import i18n
 from staff.auth import ALL, STAFF, Console, allow, console, posted_by
 from staff.conversation_pages import conversation_page, subject
-from staff.pages import alert_rows, colleagues
+from staff.pages import alert_rows, colleagues, shown_alerts
 from staff.rasa_log import RasaUnavailable, append_staff_reply
 from staff.render import language, message
 
@@ -109,7 +109,11 @@ def live_alerts(
 ) -> Response:
     """The open alerts as the page shows them, for the page's poll: the same rows and the
     same redaction as a reload, so a volunteer learns nothing new this way."""
-    rows = alert_rows(c, c.views.alerts(), who.role)
+    alerts = c.views.alerts()
+    rows = alert_rows(c, alerts, who.role)
+    # Audited when what this viewer is shown changes, not at every poll (see SeenByPoll).
+    if c.polls.news(who.actor, rows, c.care.clock()):
+        c.audit(who, "alerts.poll", "alerts", shown_alerts(alerts, who))
     actions = who.role in STAFF and request.query_params.get("actions") == "1"
     env = request.app.state.templates
     lang = language(request)

@@ -29,6 +29,7 @@ from staff.auth import (
     posted_by,
     same_token,
 )
+from staff.limits import RecordId
 from staff.people_pages import day_label, people
 from staff.render import language, message, page
 
@@ -126,18 +127,26 @@ def alert_rows(c: Console, alerts: list[AlertRecord], role: str) -> list[dict[st
     return rows
 
 
+def shown_alerts(alerts: list[AlertRecord], who: Principal) -> dict[str, Any]:
+    """The audit detail of a view listing alerts: which ones (their summaries hold
+    symptoms and words of crisis), redacted or not."""
+    return {"alerts": [a.id for a in alerts], "redacted": who.role == "volunteer"}
+
+
 @router.get("/")
 def dashboard(
     request: Request, who: Principal = Depends(allow(*ALL)), c: Console = Depends(console)
 ) -> Response:
     today = c.today()
+    alerts = c.views.alerts()
+    c.audit(who, "dashboard.view", "dashboard", shown_alerts(alerts, who))
     return page(
         request,
         "dashboard.html",
         who,
         today=today.isoformat(),
         load=c.views.load(today),
-        alerts=alert_rows(c, c.views.alerts(), who.role),
+        alerts=alert_rows(c, alerts, who.role),
         actions=False,
         poll_s=c.settings.alerts_poll_s,
         conversations_today=c.conversations.per_channel(today),
@@ -166,13 +175,15 @@ def mood_trend(c: Console, lang: str) -> list[dict[str, Any]]:
 def _alerts_page(
     request: Request, who: Principal, c: Console, status_code: int = 200, note: str = ""
 ) -> Response:
+    alerts = c.views.alerts()
+    c.audit(who, "alerts.view", "alerts", shown_alerts(alerts, who))
     return page(
         request,
         "alerts.html",
         who,
         status_code=status_code,
         message=note,
-        alerts=alert_rows(c, c.views.alerts(), who.role),
+        alerts=alert_rows(c, alerts, who.role),
         actions=who.role in STAFF,
         colleagues=colleagues(c) if who.role in STAFF else [],
         poll_s=c.settings.alerts_poll_s,
@@ -193,7 +204,7 @@ def alerts(
 
 @router.post("/alerts/{alert_id}/acknowledge")
 def acknowledge(
-    alert_id: int,
+    alert_id: RecordId,
     request: Request,
     who: Principal = Depends(posted_by(*STAFF)),
     c: Console = Depends(console),
@@ -207,7 +218,7 @@ def acknowledge(
 
 @router.post("/alerts/{alert_id}/assign")
 def assign(
-    alert_id: int,
+    alert_id: RecordId,
     request: Request,
     to: str = Form(""),
     who: Principal = Depends(posted_by(*STAFF)),
@@ -225,7 +236,7 @@ def assign(
 
 @router.post("/alerts/{alert_id}/resolve")
 def resolve(
-    alert_id: int,
+    alert_id: RecordId,
     request: Request,
     note: str = Form(""),
     who: Principal = Depends(posted_by(*STAFF)),
@@ -242,9 +253,9 @@ def resolve(
 
 
 def _users_page(request: Request, who: Principal, c: Console, **extra: Any) -> Response:
-    return page(
-        request, "users.html", who, users=c.users.all(), tokens=c.sessions.tokens(), **extra
-    )
+    users, tokens = c.users.all(), c.sessions.tokens()
+    c.audit(who, "staff_users.view", "staff_users", {"users": len(users), "tokens": len(tokens)})
+    return page(request, "users.html", who, users=users, tokens=tokens, **extra)
 
 
 @router.get("/users")
@@ -280,7 +291,7 @@ def new_token(
 
 @router.post("/users/tokens/{token_id}/revoke")
 def revoke_token(
-    token_id: int,
+    token_id: RecordId,
     request: Request,
     who: Principal = Depends(posted_by(*ADMIN)),
     c: Console = Depends(console),
@@ -319,6 +330,8 @@ def audit_log(
 ) -> Response:
     with c.care.db.read() as s:
         entries = care_audit.entries(s, limit=300)
+    # The log names who saw whom: reading it is itself recorded.
+    c.audit(who, "audit.view", "audit_log", {"entries": len(entries)})
     rows = [
         {**e.__dict__, "at_local": e.at.astimezone(c.care.tz).strftime("%Y-%m-%d %H:%M:%S")}
         for e in entries

@@ -16,6 +16,7 @@ from care.staff_people import MoodDay, StaffPeople
 from care.staff_sessions import Principal
 from staff import redact
 from staff.auth import ALL, STAFF, Console, allow, console, posted_by
+from staff.limits import RecordId
 from staff.render import language, message, page
 
 router = APIRouter()
@@ -104,7 +105,7 @@ def elders(
 
 @router.get("/elders/{elder_id}")
 def elder(
-    elder_id: int,
+    elder_id: RecordId,
     request: Request,
     who: Principal = Depends(allow(*ALL)),
     c: Console = Depends(console),
@@ -114,8 +115,8 @@ def elder(
 
 @router.post("/elders/{elder_id}/links/{link_id}/approve")
 def approve_link(
-    elder_id: int,
-    link_id: int,
+    elder_id: RecordId,
+    link_id: RecordId,
     request: Request,
     who: Principal = Depends(posted_by(*STAFF)),
     c: Console = Depends(console),
@@ -130,8 +131,8 @@ def approve_link(
 
 @router.post("/elders/{elder_id}/links/{link_id}/revoke")
 def revoke_link(
-    elder_id: int,
-    link_id: int,
+    elder_id: RecordId,
+    link_id: RecordId,
     request: Request,
     reason: str = Form(""),
     who: Principal = Depends(posted_by(*STAFF)),

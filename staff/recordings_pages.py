@@ -18,6 +18,7 @@ from fastapi.responses import FileResponse, Response
 from care.recordings import RecordingRefused, RecordingSettings, open_for_review
 from care.staff_sessions import Principal
 from staff.auth import STAFF, Console, Forbidden, allow, console
+from staff.limits import RecordId
 from staff.render import language
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ def first_listen(request: Request) -> bool:
 
 @router.get("/recordings/{recording_id:int}/audio")
 def recording_audio(
-    recording_id: int,
+    recording_id: RecordId,
     request: Request,
     who: Principal = Depends(allow(*STAFF)),
     c: Console = Depends(console),
