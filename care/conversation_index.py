@@ -35,6 +35,7 @@ from care.models_review import ConversationFacet as Facet
 from care.models_review import ConversationIndexState as State
 from care.models_review import ConversationSummary as Summary
 from care.models_review import ConversationTurn as TurnRow
+from care.senders import UNKNOWN, split_sender
 
 log = logging.getLogger(__name__)
 
@@ -158,15 +159,28 @@ def summarise(
 
 
 def _elders(s: Any, senders: list[str]) -> dict[str, dict[str, int]]:
-    """Channel identities of these senders: sender -> {channel: person id}."""
+    """Channel identities of these senders: sender -> {channel: person id}.
+
+    A sender id names its channel and the person's id on it (care.senders); one that
+    names no channel belongs to nobody.
+    """
     found: dict[str, dict[str, int]] = defaultdict(dict)
+    wanted: dict[str, dict[str, str]] = defaultdict(dict)  # external id -> channel -> sender
+    for sender in senders:
+        channel, external = split_sender(sender)
+        if channel != UNKNOWN:
+            wanted[external][channel] = sender
+    if not wanted:
+        return found
     for external_id, channel, person_id in s.execute(
         select(m.ChannelIdentity.external_id, m.ChannelIdentity.channel,
                m.ChannelIdentity.person_id)
-        .where(m.ChannelIdentity.external_id.in_(senders))
+        .where(m.ChannelIdentity.external_id.in_(list(wanted)))
         .order_by(m.ChannelIdentity.id)
     ):  # fmt: skip
-        found[external_id].setdefault(channel, person_id)
+        named = wanted[external_id].get(channel)
+        if named is not None:
+            found[named].setdefault(channel, person_id)
     return found
 
 

@@ -14,6 +14,7 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from care.senders import external_for
 from care.staff_replies import StaffReplies
 from channels.wechat_xml import pack, render_messages
 
@@ -37,12 +38,13 @@ async def deliver_outbox(core: WeChatCore) -> int:
             sent += 1
         else:
             await asyncio.to_thread(store.unclaim, item.notification_id)
-    # Staff replies in a handed-off conversation (the sender id is the openid).
+    # Staff replies in a handed-off conversation (``wechat:<openid>``).
     replies = StaffReplies(store.db, store.clock)
     for reply in await asyncio.to_thread(replies.pending, CHANNEL):
-        if not await asyncio.to_thread(replies.claim, reply.id):
+        openid = external_for(CHANNEL, reply.conversation_id)
+        if openid is None or not await asyncio.to_thread(replies.claim, reply.id):
             continue
-        if await core._send(reply.conversation_id, [reply.text]):
+        if await core._send(openid, [reply.text]):
             sent += 1
         else:
             await asyncio.to_thread(replies.unclaim, reply.id)
@@ -89,6 +91,7 @@ async def run_forever(core: WeChatCore) -> None:
             if time.monotonic() - last_cleanup > CLEANUP_S:
                 await asyncio.to_thread(core.store.forget_receipts, timedelta(days=1))
                 await asyncio.to_thread(core.store.forget_answered, CHANNEL, ANSWERED_KEPT)
+                await asyncio.to_thread(core.nonces.forget, core.now())
                 last_cleanup = time.monotonic()
         except asyncio.CancelledError:
             raise

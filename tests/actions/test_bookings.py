@@ -7,12 +7,14 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.bookings import ActionListBookings
 from care.audit import Actor
+from care.senders import sender_id
 from tests.care.helpers import elder, load_small, slot_id
 
 
 def tracker(sender: str, language: str = "zh") -> Tracker:
     user = {"event": "user", "text": "我都约了啥", "input_channel": "wechat", "parse_data": {}}
-    return Tracker(sender, {"language": language}, {"text": "…"}, [user], False, None, {}, "")
+    conversation = sender_id("wechat", sender)  # Rasa's sender id
+    return Tracker(conversation, {"language": language}, {"text": "…"}, [user], False, None, {}, "")
 
 
 async def test_lists_what_is_coming_up(care):
@@ -48,7 +50,7 @@ async def test_nothing_booked(care):
 def asking(sender: str, text: str, entities=(), slots=None) -> Tracker:
     user = {"event": "user", "text": text, "input_channel": "wechat", "parse_data": {}}
     latest = {"text": text, "entities": list(entities)}
-    return Tracker(sender, slots or {}, latest, [user], False, None, {}, "")
+    return Tracker(sender_id("wechat", sender), slots or {}, latest, [user], False, None, {}, "")
 
 
 async def test_cancel_tomorrows_lunch_by_name(care):
