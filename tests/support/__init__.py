@@ -1,0 +1,1 @@
+"""Helpers shared by the test suites (never a test module imported by another)."""
