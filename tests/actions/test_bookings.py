@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
@@ -45,6 +47,27 @@ async def test_nothing_booked(care):
     d = CollectingDispatcher()
     await ActionListBookings(care).run(d, tracker("nobody"), {})
     assert [m["response"] for m in d.messages] == ["utter_no_bookings"]
+
+
+def test_the_speaker_is_whom_the_sender_id_names_not_the_channel_a_message_claims(care):
+    load_small(care)
+    grandma = elder(care)
+    care.people.add_identity(grandma.id, "telegram", "123")
+    code = "meal:2026-11-26:lunch:delivery"
+    care.bookings.book(grandma.id, slot_id(care, code), Actor.person(grandma.id), "telegram")
+    claims_telegram = {"event": "user", "text": "我都约了啥", "input_channel": "telegram"}
+
+    def listed(conversation: str) -> str:
+        d = CollectingDispatcher()
+        t = Tracker(conversation, {"language": "zh"}, {"text": "…"}, [claims_telegram], False,
+                    None, {}, "")  # fmt: skip
+        asyncio.run(ActionListBookings(care).run(d, t, {}))
+        return str(d.messages[0]["response"])
+
+    assert listed("telegram:123") == "utter_your_bookings"
+    # The same id from the REST channel (or with no channel at all) is somebody else.
+    for other in ("rest:123", "rest:telegram:123", "123", "voice:123"):
+        assert listed(other) == "utter_no_bookings", other
 
 
 def asking(sender: str, text: str, entities=(), slots=None) -> Tracker:
