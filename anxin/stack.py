@@ -86,8 +86,9 @@ def write_credentials(run: RunSettings, environ: Optional[Mapping[str, str]] = N
     secrets are set.
 
     The file names channels only; their secrets stay in the environment
-    (channels.config), so nothing secret is written to disk. Voice needs no secrets:
-    like REST it is always on, reachable where Rasa is bound (ANXIN_BIND).
+    (channels.config), so nothing secret is written to disk. Voice, like REST, is
+    always on, reachable where Rasa is bound (ANXIN_BIND), for callers holding
+    ANXIN_REST_TOKEN, or on this machine only without it (channels/caller_auth.py).
     """
     from channels.config import enabled_channels
 

@@ -35,6 +35,7 @@ from typing import Any, Awaitable, Callable
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
+from rasa.shared.constants import DEFAULT_SENDER_ID
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -84,7 +85,8 @@ def _namespaced(
     """
 
     async def handle(message: UserMessage) -> Any:
-        caller = message.sender_id
+        # An empty sender is Rasa's "default" sender, as a missing one already is.
+        caller = message.sender_id or DEFAULT_SENDER_ID
         message.sender_id = sender_id(CHANNEL, caller)
         message.input_channel = CHANNEL  # a body's "input_channel" claims nothing
         _answers_to(message.output_channel, message.sender_id, caller)
