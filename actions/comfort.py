@@ -29,7 +29,7 @@ class ActionComfort(CareMixin, Action):
         language = tracker.get_slot("language") or "zh"
         channel = self.channel(tracker)
         try:
-            result = care.comfort.record(channel, tracker.sender_id, mood)
+            result = care.comfort.record(channel, self.external_id(tracker), mood)
         except Exception:  # a kind word must not depend on the database
             log.exception("could not record mood")
             dispatcher.utter_message(response=f"utter_comfort_{mood}")

@@ -164,14 +164,16 @@ class ActionLinkFamily(CareMixin, Action):
     ) -> list[EventType]:
         language = tracker.get_slot("language") or "zh"
         try:
-            me = self.care.identities.redeem(code, self.channel(tracker), tracker.sender_id)
+            me = self.care.identities.redeem(
+                code, self.channel(tracker), self.external_id(tracker)
+            )
             if me is not None:  # the person's own second app, not a relative
                 dispatcher.utter_message(response="utter_channel_linked", name=me.name)
                 return []
             link = self.care.family.redeem(
                 code,
                 self.channel(tracker),
-                tracker.sender_id,
+                self.external_id(tracker),
                 tracker.get_slot("family_name") or (person.name if person else ""),
                 relation=tracker.get_slot("family_relation"),
                 language=language,

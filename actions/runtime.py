@@ -17,6 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from care.audit import Actor
 from care.errors import AlreadyBooked, BookingClosed, CareError, NotPermitted
 from care.records import BookingRecord, PersonRecord
+from care.senders import request_key, split_sender
 from care.services import CareServices
 
 log = logging.getLogger(__name__)
@@ -63,15 +64,22 @@ class CareMixin:
 
     @staticmethod
     def channel(tracker: Tracker) -> str:
-        return tracker.get_latest_input_channel() or "unknown"
+        """The channel the conversation belongs to: its sender id's prefix (care.senders),
+        which only that channel's verified route gives, never what a request claims."""
+        return split_sender(tracker.sender_id)[0]
+
+    @staticmethod
+    def external_id(tracker: Tracker) -> str:
+        """The speaker's own id on that channel: their identity in care/."""
+        return split_sender(tracker.sender_id)[1]
 
     def request_key(self, tracker: Tracker) -> str:
         """The confirming message's id: a retried action (Rasa retries) books nothing twice."""
         message_id = tracker.latest_message.get("message_id") or len(tracker.events)
-        return f"{self.channel(tracker)}:{tracker.sender_id}:{message_id}"
+        return request_key(tracker.sender_id, message_id)
 
     def person(self, tracker: Tracker) -> Optional[PersonRecord]:
-        return self.care.people.find_by_identity(self.channel(tracker), tracker.sender_id)
+        return self.care.people.find_by_identity(self.channel(tracker), self.external_id(tracker))
 
     def upcoming(self, tracker: Tracker) -> list[BookingRecord]:
         """The speaker's upcoming bookings, or a linked relative's parent's (none for strangers)."""
@@ -112,7 +120,8 @@ class CareMixin:
                 return None
             language = tracker.get_slot("language") or "zh"
             person = self.care.people.register_elder(
-                self.channel(tracker), tracker.sender_id, tracker.get_slot("elder_name"), language
+                self.channel(tracker), self.external_id(tracker), tracker.get_slot("elder_name"),
+                language,
             )
         return Party(person.id, Actor.person(person.id))
 

@@ -55,7 +55,7 @@ class ActionEmergency(_SafetyAction):
         dispatcher.utter_message(response="utter_emergency_call_now", **numbers)
         try:
             outcome = self.care.safety.emergency(
-                self.channel(tracker), tracker.sender_id, _said(tracker)
+                self.channel(tracker), self.external_id(tracker), _said(tracker)
             )
         except Exception:  # the person must still be told who to call
             log.exception("could not record an emergency alert")
@@ -80,7 +80,9 @@ class ActionCrisis(_SafetyAction):
         numbers = self.numbers()
         dispatcher.utter_message(response="utter_crisis", **numbers)
         try:
-            self.care.safety.crisis(self.channel(tracker), tracker.sender_id, _said(tracker))
+            self.care.safety.crisis(
+                self.channel(tracker), self.external_id(tracker), _said(tracker)
+            )
         except Exception:
             log.exception("could not record a crisis alert")
         dispatcher.utter_message(response="utter_crisis_offer_person", **numbers)
@@ -96,7 +98,9 @@ class ActionHandoff(_SafetyAction):
     ) -> list[EventType]:
         numbers = self.numbers()
         try:
-            self.care.safety.handoff(self.channel(tracker), tracker.sender_id, _said(tracker))
+            self.care.safety.handoff(
+                self.channel(tracker), self.external_id(tracker), _said(tracker)
+            )
         except Exception:
             log.exception("could not record a hand-off alert")
             dispatcher.utter_message(response="utter_handoff_failed", **numbers)

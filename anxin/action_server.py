@@ -1,20 +1,51 @@
-"""Start rasa-sdk's action server with the care services built once, up front."""
+"""Start rasa-sdk's action server with the care services built once, up front.
+
+The server answers only Rasa: every route but ``/health`` needs ``Authorization: Bearer
+<ANXIN_ACTION_TOKEN>`` (Rasa sends it from bot/endpoints.yml; ``anxin run`` makes one
+per run when the operator set none), else 401 — an action speaks for whichever sender
+its request names, e.g. ``action_list_bookings``. rasa-sdk 3.6 has no token option of
+its own, so its app gets a request middleware here. It listens on ``ANXIN_ACTIONS_BIND``
+(this machine by default, whatever ``ANXIN_BIND`` is), where Rasa's endpoint URL points.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+from typing import Any
+
+from sanic import Sanic, response
+from sanic.request import Request
 
 from anxin.config import RunSettings
 from care.config import CareSettings
+from channels.caller_auth import bearer, same
 
 log = logging.getLogger(__name__)
 
 ACTION_SERVER_KEEP_ALIVE_S = 75
+OPEN_PATHS = ("/health",)  # the channels ask it whether the action server is up
+
+
+def require_token(app: Sanic, token: str) -> None:
+    """Refuse every request without ``token`` (but the health check) with a 401."""
+
+    @app.middleware("request")
+    async def action_token(request: Request) -> Any:
+        if request.path in OPEN_PATHS:
+            return None
+        if same(bearer(request.headers.get("authorization")), token):
+            return None
+        log.warning("action server: a request without the action token refused")
+        return response.json(
+            {"error": "Authorization: Bearer <ANXIN_ACTION_TOKEN> is required"}, status=401
+        )
 
 
 def serve(run: RunSettings, care_settings: CareSettings) -> None:
-    from rasa_sdk.endpoint import run as run_sdk
+    from rasa_sdk import utils
+    from rasa_sdk.endpoint import create_app
+    from rasa_sdk.plugin import plugin_manager
 
     from actions import runtime
     from care.conversation_retention import Purger as ConversationPurger
@@ -27,10 +58,16 @@ def serve(run: RunSettings, care_settings: CareSettings) -> None:
     runtime.install(care)
     Purger(care.db).start()  # voice recordings past their retention go, hourly
     ConversationPurger(care.db).start()  # and conversations idle past theirs
-    os.environ["SANIC_HOST"] = run.bind  # rasa-sdk reads its interface from here
     # Rasa keeps its connections here open (anxin/rasa_server.py) and drops them
     # after 2 s idle. The server must not drop them first: after a pause (a stopped
     # or starved process) Sanic's overdue keep-alive timer fired before it read the
     # request already waiting on the socket, and reset the connection under it.
+    # Sanic reads it from the environment when the app is made.
     os.environ["SANIC_KEEP_ALIVE_TIMEOUT"] = str(ACTION_SERVER_KEEP_ALIVE_S)
-    run_sdk("actions", port=run.actions_port)
+    # rasa_sdk.endpoint.run, with the token required.
+    app = create_app("actions")
+    require_token(app, run.action_token)
+    plugin_manager().hook.attach_sanic_app_extensions(app=app)
+    log.info("Action endpoint is up and running on http://%s:%d", run.actions_bind,
+             run.actions_port)  # fmt: skip
+    app.run(run.actions_bind, run.actions_port, workers=utils.number_of_sanic_workers())

@@ -34,10 +34,14 @@ CONTENT_TYPES = {
 def turn(
     base_url: str, sender: str, audio: bytes, content_type: str, language: Optional[str] = None
 ) -> tuple[int, dict[str, Any]]:
-    """One spoken turn: the HTTP status and the channel's JSON answer."""
+    """One spoken turn: the HTTP status and the channel's JSON answer (ANXIN_REST_TOKEN
+    is sent when set)."""
+    from anxin.config import rest_auth
+
     query = {"sender": sender, **({"language": language} if language else {})}
     url = f"{base_url.rstrip('/')}/webhooks/voice/turn?{urllib.parse.urlencode(query)}"
-    req = urllib.request.Request(url, data=audio, headers={"Content-Type": content_type})
+    headers = {"Content-Type": content_type, **rest_auth()}
+    req = urllib.request.Request(url, data=audio, headers=headers)
     try:
         # A first transcription loads nothing (models load at start-up) but a busy
         # machine may take a while on a long turn.

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import secrets
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Optional
 
@@ -21,18 +22,35 @@ class RunSettings:
     rasa_port: int
     actions_port: int
     staff_port: int
-    # Rasa's HTTP API (trackers, /status) is an admin interface: token-protected
-    # whenever it listens beyond this machine.
+    # Rasa's HTTP API (trackers, /status) is an admin interface: the operator's token
+    # (required whenever it listens beyond this machine) ...
     rasa_token: Optional[str] = None
     # Scale-out: conversations (trackers) and their locks in Redis, shared by several
     # Rasa worker processes; without Redis, one process keeps them in memory.
     redis_url: Optional[str] = None
     redis_prefix: str = "anxin"  # several centres (or test runs) may share one Redis
     rasa_workers: int = 1
+    # ... or, without one, a token made for this run: the API needs one on every address.
+    generated_rasa_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    # What Rasa shows the action server (ANXIN_ACTION_TOKEN, else made for this run).
+    action_token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
+    # The action server listens here, where Rasa reaches it: this machine by default,
+    # whatever ANXIN_BIND is (ANXIN_ACTIONS_BIND for an action server elsewhere).
+    actions_bind: str = "127.0.0.1"
+    # Integrations calling the REST and voice routes show this (channels/caller_auth.py).
+    rest_token: Optional[str] = None
+
+    @property
+    def rasa_api_token(self) -> str:
+        """The token Rasa's HTTP API asks of every caller (the staff console included)."""
+        return self.rasa_token or self.generated_rasa_token
 
     @property
     def action_endpoint_url(self) -> str:
-        return f"http://127.0.0.1:{self.actions_port}/webhook"
+        host = "127.0.0.1" if self.actions_bind in ("0.0.0.0", "::", "") else self.actions_bind
+        if ":" in host:  # an IPv6 address in a URL
+            host = f"[{host}]"
+        return f"http://{host}:{self.actions_port}/webhook"
 
     @classmethod
     def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> RunSettings:
@@ -53,11 +71,19 @@ class RunSettings:
             redis_url=env.get("ANXIN_REDIS_URL") or None,
             redis_prefix=_prefix(env),
             rasa_workers=_workers(env),
+            actions_bind=env.get("ANXIN_ACTIONS_BIND") or "127.0.0.1",
+            rest_token=env.get("ANXIN_REST_TOKEN") or None,
+            **_action_token(env),
         )
 
     @property
     def local_only(self) -> bool:
         return self.bind in ("127.0.0.1", "localhost", "::1")
+
+
+def _action_token(env: Mapping[str, str]) -> dict[str, str]:
+    token = env.get("ANXIN_ACTION_TOKEN")
+    return {"action_token": token} if token else {}
 
 
 def _port(env: Mapping[str, str], name: str, default: int) -> int:
@@ -87,3 +113,11 @@ def _prefix(env: Mapping[str, str]) -> str:
     if not raw.isalnum():  # Rasa's Redis stores accept letters and digits only
         raise SystemExit(f"ANXIN_REDIS_PREFIX={raw!r}: letters and digits only")
     return raw
+
+
+def rest_auth(environ: Optional[Mapping[str, str]] = None) -> dict[str, str]:
+    """Headers a client of the REST and voice routes sends: ``ANXIN_REST_TOKEN`` when set
+    (channels/caller_auth.py), nothing otherwise (a server without it answers only its
+    own machine)."""
+    token = (os.environ if environ is None else environ).get("ANXIN_REST_TOKEN")
+    return {"Authorization": f"Bearer {token}"} if token else {}

@@ -18,10 +18,19 @@ from care.services import CareServices, build
 
 
 def child_env(run: RunSettings, care: CareSettings) -> dict[str, str]:
-    """What every child process is told, so all of them agree on ports and database."""
+    """What every child process is told, so all of them agree on ports and database.
+
+    The tokens too: Rasa shows ``ANXIN_ACTION_TOKEN`` to the action server (its
+    endpoint's header, bot/endpoints.yml), and Rasa's API and the staff console share
+    ``ANXIN_RASA_TOKEN`` — both made for this run when the operator set none. Secrets
+    go through the environment only, never a file or a command line.
+    """
     return {
         "ANXIN_DB_URL": care.db_url,
         "ANXIN_ACTION_ENDPOINT_URL": run.action_endpoint_url,
+        "ANXIN_ACTION_TOKEN": run.action_token,
+        "ANXIN_ACTIONS_BIND": run.actions_bind,
+        "ANXIN_RASA_TOKEN": run.rasa_api_token,
         "ANXIN_ACTIONS_PORT": str(run.actions_port),
         "ANXIN_RASA_PORT": str(run.rasa_port),
         "ANXIN_STAFF_PORT": str(run.staff_port),
@@ -77,8 +86,9 @@ def write_credentials(run: RunSettings, environ: Optional[Mapping[str, str]] = N
     secrets are set.
 
     The file names channels only; their secrets stay in the environment
-    (channels.config), so nothing secret is written to disk. Voice needs no secrets:
-    like REST it is always on, reachable where Rasa is bound (ANXIN_BIND).
+    (channels.config), so nothing secret is written to disk. Voice, like REST, is
+    always on, reachable where Rasa is bound (ANXIN_BIND), for callers holding
+    ANXIN_REST_TOKEN, or on this machine only without it (channels/caller_auth.py).
     """
     from channels.config import enabled_channels
 
@@ -186,6 +196,18 @@ def processes(
         raise SystemExit(
             f"anxin: ANXIN_BIND={run.bind} exposes Rasa's HTTP API: set ANXIN_RASA_TOKEN too"
         )
+    if run.rest_token is None and not run.local_only:
+        # Without it the REST and voice routes answer this machine only: useless there,
+        # and a proxy on this machine would let anyone speak as any sender.
+        raise SystemExit(
+            f"anxin: ANXIN_BIND={run.bind} exposes the REST and voice routes: "
+            "set ANXIN_REST_TOKEN too"
+        )
+    if not run.local_only and _telegram_unsigned():
+        raise SystemExit(
+            f"anxin: ANXIN_BIND={run.bind} exposes the Telegram webhook: "
+            "set ANXIN_TELEGRAM_SECRET too"
+        )
     if staff:
         # Staff log in with a session cookie: beyond this machine only over HTTPS, whether
         # the console listens on ANXIN_BIND or on its own ANXIN_STAFF_HOST.
@@ -219,6 +241,14 @@ def processes(
     }
 
 
+def _telegram_unsigned(environ: Optional[Mapping[str, str]] = None) -> bool:
+    """The Telegram channel is on, with no secret to tell Telegram's posts from others'."""
+    from channels.config import TelegramSettings
+
+    settings = TelegramSettings.from_env(environ)
+    return settings is not None and not settings.webhook_secret
+
+
 def run_all(run: RunSettings, care_settings: CareSettings) -> int:
     model = setup(run, care_settings)
     env = {**os.environ, **child_env(run, care_settings)}
@@ -231,7 +261,7 @@ def run_all(run: RunSettings, care_settings: CareSettings) -> int:
         "anxin: starting\n"
         f"  Rasa server    http://{host}:{run.rasa_port}  "
         f"(REST channel: POST /webhooks/rest/webhook, status: /status)\n"
-        f"  action server  http://{host}:{run.actions_port}/webhook  (health: /health)\n"
+        f"  action server  {run.action_endpoint_url}  (health: /health)\n"
         f"  staff console  http://{host}:{run.staff_port}/  "
         "(first login: anxin staff create-user NAME --role admin)\n"
         f"  database       {_safe(care_settings.db_url)}\n"

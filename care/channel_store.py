@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from care import models as m
 from care.alerts import insert_alert
+from care import senders
 from care.clock import Clock
 from care.db import Database
 
@@ -353,7 +354,7 @@ class ChannelStore:
                     "message_failed",
                     crash_summary(channel, row.text, voice),
                     person_id=person_id,
-                    conversation_id=row.sender_id,
+                    conversation_id=senders.sender_id(channel, row.sender_id),
                     channel=channel,
                 )
                 aside.append(HeldMessage.of(row))

@@ -20,6 +20,7 @@ from care.clock import Clock
 from care.db import Database
 from care.people import person_for
 from care.records import AlertRecord, PersonRecord, SlotRecord
+from care.senders import sender_id
 
 LOW_MOODS = ("lonely", "sad")
 ALERT_AFTER = 3
@@ -48,10 +49,12 @@ class Comfort:
         self.clock = clock
         self.slots = slots
 
-    def record(self, channel: str, conversation_id: str, mood: str) -> MoodResult:
+    def record(self, channel: str, external_id: str, mood: str) -> MoodResult:
+        """A mood said by ``external_id`` on ``channel``, kept with their conversation."""
         now = self.clock()
+        conversation_id = sender_id(channel, external_id)
         with self.db.write() as s:
-            person = person_for(s, channel, conversation_id)
+            person = person_for(s, channel, external_id)
             s.add(
                 m.MoodEntry(
                     person_id=person.id if person else None,

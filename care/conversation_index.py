@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional
+from typing import Any
 
 from sqlalchemy import delete, func, insert, select, text, update
 
@@ -35,6 +35,7 @@ from care.models_review import ConversationFacet as Facet
 from care.models_review import ConversationIndexState as State
 from care.models_review import ConversationSummary as Summary
 from care.models_review import ConversationTurn as TurnRow
+from care.senders import UNKNOWN, split_sender
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,7 @@ def _resummarise(s: Any, senders: list[str], upper: int) -> None:
             if not events:
                 continue  # its events were deleted (retention) while it waited
             row, f, t = summarise(sender, events)
-            row["elder_id"] = _elder_of(elders.get(sender, {}), f)
+            row["elder_id"] = elders.get(sender)
             summaries.append(row)
             facets += f
             turns += t
@@ -157,24 +158,27 @@ def summarise(
     return summary, facets, turns
 
 
-def _elders(s: Any, senders: list[str]) -> dict[str, dict[str, int]]:
-    """Channel identities of these senders: sender -> {channel: person id}."""
-    found: dict[str, dict[str, int]] = defaultdict(dict)
+def _elders(s: Any, senders: list[str]) -> dict[str, int]:
+    """The person each sender id names (care.senders: its channel and the person's id on
+    it); a sender id that names no channel belongs to nobody."""
+    wanted: dict[str, dict[str, str]] = defaultdict(dict)  # external id -> channel -> sender
+    for sender in senders:
+        channel, external = split_sender(sender)
+        if channel != UNKNOWN:
+            wanted[external][channel] = sender
+    found: dict[str, int] = {}
+    if not wanted:
+        return found
     for external_id, channel, person_id in s.execute(
         select(m.ChannelIdentity.external_id, m.ChannelIdentity.channel,
                m.ChannelIdentity.person_id)
-        .where(m.ChannelIdentity.external_id.in_(senders))
+        .where(m.ChannelIdentity.external_id.in_(list(wanted)))
         .order_by(m.ChannelIdentity.id)
     ):  # fmt: skip
-        found[external_id].setdefault(channel, person_id)
+        named = wanted[external_id].get(channel)
+        if named is not None:
+            found.setdefault(named, person_id)
     return found
-
-
-def _elder_of(identities: dict[str, int], facets: Iterable[dict[str, Any]]) -> Optional[int]:
-    for f in facets:
-        if f["kind"] == "channel" and f["value"] in identities:
-            return identities[f["value"]]
-    return None
 
 
 def lower_watermark(s: Any) -> None:

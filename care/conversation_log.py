@@ -31,6 +31,7 @@ from care.models_review import ConversationFacet as Facet
 from care.models_review import ConversationSummary as Summary
 from care.models_review import ConversationTurn as TurnRow
 from care.models_review import NluCorrection
+from care.senders import SEPARATOR, UNKNOWN, request_key, split_sender
 
 MAX_PAGE = 100
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,79}$")
@@ -147,9 +148,10 @@ class ConversationLog:
         conds: list[ColumnElement[Any]] = []
         if f.elder_id is not None:
             self._elder(s, f.elder_id)
-            ids = select(m.ChannelIdentity.external_id).where(
-                m.ChannelIdentity.person_id == f.elder_id
-            )
+            # The elder's conversations: their identities as sender ids (care.senders).
+            ids = select(
+                m.ChannelIdentity.channel + SEPARATOR + m.ChannelIdentity.external_id
+            ).where(m.ChannelIdentity.person_id == f.elder_id)
             conds.append(Summary.sender_id.in_(ids))
         for kind, value in (("channel", f.channel), ("language", f.language),
                             ("intent", f.intent)):  # fmt: skip
@@ -259,13 +261,14 @@ class ConversationLog:
         return conversation
 
     def _people(self, s: Any, c: Conversation) -> None:
-        channels = c.channels
-        if not channels:
+        """Who the conversation is with: the identity its sender id names (care.senders)."""
+        channel, external = split_sender(c.id)
+        if channel == UNKNOWN:
             return
         row = s.execute(
             select(m.Person.id, m.Person.name)
             .join(m.ChannelIdentity, m.ChannelIdentity.person_id == m.Person.id)
-            .where(m.ChannelIdentity.external_id == c.id, m.ChannelIdentity.channel.in_(channels))
+            .where(m.ChannelIdentity.external_id == external, m.ChannelIdentity.channel == channel)
             .limit(1)
         ).first()
         if row is not None:
@@ -274,14 +277,15 @@ class ConversationLog:
     def _bookings(self, s: Any, c: Conversation) -> None:
         """Bookings changed while each turn was handled.
 
-        Actions key a booking by the message that confirmed it (channel:sender:message
-        id), which ties creations to their turn exactly; cancellations have no key, so
-        those are the speaker's audited booking changes between this turn and the next.
+        Actions key a booking by the message that confirmed it (care.senders.request_key:
+        sender id and message id), which ties creations to their turn exactly;
+        cancellations have no key, so those are the speaker's audited booking changes
+        between this turn and the next.
         """
         turns = c.user_turns
         if not turns or c.person_id is None:
             return
-        by_key = {f"{t.channel}:{c.id}:{t.message_id}": t for t in turns if t.message_id}
+        by_key = {request_key(c.id, t.message_id): t for t in turns if t.message_id}
         placed: dict[int, Turn] = {}
         if by_key:
             for b_id, key in s.execute(

@@ -8,7 +8,7 @@ by care.models, so ``care.models.ChannelInbox`` keeps working and Alembic sees t
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.sql.schema import Column
 
 from care.models_base import Base, UTCDateTime
@@ -61,3 +61,21 @@ class ChannelInbox(Base):
     working_since = Column(UTCDateTime)
     quarantined_at = Column(UTCDateTime)
     __table_args__ = (Index("ix_channel_inbox_pending", "answered_at", "channel", "id"),)
+
+
+class WeChatNonce(Base):
+    """A signed WeChat callback's ``(timestamp, nonce)``, kept while that timestamp is
+    still accepted (care/nonces.py), with the message it carried.
+
+    WeChat's signature covers only the token, timestamp and nonce, not the body: the
+    unique pair makes a signed query string usable for one message only, in every
+    process and replica. WeChat's own retries reuse the pair with the same message.
+    """
+
+    __tablename__ = "wechat_nonces"
+    id = Column(Integer, primary_key=True)
+    timestamp = Column(BigInteger, nullable=False)
+    nonce = Column(String(64), nullable=False)
+    message = Column(String(64), nullable=False)  # sha256 of (FromUserName, message key)
+    expires_at = Column(UTCDateTime, nullable=False, index=True)
+    __table_args__ = (UniqueConstraint("timestamp", "nonce"),)

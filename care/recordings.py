@@ -1,7 +1,8 @@
 """Voice turns kept for staff review, for a retention period, then deleted.
 
-Each heard voice turn leaves a row (channel, sender and message id — the ids of its
-turn in Rasa's events — transcript, language, duration) and, only when the person
+Each heard voice turn leaves a row (channel, the caller's id on it and message id — the
+ids of its turn in Rasa's events, whose sender id is ``channel:caller``, care.senders —
+transcript, language, duration) and, only when the person
 consented to it (``Person.consent_voice_recording``), its audio as a file under
 ``<dir>/<yyyy>/<mm>/<random>.<ext>``. A stranger has not consented: transcript only.
 The audio is kept as received when browsers play that format (Telegram's OGG/Opus),
@@ -39,6 +40,7 @@ from care.config import REPO_ROOT
 from care.db import Database
 from care.errors import CareError, NotFound
 from care.models_voice import VoiceRecording
+from care.senders import UNKNOWN, split_sender
 from voice.base import Audio
 
 log = logging.getLogger(__name__)
@@ -247,12 +249,13 @@ class TurnRecording:
 
 
 def of_turns(
-    db: Database, sender_id: str, turns: Iterable[tuple[str, str]]
+    db: Database, conversation_id: str, turns: Iterable[tuple[str, str]]
 ) -> dict[tuple[str, str], TurnRecording]:
     """The recordings of one conversation's turns, by ``(channel, message id)``: the ids
-    Rasa's events carry."""
-    wanted = {(c, mid) for c, mid in turns if c and mid}
-    if not wanted:
+    Rasa's events carry. The conversation's id (``voice:<caller>``) says whose they are."""
+    owner, sender_id = split_sender(conversation_id)
+    wanted = {(c, mid) for c, mid in turns if c and mid and c == owner}
+    if not wanted or owner == UNKNOWN:
         return {}
     found: dict[tuple[str, str], TurnRecording] = {}
     ids = sorted({mid for _, mid in wanted})
@@ -261,7 +264,7 @@ def of_turns(
             rows = s.execute(
                 select(VoiceRecording.id, VoiceRecording.channel, VoiceRecording.message_id,
                        VoiceRecording.path, VoiceRecording.duration_s)
-                .where(VoiceRecording.sender_id == sender_id,
+                .where(VoiceRecording.channel == owner, VoiceRecording.sender_id == sender_id,
                        VoiceRecording.message_id.in_(ids[start : start + 500]))
                 .order_by(VoiceRecording.id)
             ).all()  # fmt: skip

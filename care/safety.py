@@ -19,6 +19,7 @@ from care.config import CareSettings
 from care.db import Database
 from care.people import person_for
 from care.records import AlertRecord, PersonRecord
+from care.senders import sender_id
 
 SUMMARY_LIMIT = 300
 
@@ -44,12 +45,17 @@ class Safety:
         self.clock = clock
         self.settings = settings
 
-    def emergency(self, channel: str, conversation_id: str, said: str) -> SafetyOutcome:
-        """Alert staff and notify every linked family member who asked to be told."""
+    def emergency(self, channel: str, external_id: str, said: str) -> SafetyOutcome:
+        """Alert staff and notify every linked family member who asked to be told.
+
+        ``external_id`` is the speaker's id on ``channel``; the alert names their
+        conversation (care.senders), where staff read and answer it.
+        """
         now = self.clock()
         said = said.strip()[:SUMMARY_LIMIT]
+        conversation_id = sender_id(channel, external_id)
         with self.db.write() as s:
-            person = person_for(s, channel, conversation_id)
+            person = person_for(s, channel, external_id)
             alert = insert_alert(
                 s, now, "emergency", said, person.id if person else None, conversation_id, channel
             )
@@ -83,16 +89,17 @@ class Safety:
                     notified.append(relative.id)
             return SafetyOutcome(alert, PersonRecord.of(person) if person else None, notified)
 
-    def crisis(self, channel: str, conversation_id: str, said: str) -> SafetyOutcome:
+    def crisis(self, channel: str, external_id: str, said: str) -> SafetyOutcome:
         """Alert staff only: whether family is told is a person's judgement, not a rule's."""
-        return self._alert("crisis", channel, conversation_id, said)
+        return self._alert("crisis", channel, external_id, said)
 
-    def handoff(self, channel: str, conversation_id: str, said: str) -> SafetyOutcome:
-        return self._alert("handoff", channel, conversation_id, said)
+    def handoff(self, channel: str, external_id: str, said: str) -> SafetyOutcome:
+        return self._alert("handoff", channel, external_id, said)
 
-    def _alert(self, kind: str, channel: str, conversation_id: str, said: str) -> SafetyOutcome:
+    def _alert(self, kind: str, channel: str, external_id: str, said: str) -> SafetyOutcome:
+        conversation_id = sender_id(channel, external_id)
         with self.db.write() as s:
-            person = person_for(s, channel, conversation_id)
+            person = person_for(s, channel, external_id)
             alert = insert_alert(
                 s,
                 self.clock(),

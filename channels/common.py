@@ -12,6 +12,7 @@ from typing import Any, Optional
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from sanic.request import Request
 
+from care.senders import sender_id
 from care.services import CareServices, build
 from channels.limits import MAX_BODY_BYTES, too_large
 
@@ -41,20 +42,23 @@ def body_too_large(request: Request, limit: int = MAX_BODY_BYTES) -> bool:
 def user_message(
     text: str,
     output: OutputChannel,
-    sender_id: str,
+    external_id: str,
     channel: str,
     message_id: Optional[str] = None,
     metadata: Optional[dict[str, Any]] = None,
 ) -> UserMessage:
     """The one place a channel's message becomes Rasa's ``UserMessage``.
 
-    ``message_id`` is the platform's own id where it has one, so a booking confirmed
-    by a retried message is recognised by its idempotency key (actions.runtime).
+    ``external_id`` is the person's id on ``channel`` (a chat id, an openid); Rasa gets
+    it namespaced, ``channel:external_id`` (care.senders), so no other channel can
+    continue this conversation. ``message_id`` is the platform's own id where it has
+    one, so a booking confirmed by a retried message is recognised by its idempotency
+    key (actions.runtime).
     """
     return UserMessage(
         text=text,
         output_channel=output,
-        sender_id=sender_id,
+        sender_id=sender_id(channel, external_id),
         input_channel=channel,
         message_id=message_id,
         metadata=metadata or {},

@@ -17,6 +17,13 @@ Each is claimed in the database and marked delivered on ``rest``: handed out onc
 Same name and URL as Rasa's own ``rest`` channel, so clients see no difference; the
 poll route is as open as the webhook itself (anyone who can post as a sender can
 read that sender's answers).
+
+Every route but the health check needs ``ANXIN_REST_TOKEN`` when it is set, or a
+client on this machine when it is not (channels/caller_auth.py). The ``sender`` a
+client gives is its id on the ``rest`` channel: Rasa gets ``rest:<sender>``
+(care.senders), so a REST client can never continue a Telegram or WeChat user's
+conversation, and its answers still carry its own id as ``recipient_id``. The
+``input_channel`` a body may claim is ignored: this is the ``rest`` channel.
 """
 
 from __future__ import annotations
@@ -28,12 +35,17 @@ from typing import Any, Awaitable, Callable
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
+from rasa.shared.constants import DEFAULT_SENDER_ID
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from care.notices import Notices, as_rest
+from care.senders import sender_id
 from care.staff_replies import StaffReplies
+from channels.caller_auth import protect, token_from_env
+
+CHANNEL = "rest"
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +58,8 @@ def _replies() -> StaffReplies:
 
 
 def _messages(sender: str) -> list[dict[str, Any]]:
-    taken = _replies().take("rest", sender)
+    """Staff replies waiting in this sender's conversation (``rest:<sender>``), claimed."""
+    taken = _replies().take(CHANNEL, sender_id(CHANNEL, sender))
     return [{"recipient_id": sender, "text": r.text, "custom": {"staff": True}} for r in taken]
 
 
@@ -55,11 +68,45 @@ def _notices(sender: str) -> list[dict[str, Any]]:
     from channels.common import care_services
 
     care = care_services()
-    return [as_rest(n, sender) for n in Notices(care.db, care.clock).take("rest", sender)]
+    return [as_rest(n, sender) for n in Notices(care.db, care.clock).take(CHANNEL, sender)]
 
 
 def _urgent(message: dict[str, Any]) -> bool:
     return bool(message["custom"].get("urgent"))
+
+
+def _namespaced(
+    on_new_message: Callable[[UserMessage], Awaitable[Any]],
+) -> Callable[[UserMessage], Awaitable[Any]]:
+    """Rasa's handler, given the REST message under ``rest:<sender>`` (care.senders).
+
+    Applied to whatever the receive route builds, so every way a message comes in here
+    is namespaced; the replies collected for the client still name its own id.
+    """
+
+    async def handle(message: UserMessage) -> Any:
+        # An empty sender is Rasa's "default" sender, as a missing one already is.
+        caller = message.sender_id or DEFAULT_SENDER_ID
+        message.sender_id = sender_id(CHANNEL, caller)
+        message.input_channel = CHANNEL  # a body's "input_channel" claims nothing
+        _answers_to(message.output_channel, message.sender_id, caller)
+        return await on_new_message(message)
+
+    return handle
+
+
+def _answers_to(output: Any, namespaced: str, caller: str) -> None:
+    """Replies collected for the REST client carry its own id, as Rasa's did."""
+    persist = getattr(output, "_persist_message", None)
+    if persist is None:
+        return
+
+    async def as_caller(message: dict[str, Any]) -> None:
+        if message.get("recipient_id") == namespaced:
+            message = {**message, "recipient_id": caller}
+        await persist(message)
+
+    output._persist_message = as_caller
 
 
 class RestWithStaffInput(RestInput):
@@ -68,7 +115,9 @@ class RestWithStaffInput(RestInput):
         return "rest"
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Blueprint:
+        on_new_message = _namespaced(on_new_message)
         bp = super().blueprint(on_new_message)
+        protect(bp, token_from_env())
 
         @bp.route("/staff_replies", methods=["GET"])
         async def staff_replies(request: Request) -> HTTPResponse:

@@ -1,7 +1,9 @@
 """Telegram as a Rasa input channel (``channels.telegram.TelegramInput``).
 
 ``POST /webhooks/telegram/webhook``: Telegram's updates, in this order —
-secret header (403) → size (413) → JSON and ``Update.de_json`` (400) → the update taken
+secret header (403; compared in constant time; with no ``ANXIN_TELEGRAM_SECRET``
+only this machine is answered — ``anxin telegram poll`` — and others get 403) →
+size (413) → JSON and ``Update.de_json`` (400) → the update taken
 into the inbox with its ``update_id`` receipt, in one transaction (seen before: 200,
 nothing more; the database down: 503, and Telegram redelivers) → 200, and the update goes
 to the embedded python-telegram-bot ``Application`` in the background, one chat's
@@ -41,6 +43,7 @@ from telegram.ext import Application
 from care.errors import DatabaseUnavailable
 from care.recordings import Recorder
 from care.services import CareServices
+from channels.caller_auth import is_loopback
 from channels.common import care_services
 from channels.config import TelegramSettings
 from channels.limits import too_large
@@ -255,6 +258,9 @@ class TelegramInput(InputChannel):
 
         @bp.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            if not self.settings.webhook_secret and not is_loopback(request.ip):
+                # Without the secret nothing proves Telegram sent it: only the relay here.
+                return response.json({"ok": False, "error": "forbidden"}, status=403)
             try:
                 status, body = await self.webhook.receive(
                     request.headers.get(SECRET_HEADER),

@@ -33,6 +33,7 @@ from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from telegram import Bot
 from telegram.error import Forbidden, TelegramError
 
+from care.senders import external_for, sender_id
 from care.services import CareServices
 from care.staff_replies import StaffReplies
 from channels.common import user_message
@@ -93,14 +94,14 @@ class Assistant:
         except (httpx.HTTPError, OSError):
             return False
 
-    async def language(self, sender_id: str) -> Optional[str]:
+    async def language(self, chat_id: str) -> Optional[str]:
         """The ``language`` slot of this person's conversation, once they have said anything."""
         agent = self._agent()
         store = getattr(agent, "tracker_store", None)
         if store is None:
             return None
         try:
-            tracker = await store.retrieve(sender_id)
+            tracker = await store.retrieve(sender_id(CHANNEL, chat_id))
         except Exception as exc:
             log.warning("telegram: tracker not readable: %s", type(exc).__name__)
             return None
@@ -110,11 +111,11 @@ class Assistant:
         return str(language) if language in ("zh", "en") else None
 
     async def turn(
-        self, sender_id: str, message: str, message_id: str, metadata: dict[str, Any]
+        self, chat_id: str, message: str, message_id: str, metadata: dict[str, Any]
     ) -> list[dict[str, Any]]:
         collector = TelegramCollector()
         await self._on_new_message(
-            user_message(message, collector, sender_id, CHANNEL, message_id, metadata)
+            user_message(message, collector, chat_id, CHANNEL, message_id, metadata)
         )
         return list(collector.messages)
 
@@ -359,7 +360,7 @@ class Turns:
                 "handoff",
                 "A Telegram message the assistant could not answer: please reply in person.",
                 person_id=person.id if person else None,
-                conversation_id=chat_id,
+                conversation_id=sender_id(CHANNEL, chat_id),
                 channel=CHANNEL,
             )
 
@@ -390,15 +391,14 @@ class Turns:
         return sent + await self._deliver_staff_replies()
 
     async def _deliver_staff_replies(self) -> int:
-        """Staff replies in a handed-off conversation (the sender id is the chat id)."""
+        """Staff replies in a handed-off conversation (``telegram:<chat id>``)."""
         replies, sent = StaffReplies(self.care.db, self.care.clock), 0
         for reply in replies.pending(CHANNEL):
-            if not reply.conversation_id.lstrip("-").isdigit() or not replies.claim(reply.id):
+            chat = external_for(CHANNEL, reply.conversation_id) or ""
+            if not chat.lstrip("-").isdigit() or not replies.claim(reply.id):
                 continue
             try:
-                await self.sender.send(
-                    int(reply.conversation_id), [Reply(p) for p in split_text(reply.text)]
-                )
+                await self.sender.send(int(chat), [Reply(p) for p in split_text(reply.text)])
             except Exception as exc:
                 replies.unclaim(reply.id)
                 log.warning("telegram: staff reply %s not sent: %s", reply.id, type(exc).__name__)

@@ -30,6 +30,13 @@ same engine, and ``POST /webhooks/voice/audiosocket/calls`` takes the dialplan's
 The transcriber and synthesizer are built once, when Rasa builds the channel from
 ``var/credentials.yml`` (channels/voice_engines.py); the Whisper model is loaded by each
 worker as it starts. Logs carry sizes and timings, never what was said.
+
+The sender a caller gives is its id on the ``voice`` channel: Rasa gets
+``voice:<sender>`` (care.senders), so no caller continues another channel's
+conversation. The turn and stream routes need ``ANXIN_REST_TOKEN`` when it is set
+(``Authorization: Bearer``, or ``?token=`` on the WebSocket), or a caller on this
+machine when it is not (channels/caller_auth.py); the health check and the dialplan's
+registration (its own secret) stay as they were.
 """
 
 from __future__ import annotations
@@ -49,6 +56,7 @@ from care.recordings import Recorder
 from care.services import CareServices
 from channels import audiosocket_callers as callers
 from channels.audiosocket import AudioSocketServer
+from channels.caller_auth import protect, token_from_env
 from channels.common import body_too_large, care_services
 from channels.config import AudioSocketSettings
 from channels.voice_conversations import CHANNEL, Conversations, speak
@@ -111,6 +119,7 @@ class VoiceInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         bp = Blueprint("voice_webhook", __name__)
+        protect(bp, token_from_env(), open_handlers=("health", "register_call"))
         holder: dict[str, Any] = {}
         conversations = Conversations(
             on_new_message,

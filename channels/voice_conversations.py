@@ -22,6 +22,7 @@ from care.language import detect_language
 from care.notices import Notices
 from care.notices import as_spoken as notice_spoken
 from care.recordings import Recorder
+from care.senders import sender_id
 from care.services import CareServices
 from care.staff_replies import as_spoken, take_for_voice
 from channels.common import user_message
@@ -112,7 +113,9 @@ class Conversations:
             return []
         care = self._care
         try:
-            texts = await asyncio.to_thread(take_for_voice, care.db, care.clock, CHANNEL, sender)
+            conversation = sender_id(CHANNEL, sender)
+            texts = await asyncio.to_thread(take_for_voice, care.db, care.clock, CHANNEL,
+                                            conversation)  # fmt: skip
         except Exception as exc:
             log.warning("voice: staff replies not read: %s", type(exc).__name__)
             return []
@@ -159,7 +162,7 @@ class Conversations:
         if store is None:
             return None
         try:
-            return await store.retrieve(sender)
+            return await store.retrieve(sender_id(CHANNEL, sender))
         except Exception as exc:  # a language is never worth failing an answer for
             log.warning("voice: tracker not readable: %s", type(exc).__name__)
             return None

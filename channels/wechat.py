@@ -21,6 +21,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from care.recordings import Recorder
+from care.senders import sender_id
 from channels.common import body_too_large, care_services
 from channels.config import WeChatSettings
 from channels.voice_engines import shared_engines
@@ -116,7 +117,7 @@ class WeChatInput(InputChannel):
         agent = getattr(getattr(self._app, "ctx", None), "agent", None)
         try:
             if agent is not None and agent.tracker_store is not None:
-                tracker = await agent.tracker_store.retrieve(openid)
+                tracker = await agent.tracker_store.retrieve(sender_id("wechat", openid))
                 if tracker is not None and tracker.get_slot("language") in ("zh", "en"):
                     # A new conversation's slot is the initial "zh": only trust it after a turn.
                     if tracker.latest_message and tracker.latest_message.text:

@@ -16,6 +16,7 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from care.senders import external_for
 from care.staff_replies import StaffReplies
 from channels.wechat_text import say
 from channels.wechat_xml import pack, render_messages
@@ -41,12 +42,13 @@ async def deliver_outbox(core: WeChatCore) -> int:
             sent += 1
         else:
             await asyncio.to_thread(store.unclaim, item.notification_id)
-    # Staff replies in a handed-off conversation (the sender id is the openid).
+    # Staff replies in a handed-off conversation (``wechat:<openid>``).
     replies = StaffReplies(store.db, store.clock)
     for reply in await asyncio.to_thread(replies.pending, CHANNEL):
-        if not await asyncio.to_thread(replies.claim, reply.id):
+        openid = external_for(CHANNEL, reply.conversation_id)
+        if openid is None or not await asyncio.to_thread(replies.claim, reply.id):
             continue
-        if await core._send(reply.conversation_id, [reply.text]):
+        if await core._send(openid, [reply.text]):
             sent += 1
         else:
             await asyncio.to_thread(replies.unclaim, reply.id)
@@ -108,6 +110,7 @@ async def run_forever(core: WeChatCore) -> None:
                 await asyncio.to_thread(core.store.forget_receipts, timedelta(days=1))
                 await asyncio.to_thread(core.store.forget_answered, CHANNEL, ANSWERED_KEPT)
                 await asyncio.to_thread(core.store.forget_set_aside, CHANNEL, SET_ASIDE_KEPT)
+                await asyncio.to_thread(core.nonces.forget, core.now())
                 last_cleanup = time.monotonic()
         except asyncio.CancelledError:
             raise

@@ -20,6 +20,11 @@ A voice message is heard when its turn runs (``channels.wechat_voice``: WeChat's
 Recognition when the account has it, else the media transcribed), so a held one is heard
 again later. When the person spoke, the text answer is followed by the same answer as a
 voice message, sent on its own so that it can fail without costing the text.
+
+Replays are refused before anything else: a timestamp outside 5 minutes (403, in
+channels.wechat_xml), or a ``(timestamp, nonce)`` that already signed another message
+(403, care.nonces); WeChat's own retries carry the same pair and the same message and
+are answered as before, once by MsgId.
 """
 
 from __future__ import annotations
@@ -34,9 +39,12 @@ from datetime import timedelta
 from typing import Any, Awaitable, Callable, Mapping, Optional, Sequence, TypeVar
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from sqlalchemy.exc import SQLAlchemyError
 from wechatpy.crypto import WeChatCrypto
 
 from care import address_hints
+from care.errors import DatabaseUnavailable
+from care.nonces import Nonces, message_digest
 from care.services import CareServices
 from channels import wechat_background as background
 from channels.common import user_message
@@ -53,6 +61,7 @@ from channels.wechat_xml import (
     parse,
     passive_reply,
     render_messages,
+    signed_at,
     verify_get,
 )
 
@@ -101,8 +110,11 @@ class WeChatCore:
         language_of: Callable[[str], Awaitable[str]] = _chinese,
         voice: Optional[WeChatVoice] = None,  # None: voice messages get "please type"
         known_language: Callable[[str], Awaitable[Optional[str]]] = _unknown,
+        now: Callable[[], float] = time.time,  # WeChat's clock: signatures' timestamps
     ) -> None:
         self.settings = settings
+        self.now = now
+        self.nonces = Nonces(care.db)
         self.care = care
         self.store = care.channels
         self.api = api
@@ -126,7 +138,7 @@ class WeChatCore:
 
     def verify(self, args: Mapping[str, str]) -> Reply:
         try:
-            return Reply(200, verify_get(self.settings.token, args))
+            return Reply(200, verify_get(self.settings.token, args, self.now()))
         except Rejected as rejected:
             log.info("WeChat URL verification refused: %s", rejected.reason)
             return Reply(rejected.status, "")
@@ -134,11 +146,14 @@ class WeChatCore:
     async def receive(self, args: Mapping[str, str], body: bytes) -> Reply:
         started = time.monotonic()
         try:
-            xml, encrypted = decode(self.settings.token, args, body, self.crypto)
+            xml, encrypted = decode(self.settings.token, args, body, self.crypto, self.now())
             incoming = parse(xml)
         except Rejected as rejected:
             log.info("WeChat callback refused (%d): %s", rejected.status, rejected.reason)
             return Reply(rejected.status, "")
+        refused = await self._replayed(args, incoming)
+        if refused is not None:
+            return refused
         text = await self.answer(incoming, started)
         if not text:
             return Reply(200, SUCCESS)
@@ -146,6 +161,21 @@ class WeChatCore:
         if encrypted and self.crypto is not None:
             xml = self.crypto.encrypt_message(xml, args["nonce"], args["timestamp"])
         return Reply(200, xml, "application/xml; charset=utf-8")
+
+    async def _replayed(self, args: Mapping[str, str], incoming: Incoming) -> Optional[Reply]:
+        """403 when this signed query string already carried another message; 503 when
+        that cannot be known now (WeChat retries, with the same query string)."""
+        timestamp, nonce = signed_at(args)
+        digest = message_digest(incoming.openid, incoming.key)
+        try:
+            first = await asyncio.to_thread(self.nonces.first_use, timestamp, nonce, digest)
+        except (DatabaseUnavailable, SQLAlchemyError) as exc:
+            log.warning("WeChat nonce not checked: %s", type(exc).__name__)
+            return Reply(503, "")
+        if first:
+            return None
+        log.info("WeChat callback refused (403): a signed query string reused")
+        return Reply(403, "")
 
     async def answer(self, incoming: Incoming, started: float) -> Optional[str]:
         """The passive answer to a message (None: `success`), once per message key."""

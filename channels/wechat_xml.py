@@ -3,11 +3,17 @@
 Pure functions (no I/O), so every step is tested with fixed vectors and fuzzed.
 Receive order: verify → decode → parse → map; a failure raises ``Rejected`` with the
 HTTP status to answer (403 for anything unauthenticated, 400 for a malformed body).
+
+A signature is accepted only while its timestamp is within ``WINDOW_S`` (5 minutes)
+of now, either way: an old logged URL is refused. Within the window, a signed query
+string serves one message only (care/nonces.py, checked by the channel once the body
+is read).
 """
 
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 from xml.parsers.expat import ExpatError
@@ -19,7 +25,10 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
+from care.nonces import WINDOW_S
 from channels.limits import ascii_digits
+
+MAX_NONCE = 64  # WeChat's nonces are about ten digits
 
 # WeChat's limit for one text message (customer-service API and passive replies).
 TEXT_LIMIT_BYTES = 2048
@@ -61,27 +70,41 @@ class Incoming:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def verify_get(token: str, args: Mapping[str, str]) -> str:
+def verify_get(token: str, args: Mapping[str, str], now: Optional[float] = None) -> str:
     """URL verification: the echostr to send back when the signature is WeChat's."""
-    _check(token, args)
+    _check(token, args, now)
     return str(args.get("echostr", ""))
 
 
-def _check(token: str, args: Mapping[str, str]) -> None:
+def signed_at(args: Mapping[str, str]) -> tuple[int, str]:
+    """The (timestamp, nonce) a checked query string was signed with."""
+    return int(args["timestamp"]), args["nonce"]
+
+
+def _check(token: str, args: Mapping[str, str], now: Optional[float] = None) -> None:
     signature, timestamp, nonce = (args.get(k) or "" for k in ("signature", "timestamp", "nonce"))
     if not (signature and timestamp and nonce):
         raise Rejected(403, "unsigned")
+    if not ascii_digits(timestamp) or len(timestamp) > 12 or len(nonce) > MAX_NONCE:
+        raise Rejected(403, "malformed timestamp or nonce")
     try:
         check_signature(token, signature, timestamp, nonce)
     except InvalidSignatureException:
         raise Rejected(403, "bad signature") from None
+    # After the signature: an unsigned request learns nothing about our clock.
+    if abs(int(timestamp) - (time.time() if now is None else now)) > WINDOW_S:
+        raise Rejected(403, "timestamp outside the 5-minute window")
 
 
 def decode(
-    token: str, args: Mapping[str, str], body: bytes, crypto: Optional[WeChatCrypto]
+    token: str,
+    args: Mapping[str, str],
+    body: bytes,
+    crypto: Optional[WeChatCrypto],
+    now: Optional[float] = None,
 ) -> tuple[str, bool]:
     """The plaintext XML of a POST, and whether it came encrypted (safe mode)."""
-    _check(token, args)
+    _check(token, args, now)
     if args.get("encrypt_type", "raw") != "aes":
         return _text(body), False
     if crypto is None:

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from care.errors import InvalidTransition
 from care.records import AlertRecord
+from care.senders import UNKNOWN, split_sender
 from care.staff_replies import MAX_CHARS, StaffReplies
 from care.staff_sessions import Principal
 from staff import i18n
@@ -73,7 +74,10 @@ def reply(
         # Nothing recorded, nothing queued: staff keep their draft and try again.
         return conversation_page(request, who, c, conversation_id, 503,
                                  message(request, "rasa_down"), draft=text)  # fmt: skip
-    channel = held.channel or "rest"
+    # Where the reply goes is the conversation's own channel (its sender id's prefix).
+    channel = split_sender(conversation_id)[0]
+    if channel == UNKNOWN:  # a conversation from before sender ids were namespaced
+        channel = held.channel or "rest"
     reply_id = StaffReplies(c.care.db, c.care.clock).queue(channel, conversation_id, text, who.name)
     c.audit(who, "conversation.reply", subject(conversation_id),
             {"reply": reply_id, "channel": channel, "chars": len(text)})  # fmt: skip

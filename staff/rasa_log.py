@@ -24,7 +24,10 @@ class RasaUnavailable(Exception):
 def append_staff_reply(
     rasa_url: str, token: Optional[str], conversation_id: str, text: str, staff: str
 ) -> None:
-    url = f"{rasa_url.rstrip('/')}/conversations/{quote(conversation_id, safe='')}/tracker/events"
+    # Rasa's route does not unquote its path: a sender id's ":" (telegram:123) and a
+    # caller's "+" go as they are, or Rasa would write to another conversation.
+    path = quote(conversation_id, safe=":+@")
+    url = f"{rasa_url.rstrip('/')}/conversations/{path}/tracker/events"
     event = {"event": "bot", "text": text, "metadata": {"staff": staff}}
     params = {"token": token} if token else {}
     try:

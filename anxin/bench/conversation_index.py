@@ -26,6 +26,7 @@ from care.conversation_index import catch_up
 from care.conversation_log import ConversationLog, Filters
 from care.conversation_retention import Retention, purge
 from care.models_review import ConversationEvent
+from care.senders import sender_id
 from care.services import build
 
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432/test"
@@ -36,7 +37,7 @@ CHANNELS = ("wechat", "telegram", "rest", "voice")
 
 def conversation(n: int, at: float) -> list[dict[str, Any]]:
     """Conversation ``n``: a session and 1-5 turns, as Rasa's events."""
-    sender = f"bench-{n}"
+    sender = bench_sender(n)
     events: list[dict[str, Any]] = [
         {"event": "action", "timestamp": at, "name": "action_session_start"},
         {"event": "session_started", "timestamp": at},
@@ -47,7 +48,7 @@ def conversation(n: int, at: float) -> list[dict[str, Any]]:
         intent = INTENTS[(n + k) % len(INTENTS)]
         events += [
             {"event": "user", "timestamp": t, "text": f"我想订午饭 {n} {k}",
-             "input_channel": CHANNELS[n % len(CHANNELS)], "message_id": f"{sender}-{k}",
+             "input_channel": CHANNELS[n % len(CHANNELS)], "message_id": f"bench-{n}-{k}",
              "parse_data": {"intent": {"name": intent, "confidence": (n * 7 + k) % 100 / 100},
                             "entities": [{"entity": "language", "value": "zh"}]}},
             {"event": "action", "timestamp": t, "name": "meal_form"},
@@ -57,6 +58,11 @@ def conversation(n: int, at: float) -> list[dict[str, Any]]:
     if n % 50 == 0:
         events.append({"event": "slot", "timestamp": at, "name": "handed_off", "value": True})
     return [{"sender_id": sender, **e} for e in events]
+
+
+def bench_sender(n: int) -> str:
+    """Conversation ``n``'s sender id, as its channel gives it to Rasa (care.senders)."""
+    return sender_id(CHANNELS[n % len(CHANNELS)], f"bench-{n}")
 
 
 def _write(care: Any, events: list[dict[str, Any]]) -> None:
@@ -95,7 +101,8 @@ def _measure(care: Any, label: str, conversations: int) -> list[str]:
         events += conversation(n, START.timestamp() + span * n / conversations)
     _write(care, events)
     for n in range(0, conversations, 20):  # an alert in one conversation of 20
-        care.alerts.raise_alert("handoff", "要找人工", conversation_id=f"bench-{n}", channel="rest")
+        care.alerts.raise_alert("handoff", "要找人工", conversation_id=bench_sender(n),
+                                channel=CHANNELS[n % len(CHANNELS)])  # fmt: skip
     rows = [f"| {label} | events written | {len(events):,} ({conversations:,} conversations) |"]
     seconds, done = _timed(lambda: catch_up(care.db))
     rows.append(f"| {label} | first catch-up (all) | {seconds:.1f} s, "

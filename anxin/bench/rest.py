@@ -21,6 +21,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence
 
+from anxin.config import rest_auth
+
 MIX = (
     "你好",
     "你们都有啥服务",
@@ -85,7 +87,8 @@ def webhook(base: str) -> str:
 def post(url: str, sender: str, text: str, timeout: float = 60) -> tuple[float, list[Any]]:
     """Send one message; (seconds until the whole answer was read, the bot's messages)."""
     body = json.dumps({"sender": sender, "message": text}).encode()
-    req = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json", **rest_auth()}  # ANXIN_REST_TOKEN
+    req = urllib.request.Request(url, data=body, headers=headers)
     t0 = time.perf_counter()
     with urllib.request.urlopen(req, timeout=timeout) as resp:
         replies = json.loads(resp.read())

@@ -200,9 +200,11 @@ class Call:
 async def one_call(base: str, sender: str, kind: str, texts: Sequence[str]) -> list[TurnTiming]:
     from websockets.client import connect
 
+    from anxin.config import rest_auth
+
     # No language hint: the transcriber detects it, as for a caller with no profile yet.
     url = f"{base}/webhooks/voice/stream?sender={sender}"
-    async with connect(url, max_size=None) as ws:
+    async with connect(url, max_size=None, extra_headers=rest_auth()) as ws:
         call = Call(ws)
         try:
             await call.greeting()

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.bookings import ActionListBookings
 from care.audit import Actor
+from care.senders import sender_id
 from tests.care.helpers import elder, load_small, slot_id
 
 
 def tracker(sender: str, language: str = "zh") -> Tracker:
     user = {"event": "user", "text": "我都约了啥", "input_channel": "wechat", "parse_data": {}}
-    return Tracker(sender, {"language": language}, {"text": "…"}, [user], False, None, {}, "")
+    conversation = sender_id("wechat", sender)  # Rasa's sender id
+    return Tracker(conversation, {"language": language}, {"text": "…"}, [user], False, None, {}, "")
 
 
 async def test_lists_what_is_coming_up(care):
@@ -45,10 +49,31 @@ async def test_nothing_booked(care):
     assert [m["response"] for m in d.messages] == ["utter_no_bookings"]
 
 
+def test_the_speaker_is_whom_the_sender_id_names_not_the_channel_a_message_claims(care):
+    load_small(care)
+    grandma = elder(care)
+    care.people.add_identity(grandma.id, "telegram", "123")
+    code = "meal:2026-11-26:lunch:delivery"
+    care.bookings.book(grandma.id, slot_id(care, code), Actor.person(grandma.id), "telegram")
+    claims_telegram = {"event": "user", "text": "我都约了啥", "input_channel": "telegram"}
+
+    def listed(conversation: str) -> str:
+        d = CollectingDispatcher()
+        t = Tracker(conversation, {"language": "zh"}, {"text": "…"}, [claims_telegram], False,
+                    None, {}, "")  # fmt: skip
+        asyncio.run(ActionListBookings(care).run(d, t, {}))
+        return str(d.messages[0]["response"])
+
+    assert listed("telegram:123") == "utter_your_bookings"
+    # The same id from the REST channel (or with no channel at all) is somebody else.
+    for other in ("rest:123", "rest:telegram:123", "123", "voice:123"):
+        assert listed(other) == "utter_no_bookings", other
+
+
 def asking(sender: str, text: str, entities=(), slots=None) -> Tracker:
     user = {"event": "user", "text": text, "input_channel": "wechat", "parse_data": {}}
     latest = {"text": text, "entities": list(entities)}
-    return Tracker(sender, slots or {}, latest, [user], False, None, {}, "")
+    return Tracker(sender_id("wechat", sender), slots or {}, latest, [user], False, None, {}, "")
 
 
 async def test_cancel_tomorrows_lunch_by_name(care):

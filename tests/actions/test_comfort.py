@@ -6,13 +6,15 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.comfort import ActionComfort
+from care.senders import sender_id
 from tests.care.helpers import elder, load_small
 
 
 def tracker(sender: str, intent: str, language: str = "zh") -> Tracker:
     user = {"event": "user", "text": "…", "input_channel": "wechat", "parse_data": {}}
     latest = {"intent": {"name": intent}, "text": "…"}
-    return Tracker(sender, {"language": language}, latest, [user], False, None, {}, "")
+    conversation = sender_id("wechat", sender)  # Rasa's sender id
+    return Tracker(conversation, {"language": language}, latest, [user], False, None, {}, "")
 
 
 async def test_lonely_elder_is_named_offered_a_call_and_logged(care):

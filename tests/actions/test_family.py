@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.family import ActionLinkAnswer, ActionLinkFamily, ValidateLinkForm
 from actions.meal import ActionBookMeal, ValidateMealForm
+from care.senders import sender_id
 from tests.care.helpers import elder, load_small
 
 
@@ -23,7 +24,7 @@ def tracker(
     user = {"event": "user", "text": text, "input_channel": "wechat", "parse_data": {}}
     latest = {"entities": list(entities), "message_id": f"m-{text}", "text": text,
               "intent": {"name": intent}}  # fmt: skip
-    return Tracker(sender, dict(slots), latest, [user], False, None, {}, "")
+    return Tracker(sender_id("wechat", sender), dict(slots), latest, [user], False, None, {}, "")
 
 
 def grandma(care):

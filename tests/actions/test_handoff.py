@@ -13,6 +13,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.handoff import ActionHandedOff
 from anxin.policy_handoff import HandoffPolicy
+from care.senders import sender_id
 
 DOMAIN = Domain.from_dict(
     {
@@ -55,7 +56,8 @@ def test_quiet_while_handed_off_but_emergencies_pass(tmp_path):
 
 def tracker() -> Tracker:
     user = {"event": "user", "text": "在吗", "input_channel": "wechat", "parse_data": {}}
-    return Tracker("oWx-9", {"handed_off": True}, {"text": "在吗"}, [user], False, None, {}, "")
+    rasa_id = sender_id("wechat", "oWx-9")
+    return Tracker(rasa_id, {"handed_off": True}, {"text": "在吗"}, [user], False, None, {}, "")
 
 
 async def test_released_when_staff_resolve_the_alert(care):

@@ -9,13 +9,15 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.meal import ActionAskMealConfirmed, ActionBookMeal, ValidateMealForm
 from care.audit import Actor
+from care.senders import sender_id
 from tests.care.helpers import elder, load_small, slot_id
 
 
 def tracker(slots: dict[str, Any], entities: list[dict[str, Any]] = (), sender: str = "oWx-1"):
     user = {"event": "user", "text": "…", "input_channel": "wechat", "parse_data": {}}
     latest = {"entities": list(entities), "message_id": "m-1", "text": "…"}
-    return Tracker(sender, slots, latest, [user], False, None, {"name": "meal_form"}, "")
+    conversation = sender_id("wechat", sender)  # Rasa's sender id
+    return Tracker(conversation, slots, latest, [user], False, None, {"name": "meal_form"}, "")
 
 
 def known(care):
@@ -135,7 +137,8 @@ async def test_buttons_answered_by_number_and_the_menu_in_the_read_back(care):
     known(care)
     form, d = ValidateMealForm(care), CollectingDispatcher()
     asked = {"requested_slot": "dining"}
-    one = Tracker("oWx-1", asked, {"text": "2", "entities": []}, [], False, None, {}, "")
+    conversation = sender_id("wechat", "oWx-1")  # Rasa's sender id
+    one = Tracker(conversation, asked, {"text": "2", "entities": []}, [], False, None, {}, "")
     assert await form.extract_dining(d, one, {}) == {"dining": "delivery"}
     slots = {"meal_date": "2026-11-26", "meal": "lunch", "dining": "dine_in", "language": "zh"}
     await ActionAskMealConfirmed(care).run(d, tracker(slots), {})

@@ -10,13 +10,15 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.bookings import ActionFindCancel
 from actions.moves import ActionFindMove, ActionMoveConfirmed
 from care.audit import Actor
+from care.senders import sender_id
 from tests.care.helpers import elder, load_small, slot_id
 
 
 def tracker(text: str, slots: dict[str, Any] | None = None, intent: str = "inform") -> Tracker:
     user = {"event": "user", "text": text, "input_channel": "wechat", "parse_data": {}}
     latest = {"entities": [], "message_id": f"m-{text}", "text": text, "intent": {"name": intent}}
-    return Tracker("oWx-1", dict(slots or {}), latest, [user], False, None, {}, "")
+    conversation = sender_id("wechat", "oWx-1")  # Rasa's sender id
+    return Tracker(conversation, dict(slots or {}), latest, [user], False, None, {}, "")
 
 
 def booked(care, *codes: str):

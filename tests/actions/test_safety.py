@@ -7,13 +7,15 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.safety import ActionCrisis, ActionEmergency, ActionHandoff
 from care.config import CareSettings
+from care.senders import sender_id
 from care.services import build
 from tests.care.helpers import child_linked, elder
 
 
 def tracker(sender: str, text: str, channel: str = "wechat") -> Tracker:
     user = {"event": "user", "text": text, "input_channel": channel, "parse_data": {}}
-    return Tracker(sender, {}, {"text": text}, [user], False, None, {"name": "my_form"}, "")
+    conversation = sender_id(channel, sender)  # Rasa's sender id
+    return Tracker(conversation, {}, {"text": text}, [user], False, None, {"name": "my_form"}, "")
 
 
 def responses(dispatcher: CollectingDispatcher) -> list[str]:
@@ -78,7 +80,7 @@ def unsure(ranking: list[tuple[str, float]]) -> Tracker:
         + [{"name": n, "confidence": c} for n, c in ranking],
     }
     user = {"event": "user", "text": "我这胸口", "input_channel": "rest", "parse_data": {}}
-    return Tracker("unsure", {}, latest, [user], False, None, {}, "")
+    return Tracker(sender_id("rest", "unsure"), {}, latest, [user], False, None, {}, "")
 
 
 async def test_an_unsure_emergency_is_still_treated_as_one(care):

@@ -16,6 +16,7 @@ from actions.visit import (
     ValidateVisitForm,
 )
 from care.audit import Actor
+from care.senders import sender_id
 from tests.care.helpers import elder, load_small, slot_id
 
 DAY = "2026-11-26"  # a Thursday; the clock says Wednesday 25th, 08:00 in Harbin
@@ -32,7 +33,9 @@ def tracker(
     user = {"event": "user", "text": text, "input_channel": "wechat", "parse_data": {}}
     latest = {"entities": list(entities), "message_id": "m-9", "text": text,
               "intent": {"name": intent}}  # fmt: skip
-    return Tracker(sender, slots, latest, [user, *events], False, None, {"name": "visit_form"}, "")
+    conversation = sender_id("wechat", sender)  # Rasa's sender id
+    form = {"name": "visit_form"}
+    return Tracker(conversation, slots, latest, [user, *events], False, None, form, "")
 
 
 def known(care, language: str = "zh"):

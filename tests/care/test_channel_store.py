@@ -74,7 +74,7 @@ def test_a_message_whose_process_died_mid_work_is_set_aside_once_with_an_alert(c
 
     [alert] = care.alerts.open_alerts()
     assert (alert.kind, alert.person_id, alert.conversation_id, alert.channel) == (
-        "message_failed", elder.id, "oLI", "wechat"
+        "message_failed", elder.id, "wechat:oLI", "wechat"
     )
     assert "WeChat message" in alert.summary and "俺想订明天的午饭" in alert.summary
     assert "set aside" in alert.summary
@@ -92,7 +92,7 @@ def test_a_message_that_only_waited_its_turn_is_replayed_not_set_aside(care, clo
     clock.advance(minutes=3)  # and this time the process died while it was handled
     assert [h.id for h in store.set_aside_crashed("telegram")] == [waiting]
     [alert] = care.alerts.open_alerts()
-    assert alert.person_id is None and alert.conversation_id == "42"
+    assert alert.person_id is None and alert.conversation_id == "telegram:42"
 
 
 def test_begin_marks_the_work_and_release_ends_it(care, clock):

@@ -35,7 +35,7 @@ def test_emergency_alerts_staff_and_notifies_linked_family(care):
 def test_unknown_sender_still_raises_the_alert(care):
     outcome = care.safety.emergency("rest", "someone-new", "my husband collapsed")
     assert outcome.person is None and outcome.family_notified == []
-    assert outcome.alert.conversation_id == "someone-new" and outcome.alert.channel == "rest"
+    assert outcome.alert.conversation_id == "rest:someone-new" and outcome.alert.channel == "rest"
 
 
 def test_crisis_and_handoff_alert_staff_without_telling_family(care):

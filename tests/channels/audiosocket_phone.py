@@ -25,10 +25,12 @@ from typing import Any, Iterator, Optional
 import numpy as np
 
 from care.config import CareSettings
+from care.senders import sender_id
 from care.services import build
 from channels import audiosocket_protocol as wire
 from tests.channels.stacks import ChannelStack
 from tests.integration.test_stack import ROOT, free_port, post, rasa_ready, start, stop
+from tests.support.rasa_api import tracker_events
 
 SECRET = "hotline-Secret_42"
 RATE = 8_000
@@ -70,10 +72,8 @@ class Hotline(ChannelStack):
             return dict(json.loads(resp.read()))
 
     def tracker(self, sender: str) -> list[dict[str, Any]]:
-        quoted = urllib.parse.quote(sender, safe="+")  # Rasa's route does not unquote
-        url = f"http://127.0.0.1:{self.port}/conversations/{quoted}/tracker"
-        with urllib.request.urlopen(url, timeout=30) as resp:
-            return list(json.loads(resp.read())["events"])
+        """The events of a caller's conversation (Rasa's id: ``voice:<sender>``)."""
+        return tracker_events(self.port, sender_id("voice", sender))
 
 
 @contextlib.contextmanager

@@ -14,9 +14,7 @@ above (an English transcript scores 1.0).
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.request
 
 from sqlalchemy import select
 
@@ -24,6 +22,7 @@ from care.language import detect_language
 from care.models_voice import VoiceRecording
 from tests.audio_samples import cer, pooled_cer
 from tests.channels.stacks import ChannelStack
+from tests.support.rasa_api import tracker_events
 
 SAMPLES = ("nihao_shijie", "jishu", "pangrama")  # short, counting, a whole line of verse
 SAMPLE_CER = 0.6  # every sample: recognisably what was said
@@ -47,11 +46,10 @@ def recordings_of(
         time.sleep(0.2)
 
 
-def user_texts(stack: ChannelStack, sender: str) -> list[str]:
-    """What Rasa was given, turn by turn (a voice turn: its transcript)."""
-    url = f"http://127.0.0.1:{stack.port}/conversations/{sender}/tracker"
-    with urllib.request.urlopen(url, timeout=30) as resp:
-        events = json.loads(resp.read())["events"]
+def user_texts(stack: ChannelStack, conversation_id: str) -> list[str]:
+    """What Rasa was given, turn by turn (a voice turn: its transcript); the id is Rasa's
+    (``telegram:123``, ``wechat:<openid>``)."""
+    events = tracker_events(stack.port, conversation_id)
     return [str(e.get("text") or "") for e in events if e["event"] == "user"]
 
 

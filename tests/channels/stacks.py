@@ -38,6 +38,7 @@ from tests.channels.wechat_fakes import (
     text_xml,
 )
 from tests.integration.test_stack import Output, post, rasa_ready, start, stop
+from tests.support.rasa_api import tracker_events
 
 TELEGRAM_TOKEN = "123456:TEST-token"
 TELEGRAM_SECRET = "s3cret-Token_1"
@@ -79,10 +80,9 @@ class ChannelStack:
             assert b"Traceback" not in err.read()
             return int(err.code)
 
-    def user_turns(self, sender: str) -> int:
-        url = f"http://127.0.0.1:{self.port}/conversations/{sender}/tracker"
-        with urllib.request.urlopen(url, timeout=30) as resp:
-            events = json.loads(resp.read())["events"]
+    def user_turns(self, conversation_id: str) -> int:
+        """User turns Rasa keeps under ``conversation_id`` (its id: ``telegram:123``)."""
+        events = tracker_events(self.port, conversation_id)
         return sum(1 for e in events if e["event"] == "user")
 
 
@@ -170,12 +170,15 @@ class Elder:
         # A MsgId is unique per account: a reused one is (rightly) taken for a retry.
         self.msg_id = next(MSG_IDS) * 1000
 
-    def post(self, text: str, msg_id: int | None = None) -> str:
-        """WeChat's raw answer: the passive reply's text, or "" for `success`."""
+    def post(
+        self, text: str, msg_id: int | None = None, args: Optional[dict[str, str]] = None
+    ) -> str:
+        """WeChat's raw answer: the passive reply's text, or "" for `success`. ``args``:
+        the signed query string, when WeChat retries with the same one."""
         if msg_id is None:
             self.msg_id += 1
             msg_id = self.msg_id
-        status, body, took = self.wechat.post(text_xml(self.openid, text, msg_id))
+        status, body, took = self.wechat.post(text_xml(self.openid, text, msg_id), args)
         assert status == 200 and took < 5, (status, took)
         return "" if body == "success" else content(body)
 

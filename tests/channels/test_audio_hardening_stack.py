@@ -85,7 +85,7 @@ def test_each_malformed_file_is_415_with_its_reason_and_the_assistant_lives_on(s
     for name in CRASHED_PYAV:
         assert turn(stack, vector(name), "audio/mpeg", "bad-1")[0] == 415
     assert processes.alive(rasa) and rasa_pid(stack) == rasa  # the same process, still up
-    assert stack.user_turns("bad-1") == 0
+    assert stack.user_turns("voice:bad-1") == 0
 
     # Audio is decoded, and it is decoded in a decoder process of Rasa's, not in Rasa.
     status, answer = turn(stack, quiet_wav(), "audio/wav", "bad-1")
@@ -157,7 +157,7 @@ def test_as_telegram_voice_notes_they_get_a_kind_re_ask_and_nothing_to_replay(st
     time.sleep(3)
     for person in chats:
         assert len(stack.telegram_api.sent(chat_id=person.chat_id)) == person.seen  # type: ignore[union-attr]
-        assert stack.user_turns(str(person.chat_id)) == 0
+        assert stack.user_turns(f"telegram:{person.chat_id}") == 0
     assert stack.care.channels.held("telegram") == []
     assert stack.care.channels.set_aside("telegram") == []
     assert english.say("hello")  # and the conversation goes on
@@ -178,7 +178,7 @@ def test_as_wechat_voice_messages_they_get_a_kind_re_ask_and_nothing_to_replay(s
             stack.wechat_api.wait_for_texts(elder.openid, before + 1, 60)[before:]
         )
         assert "没能打开" in said and "再说一遍" in said, (name, said)
-        assert stack.user_turns(elder.openid) == 0
+        assert stack.user_turns(f"wechat:{elder.openid}") == 0
     assert processes.alive(rasa) and rasa_pid(stack) == rasa
     time.sleep(2)  # a few background rounds (every 0.5 s here): nothing is replayed
     assert stack.care.channels.held("wechat") == []

@@ -13,10 +13,13 @@ import signal
 import subprocess
 import sys
 import time
-from typing import Iterator
+import urllib.request
+from typing import Any, Iterator
 
 import pytest
+from sqlalchemy import func, select
 
+from care import models as m
 from tests.channels.stacks import TELEGRAM_SECRET as SECRET
 from tests.channels.stacks import TELEGRAM_TOKEN as TOKEN
 from tests.channels.stacks import ChannelStack, Person, running, weekday_ahead
@@ -68,6 +71,45 @@ def test_lunch_booked_by_text_and_buttons_and_a_redelivery_books_nothing_twice(s
     [booking] = stack.care.bookings.upcoming(person.id)
     assert (booking.slot.code, booking.status) == (f"meal:{day}:lunch:delivery", "confirmed")
     assert booking.channel == "telegram"
+
+
+def rest_post(port: int, body: dict[str, str]) -> list[dict[str, Any]]:
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/webhooks/rest/webhook",
+                                 data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})  # fmt: skip
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        return list(json.loads(resp.read()))
+
+
+def test_a_rest_client_posting_a_telegram_chat_id_neither_continues_that_chat_nor_books(stack):
+    # The review's finding: a REST POST with sender = a Telegram chat id said "对" into
+    # that person's booking ("订好了"), booked as a new person carrying their name.
+    day = weekday_ahead()
+    gui = Person(stack, 5020, "zh")
+    assert "送到家" in gui.say(f"俺想订{day.month}月{day.day}号的午饭")
+    assert "称呼" in gui.say("送到家")
+    readback = gui.say("王桂芝")
+    assert "对吗" in readback and "午饭" in readback, readback
+    for sender in ("5020", "telegram:5020"):
+        # Even claiming to be the Telegram channel.
+        said = rest_post(stack.port, {"sender": sender, "message": "对",
+                                      "input_channel": "telegram"})  # fmt: skip
+        assert "订好了" not in " ".join(r.get("text", "") for r in said), said
+        assert {r["recipient_id"] for r in said} <= {sender}  # answers name the caller's id
+        assert stack.care.people.find_by_identity("rest", sender) is None
+    assert stack.care.people.find_by_identity("telegram", "5020") is None
+    assert stack.user_turns("telegram:5020") == 3  # the REST turns went elsewhere
+    assert stack.user_turns("rest:5020") == 1
+    with stack.care.db.read() as s:
+        assert s.scalar(select(func.count()).select_from(m.Booking)
+                        .join(m.Person, m.Booking.elder_id == m.Person.id)
+                        .where(m.Person.name == "王桂芝")) == 0  # fmt: skip
+    # The person on Telegram still has their conversation, and books for themselves.
+    assert "订好了" in gui.say("对")
+    person = stack.care.people.find_by_identity("telegram", "5020")
+    assert person is not None and person.name == "王桂芝"
+    [booking] = stack.care.bookings.upcoming(person.id)
+    assert booking.channel == "telegram" and booking.slot.code == f"meal:{day}:lunch:delivery"
 
 
 def test_day_care_in_english_is_booked_by_pressing_the_inline_buttons(stack):

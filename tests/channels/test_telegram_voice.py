@@ -16,7 +16,6 @@ import os
 import shutil
 import subprocess
 import time
-import urllib.request
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterator
@@ -31,6 +30,7 @@ from care.models_voice import VoiceRecording
 from care.recordings import RecordingSettings, keep, open_for_review
 from tests.channels.fake_telegram import Call
 from tests.channels.stacks import ChannelStack, Person, running, weekday_ahead
+from tests.support.rasa_api import tracker_events
 from voice.base import Audio
 from voice.codecs import decode, encode
 
@@ -151,7 +151,7 @@ def test_a_silent_note_is_asked_again_gently_and_books_nothing(stack):
     assert heard_back(aloud.voice)[1] > 0.02
     tries = [c for c in stack.telegram_api.calls if c.method == "sendVoice" and c.chat_id == 5102]
     assert [c.status for c in tries] == [429, 200] and tries[1].at - tries[0].at >= 2.0
-    assert stack.user_turns("5102") == 0  # Rasa was never asked
+    assert stack.user_turns("telegram:5102") == 0  # Rasa was never asked
     assert stack.care.people.find_by_identity("telegram", "5102") is None
 
 
@@ -172,14 +172,14 @@ def test_a_note_over_20_mb_is_answered_politely_without_a_download(stack):
     refused = [c for c in stack.telegram_api.calls if c.params.get("file_id") == file_id]
     assert [(c.method, c.status) for c in refused] == [("getFile", 400)]
     assert not [p for p in stack.telegram_api.downloads if file_id in p]
-    assert stack.user_turns("5103") == 0
+    assert stack.user_turns("telegram:5103") == 0
 
 
 def test_a_note_that_is_no_audio_is_answered_politely(stack):
     odd = Speaker(stack, 5104, language_code="zh-hans")
     answer = odd.speak(b"OggS" + b"\x00garbage" * 200)
     assert "没能打开" in answer and "打字" in answer, answer
-    assert stack.user_turns("5104") == 0
+    assert stack.user_turns("telegram:5104") == 0
 
 
 def test_a_voice_note_gets_its_turn_once_when_telegram_redelivers_it(stack, tmp_path):
@@ -190,7 +190,7 @@ def test_a_voice_note_gets_its_turn_once_when_telegram_redelivers_it(stack, tmp_
     assert stack.post_telegram(json.dumps(update).encode()) == 200
     time.sleep(3)
     assert len(stack.telegram_api.sent(chat_id=5105)) == ann.seen  # no second answer
-    assert stack.user_turns("5105") == 1
+    assert stack.user_turns("telegram:5105") == 1
 
 
 # Recordings kept for staff review (care.recordings) -------------------------------------
@@ -226,9 +226,7 @@ def test_a_consenting_persons_note_is_kept_with_its_turn(stack, tmp_path):
     assert "Anxin" in speaker.send(update)
     [kept] = recordings_of(stack, 5106, 1)
     assert kept.message_id == str(update["update_id"])
-    url = f"http://127.0.0.1:{stack.port}/conversations/5106/tracker"
-    with urllib.request.urlopen(url, timeout=30) as resp:
-        events = json.loads(resp.read())["events"]
+    events = tracker_events(stack.port, "telegram:5106")
     assert kept.message_id in [e.get("message_id") for e in events if e["event"] == "user"]
     assert kept.person_id == rose.id and kept.language == "en"
     assert "hello" in kept.transcript.lower()

@@ -88,6 +88,6 @@ def test_real_mandarin_voice_notes_are_transcribed_and_answered_in_chinese(stack
     assert [r.language for r in kept] == ["zh"] * len(SAMPLES)
     assert_heard_close(said, [r.transcript for r in kept])
     # Rasa was given those very transcripts, one turn per note.
-    assert user_texts(stack, "5301") == [r.transcript for r in kept]
+    assert user_texts(stack, "telegram:5301") == [r.transcript for r in kept]
     for heard in (r.transcript.strip("，。、 ") for r in kept):  # what was said: never logged
         assert heard not in stack.out.text, heard

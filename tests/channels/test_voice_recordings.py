@@ -13,8 +13,6 @@ import asyncio
 import io
 import json
 import time
-import urllib.parse
-import urllib.request
 import wave
 from pathlib import Path
 from typing import Any, Iterator
@@ -26,12 +24,14 @@ from sqlalchemy import select
 from starlette.testclient import TestClient
 
 from care.models_voice import VoiceRecording
+from care.senders import sender_id
 from care.staff_replies import StaffReplies
 from staff.app import create_app
 from staff.config import StaffSettings
 from tests.channels.stacks import ChannelStack, running
 from tests.channels.test_voice_stack import RATE, health, silence, spoken, turn, wav
 from tests.staff.conftest import add_user, login
+from tests.support.rasa_api import tracker_events
 
 
 @pytest.fixture(scope="module")
@@ -64,9 +64,8 @@ def kept(stack: ChannelStack, sender: str, count: int = 1, timeout: float = 30) 
 
 
 def user_message_ids(stack: ChannelStack, sender: str) -> list[str]:
-    url = f"http://127.0.0.1:{stack.port}/conversations/{urllib.parse.quote(sender)}/tracker"
-    with urllib.request.urlopen(url, timeout=30) as resp:
-        events = json.loads(resp.read())["events"]
+    """The message ids of a caller's turns in Rasa (their conversation: voice:<sender>)."""
+    events = tracker_events(stack.port, sender_id("voice", sender))
     return [e["message_id"] for e in events if e["event"] == "user"]
 
 
@@ -157,7 +156,7 @@ def test_a_staff_reply_written_during_a_call_is_said_once(stack):
         async with websockets.connect(url, max_size=None) as ws:
             await events_until(ws, named("playback_end"))  # the greeting, said in full
             # Staff write while the caller says nothing.
-            await asyncio.to_thread(replies.queue, "voice", "rec-call-2",
+            await asyncio.to_thread(replies.queue, "voice", "voice:rec-call-2",
                                     "Your daughter is on her way", "nurse.wang")  # fmt: skip
             said = await events_until(ws, named("playback_end"), timeout=30)
             try:  # nothing more: the reply is said once
@@ -175,7 +174,7 @@ def test_a_staff_reply_written_during_a_call_is_said_once(stack):
     frames = [m for m in said if isinstance(m, bytes)]
     assert sum(len(f) for f in frames) > RATE * 2, "the staff reply was not spoken"
     assert later == []
-    assert replies.pending("voice", "rec-call-2") == []  # delivered, and only once
+    assert replies.pending("voice", "voice:rec-call-2") == []  # delivered, and only once
 
 
 def test_a_staff_reply_waiting_at_a_turn_comes_first_in_its_answer(stack):
@@ -189,7 +188,7 @@ def test_a_staff_reply_waiting_at_a_turn_comes_first_in_its_answer(stack):
             # Written while we speak: no look cuts our speech, so the caller's next turn
             # (a key pressed over the greeting) is where it is said.
             await asyncio.to_thread(
-                replies.queue, "voice", "rec-call-3", "我们马上到", "nurse.wang"
+                replies.queue, "voice", "voice:rec-call-3", "我们马上到", "nurse.wang"
             )
             await ws.send(json.dumps({"dtmf": "1"}))  # 1: meals
             return await events_until(ws, named("playback_end"), timeout=30)
@@ -201,19 +200,20 @@ def test_a_staff_reply_waiting_at_a_turn_comes_first_in_its_answer(stack):
     staff, ours = answered[0], answered[1]
     assert staff["staff"] is True and staff["texts"] == ["工作人员说：我们马上到"], staff
     assert "staff" not in ours and ours["texts"], ours  # then the assistant's own answer
-    assert replies.pending("voice", "rec-call-3") == []
+    assert replies.pending("voice", "voice:rec-call-3") == []
 
 
 def test_the_next_http_answer_starts_with_what_staff_wrote(stack):
     replies = StaffReplies(stack.care.db, stack.care.clock)
-    replies.queue("voice", "rec-http-3", "我们马上给您打电话", "nurse.wang")
+    # Queued as the console does: for Rasa's conversation, voice:<sender>.
+    replies.queue("voice", "voice:rec-http-3", "我们马上给您打电话", "nurse.wang")
     status, first = turn(stack, wav(silence(1.5)), query="sender=rec-http-3&language=en")
     assert status == 200 and first["staff_replies"] == ["工作人员说：我们马上给您打电话"]
     assert first["replies"][0] == first["staff_replies"][0]
     assert "didn't hear" in first["replies"][1]  # then our own answer, in the caller's words
     status, second = turn(stack, wav(silence(1.5)), query="sender=rec-http-3&language=en")
     assert status == 200 and second["staff_replies"] == [] and len(second["replies"]) == 1
-    assert replies.pending("voice", "rec-http-3") == []
+    assert replies.pending("voice", "voice:rec-http-3") == []
     assert not kept_any(stack, "rec-http-3")  # silence is no turn: nothing kept
 
 
@@ -236,7 +236,7 @@ def test_the_console_plays_the_turn_the_stack_kept(stack, tmp_path, monkeypatch)
         assert login(staff, "nurse.li").status_code == 303
         deadline = time.monotonic() + 30
         while True:  # the broker writes Rasa's events in batches
-            page = staff.get("/conversations/rec-http-4")
+            page = staff.get("/conversations/voice:rec-http-4")
             if page.status_code == 200 and f"/recordings/{row.id}/audio" in page.text:
                 break
             assert time.monotonic() < deadline, page.status_code

@@ -92,7 +92,7 @@ def test_bad_audio_gets_its_status_and_never_reaches_rasa(stack):
     assert turn(stack, b"RIFF....WAVEjunk" * 100)[0] == 415
     assert turn(stack, wav(silence(1)), content_type="text/plain")[0] == 415
     assert turn(stack, wav(silence(1)), query="sender=caller-1&format=flac")[0] == 415
-    assert stack.user_turns("caller-1") == 0
+    assert stack.user_turns("voice:caller-1") == 0
 
 
 def test_silence_is_answered_gently_in_the_callers_language_without_rasa(stack):
@@ -104,7 +104,7 @@ def test_silence_is_answered_gently_in_the_callers_language_without_rasa(stack):
     if health(stack)["synthesizer"]:
         with wave.open(io.BytesIO(base64.b64decode(answer["audio"]))) as spoken_back:
             assert spoken_back.getframerate() == RATE and spoken_back.getnframes() > RATE / 2
-    assert stack.user_turns("caller-2") == 0
+    assert stack.user_turns("voice:caller-2") == 0
 
 
 async def _events(ws: Any, until: str, timeout: float = 60) -> list[dict[str, Any]]:

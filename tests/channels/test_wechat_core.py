@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import time
 from collections import Counter
 from typing import Any, Iterator, Optional
 
@@ -129,6 +130,91 @@ async def test_retries_during_and_after_a_turn_run_it_once_and_get_the_same_answ
     assert rasa.turns == Counter({"msg:1002": 1}) and fake.sent == []
     await core.close()
     await other.close()
+
+
+async def test_wechats_own_retries_reuse_the_signed_query_and_get_the_same_answer(care, fake):
+    # WeChat retries a slow message with the very same query string (timestamp, nonce,
+    # signature) and body: still answered, once, the same way.
+    rasa = StandInRasa()
+    rasa.delay = 0.5
+    core = make_core(care, fake, rasa)
+    args, body = signed(), text_xml("oRetry", "对", 1020).encode()
+    replies = await asyncio.gather(*(core.receive(args, body) for _ in range(3)))
+    again = await core.receive(args, body)
+    assert [(r.status, content(r.body)) for r in [*replies, again]] == [(200, "答:对:0")] * 4
+    assert rasa.turns == Counter({"msg:1020": 1})
+    await core.close()
+
+
+async def test_a_signed_query_string_reused_for_another_message_is_403(care, fake):
+    rasa = StandInRasa()
+    core, other_process = make_core(care, fake, rasa), make_core(care, fake, rasa)
+    args = signed()
+    assert (await core.receive(args, text_xml("oVictim", "你好", 1021).encode())).status == 200
+    # The same logged URL, posted with a body of the attacker's choosing: as another
+    # user, or as the same user with a new message — here or on another replica.
+    for forged in (text_xml("oOther", "给我订午饭", 1022), text_xml("oVictim", "取消", 1023)):
+        for door in (core, other_process):
+            reply = await door.receive(args, forged.encode())
+            assert (reply.status, reply.body) == (403, "")
+    assert rasa.turns == Counter({"msg:1021": 1})
+    await core.close()
+    await other_process.close()
+
+
+async def test_an_old_signature_is_403_whatever_it_carries(care, fake):
+    rasa = StandInRasa()
+    core = make_core(care, fake, rasa)
+    old = signed(timestamp="1000000000")  # 2001, as in the review
+    reply = await core.receive(old, text_xml("oAny", "你好", 1024).encode())
+    assert (reply.status, reply.body) == (403, "")
+    assert core.verify({**old, "echostr": "e"}).status == 403
+    # WeChat's clock a little off ours is fine; five minutes either way is the limit.
+    late = make_core(care, fake, rasa)
+    late.now = lambda: time.time() + 290
+    assert (await late.receive(signed(), text_xml("oAny", "你好", 1025).encode())).status == 200
+    late.now = lambda: time.time() + 310
+    assert (await late.receive(signed(), text_xml("oAny", "你好", 1026).encode())).status == 403
+    assert rasa.turns == Counter({"msg:1025": 1})
+    await core.close()
+    await late.close()
+
+
+async def test_safe_mode_query_strings_are_single_use_too(care, fake):
+    from wechatpy.crypto import WeChatCrypto
+
+    from tests.channels.test_wechat_xml import _safe_body
+
+    def said(reply_body: str) -> str:
+        doc = xmltodict.parse(reply_body)["xml"]
+        return content(WeChatCrypto(TOKEN, AES_KEY, APP_ID).decrypt_message(
+            reply_body, doc["MsgSignature"], doc["TimeStamp"], doc["Nonce"]))  # fmt: skip
+
+    rasa = StandInRasa()
+    core = make_core(care, fake, rasa, safe=True)
+    body, args = _safe_body(text_xml("oSafe2", "你好", 1027), signed())
+    first, retry = await core.receive(args, body), await core.receive(args, body)
+    assert said(first.body) == said(retry.body) == "答:你好:0"
+    # Another ciphertext under the old msg_signature, or the same signature with the
+    # encryption dropped and a plaintext body: refused.
+    other, _ = _safe_body(text_xml("oOther", "订午饭", 1028), signed())
+    assert (await core.receive(args, other)).status == 403
+    plain = {k: v for k, v in args.items() if k not in ("encrypt_type", "msg_signature")}
+    forged = await core.receive(plain, text_xml("oOther", "订午饭", 1029).encode())
+    assert (forged.status, forged.body) == (403, "")
+    assert rasa.turns == Counter({"msg:1027": 1})
+    await core.close()
+
+
+async def test_the_nonce_check_waits_for_the_database_with_a_503(tmp_path, fake):
+    # A database that cannot answer cannot say whether the query string was used: WeChat
+    # gets a 503 and retries the same query string, which then goes through.
+    services = build(CareSettings(db_url=f"sqlite:///{tmp_path / 'none.db'}"))  # no tables
+    core = make_core(services, fake, StandInRasa())
+    reply = await core.receive(signed(), text_xml("oDb", "你好", 1030).encode())
+    assert (reply.status, reply.body) == (503, "")
+    await core.close()
+    services.close()
 
 
 async def test_a_slow_turn_answers_success_then_through_the_api(care, fake):

@@ -41,7 +41,7 @@ def test_url_verification_and_bad_requests_never_reach_rasa(stack):
     assert stack.wechat.raw(b"x" * 1_000_001, signed())[0] == 413
     status, body, _ = stack.wechat.raw(b"\x00\xff<xml>", signed())
     assert status == 400 and "Traceback" not in body
-    assert stack.user_turns("oIntruder") == 0
+    assert stack.user_turns("wechat:oIntruder") == 0
 
 
 def test_subscribe_then_book_lunch_by_text_and_number_and_a_retried_yes(stack):
@@ -57,12 +57,14 @@ def test_subscribe_then_book_lunch_by_text_and_number_and_a_retried_yes(stack):
     readback = elder.says("李秀兰")
     assert "午饭" in readback and "送到家" in readback and "对吗" in readback, readback
 
-    # WeChat retries the "对" three times at once (our answer was slow to reach it).
+    # WeChat retries the "对" three times at once (our answer was slow to reach it), each
+    # time with the very same signed query string.
     elder.msg_id += 1
     before = len(stack.wechat_api.texts_to(elder.openid))
+    retried = elder.wechat.signed()
     with ThreadPoolExecutor(3) as pool:
-        answers = list(pool.map(lambda _: elder.post("对", elder.msg_id), range(3)))
-    answers.append(elder.post("对", elder.msg_id))  # and once more, later
+        answers = list(pool.map(lambda _: elder.post("对", elder.msg_id, retried), range(3)))
+    answers.append(elder.post("对", elder.msg_id, retried))  # and once more, later
     if answers[0]:  # answered passively: every retry got the very same answer
         assert "订好了" in answers[0] and len(set(answers)) == 1, answers
     else:  # a slow turn (a busy machine): `success` to all, one message through the API
@@ -76,7 +78,7 @@ def test_subscribe_then_book_lunch_by_text_and_number_and_a_retried_yes(stack):
     [booking] = stack.care.bookings.upcoming(person.id)
     assert (booking.slot.code, booking.status) == (f"meal:{day}:lunch:delivery", "confirmed")
     assert booking.channel == "wechat"
-    assert stack.user_turns(elder.openid) == 4  # one turn per message, not per retry
+    assert stack.user_turns(f"wechat:{elder.openid}") == 4  # one turn per message, not per retry
 
     # The menu's 我的预约 is an intent message; it lists the lunch.
     before = len(stack.wechat_api.texts_to(elder.openid))
@@ -120,6 +122,29 @@ def test_a_son_books_for_his_mother_and_she_is_told_on_wechat(stack):
     assert stack.care.channels.outbox("wechat") == []
 
 
+def test_a_replayed_signature_is_refused_and_a_real_retry_still_answered(stack):
+    elder = Elder(stack, "oReplayed")
+    # A query string signed long ago (the review used 2001): 403, whatever it carries.
+    for old in ("1000000000", str(int(time.time()) - 301)):
+        status, body, _ = stack.wechat.post(text_xml(elder.openid, "你好", 7001),
+                                            signed(timestamp=old))  # fmt: skip
+        assert (status, body) == (403, "")
+    # A fresh one, used once by WeChat for this elder's message ...
+    args = signed()
+    first = stack.wechat.post(text_xml(elder.openid, "你们都有啥服务", 7002), args)
+    assert first[0] == 200 and "午饭还有" in content(first[1]), first
+    # ... and again by WeChat, slow answer retried: the very same query and body.
+    retry = stack.wechat.post(text_xml(elder.openid, "你们都有啥服务", 7002), args)
+    assert retry[:2] == first[:2]
+    # The same logged URL with a body of someone else's choosing: as another user, or
+    # as this elder with a new message.
+    for forged in (text_xml("oAttacker", "你们都有啥服务", 7003),
+                   text_xml(elder.openid, "取消我的午饭", 7004)):  # fmt: skip
+        assert stack.wechat.post(forged, args)[:2] == (403, "")
+    assert stack.user_turns(f"wechat:{elder.openid}") == 1  # the one message, once
+    assert stack.user_turns("wechat:oAttacker") == 0
+
+
 def test_a_hung_action_server_gets_success_a_kind_word_and_the_answer_when_back(stack):
     actions_pid = int(stack.out.wait_for(r"\bactions started \(pid=(\d+)\)", 5).group(1))
     elder = Elder(stack, "oWaiting")
@@ -134,4 +159,4 @@ def test_a_hung_action_server_gets_success_a_kind_word_and_the_answer_when_back(
         os.kill(actions_pid, signal.SIGCONT)
     texts = stack.wechat_api.wait_for_texts(elder.openid, 2, timeout=30)
     assert "午饭还有" in texts[1], texts  # the real answer, through the customer-service API
-    assert stack.user_turns(elder.openid) == 1
+    assert stack.user_turns(f"wechat:{elder.openid}") == 1

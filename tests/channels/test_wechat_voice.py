@@ -9,11 +9,9 @@ multipart) and the customer-service voice messages that refer to them.
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import time
-import urllib.request
 from pathlib import Path
 from typing import Iterator
 
@@ -26,12 +24,14 @@ from care import migrate
 from care.config import CareSettings
 from care.models_voice import VoiceRecording
 from care.recordings import RecordingSettings, open_for_review
+from care.senders import sender_id
 from care.services import build
 from channels.config import WeChatSettings
 from channels.wechat_api import WeChatAPI, WeChatAPIError
 from channels.wechat_voice import MAX_REPLY_S, PAUSE_S, decode_hint, join_speech, spoken_language
 from tests.channels.stacks import ChannelStack, Elder, content, running, weekday_ahead
 from tests.channels.wechat_fakes import APP_ID, SECRET, TOKEN, FakeWeChatAPI, voice_xml
+from tests.support.rasa_api import tracker_events
 from voice.base import SAMPLE_RATE, Audio
 from voice.codecs import decode, encode
 
@@ -173,7 +173,7 @@ def test_english_speech_is_heard_and_books_lunch_with_voice_replies(stack, tmp_p
     [booking] = stack.care.bookings.upcoming(person.id)
     assert (booking.slot.code, booking.status) == (f"meal:{day}:lunch:delivery", "confirmed")
     assert booking.channel == "wechat"
-    assert stack.user_turns(elder.openid) == 4
+    assert stack.user_turns(sender_id("wechat", elder.openid)) == 4
     assert "book lunch" not in stack.out.text.lower()  # what people say stays out of logs
 
 
@@ -186,21 +186,21 @@ def test_wechat_recognition_is_used_without_downloading_the_voice(stack):
     # Answered aloud in Chinese: an uploaded AMR that is speech, not silence.
     [reply] = elder.voice_replies(1)
     assert reply.seconds > 1.0 and _rms(reply) > 300, (reply.seconds, _rms(reply))
-    assert stack.user_turns(elder.openid) == 1
+    assert stack.user_turns(sender_id("wechat", elder.openid)) == 1
 
 
 def test_silence_gets_a_gentle_re_ask_in_the_persons_language_and_books_nothing(stack, tmp_path):
     elder = Speaker(stack, "oVoiceSilent")
     asked = elder.voice(silent_amr())
     assert "没听清" in asked and "打字" in asked, asked
-    assert stack.user_turns(elder.openid) == 0  # nothing reached Rasa
+    assert stack.user_turns(sender_id("wechat", elder.openid)) == 0  # nothing reached Rasa
     assert stack.care.people.find_by_identity("wechat", elder.openid) is None
 
     english = Speaker(stack, "oVoiceSilentEnglish")
     assert english.says("Hello")  # the conversation is in English from now on
     again = english.voice(silent_amr())
     assert "didn't hear" in again and "type" in again, again
-    assert stack.user_turns(english.openid) == 1
+    assert stack.user_turns(sender_id("wechat", english.openid)) == 1
 
 
 def test_an_unplayable_voice_gets_a_polite_answer(stack):
@@ -209,7 +209,7 @@ def test_an_unplayable_voice_gets_a_polite_answer(stack):
     assert "没能打开" in speex and "再说一遍" in speex, speex
     gone = elder.voice(None)  # a media_id WeChat no longer has (kept 3 days): 40007
     assert "没能打开" in gone, gone
-    assert stack.user_turns(elder.openid) == 0
+    assert stack.user_turns(sender_id("wechat", elder.openid)) == 0
 
 
 def _uploads_settled(api, quiet_s: float = 2.0, timeout: float = 60) -> None:
@@ -260,10 +260,8 @@ def recordings_of(stack: ChannelStack, openid: str, count: int, timeout: float =
         time.sleep(0.2)
 
 
-def user_message_ids(stack: ChannelStack, sender: str) -> list[str]:
-    url = f"http://127.0.0.1:{stack.port}/conversations/{sender}/tracker"
-    with urllib.request.urlopen(url, timeout=30) as resp:
-        events = json.loads(resp.read())["events"]
+def user_message_ids(stack: ChannelStack, openid: str) -> list[str]:
+    events = tracker_events(stack.port, sender_id("wechat", openid))
     return [e.get("message_id") for e in events if e["event"] == "user"]
 
 
@@ -315,7 +313,7 @@ def test_a_recording_that_fails_never_costs_the_turn(stack, tmp_path):
         conn.exec_driver_sql("ALTER TABLE voice_recordings RENAME TO voice_recordings_away")
     try:
         assert "Anxin" in elder.voice(spoken_amr("Hello", tmp_path))
-        assert stack.user_turns(elder.openid) == 1
+        assert stack.user_turns(sender_id("wechat", elder.openid)) == 1
         deadline = time.monotonic() + 30
         while "a voice turn was not kept" not in stack.out.text and time.monotonic() < deadline:
             time.sleep(0.2)

@@ -98,7 +98,7 @@ def test_real_mandarin_speech_is_downloaded_transcribed_and_answered_in_chinese(
     assert [r.language for r in kept] == ["zh"] * len(SAMPLES)
     assert_heard_close(said, [r.transcript for r in kept])
     # Rasa was given those very transcripts, one turn per voice message.
-    assert user_texts(stack, elder.openid) == [r.transcript for r in kept]
+    assert user_texts(stack, f"wechat:{elder.openid}") == [r.transcript for r in kept]
     for heard in (r.transcript.strip("，。、 ") for r in kept):  # what was said: never logged
         assert heard not in stack.out.text, heard
 
@@ -129,7 +129,7 @@ def test_lunch_is_booked_by_chinese_voice_messages_with_wechat_recognition(stack
     assert "订好了" in done, done
 
     assert not any(m.startswith(elder.openid) for m in elder.api.downloads)  # nothing fetched
-    assert user_texts(stack, elder.openid) == words
+    assert user_texts(stack, f"wechat:{elder.openid}") == words
     person = stack.care.people.find_by_identity("wechat", elder.openid)
     assert person is not None and person.name == "王秀兰"
     [booking] = stack.care.bookings.upcoming(person.id)

@@ -36,7 +36,35 @@ def test_signature_matches_wechats_algorithm():
     expected = hashlib.sha1("".join(sorted([TOKEN, "1700000000", "abc"])).encode()).hexdigest()
     assert signed(timestamp="1700000000", nonce="abc")["signature"] == expected
     args = {**VECTOR, "signature": expected, "echostr": "echo-7"}
-    assert verify_get(TOKEN, args) == "echo-7"
+    assert verify_get(TOKEN, args, now=1_700_000_000) == "echo-7"
+
+
+@pytest.mark.parametrize("age_s", [0, 300, -300, 60])
+def test_a_signature_is_good_for_five_minutes_either_way(age_s):
+    args = signed(timestamp="1700000000", nonce="abc")
+    body = text_xml("o1", "你好", 1).encode()
+    xml, _ = decode(TOKEN, args, body, None, now=1_700_000_000 + age_s)
+    assert parse(xml).openid == "o1"
+
+
+@pytest.mark.parametrize("age_s", [301, -301, 10**9])
+def test_an_old_or_future_signature_is_403(age_s):
+    # Signed right, but over a timestamp outside the window: a logged URL replayed.
+    args = signed(timestamp="1700000000", nonce="abc")
+    for check in (
+        lambda: decode(TOKEN, args, text_xml("o1", "你好", 1).encode(), None,
+                       now=1_700_000_000 + age_s),
+        lambda: verify_get(TOKEN, {**args, "echostr": "e"}, now=1_700_000_000 + age_s),
+    ):  # fmt: skip
+        with pytest.raises(Rejected) as err:
+            check()
+        assert err.value.status == 403 and "window" in err.value.reason
+
+
+def test_a_signature_over_a_2001_timestamp_is_refused_now():
+    with pytest.raises(Rejected) as err:
+        decode(TOKEN, signed(timestamp="1000000000"), text_xml("o1", "你好", 1).encode(), None)
+    assert err.value.status == 403
 
 
 @pytest.mark.parametrize(
@@ -45,6 +73,8 @@ def test_signature_matches_wechats_algorithm():
         {**signed(), "signature": "0" * 40},
         {**signed(), "nonce": "other"},
         {"timestamp": "1", "nonce": "x"},
+        {**signed(timestamp="17e8"), "timestamp": "17e8"},
+        signed(nonce="n" * 65),
         {},
     ],
 )

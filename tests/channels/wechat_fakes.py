@@ -58,7 +58,9 @@ class WeChatServer(bench.WeChatClient):
         return signed()
 
 
-def signed(token: str = TOKEN, timestamp: Optional[str] = None, nonce: str = "n0nce") -> dict:
+def signed(token: str = TOKEN, timestamp: Optional[str] = None, nonce: str = "") -> dict:
+    """Signed query arguments: now, and a fresh nonce unless one is given (as WeChat
+    does: a nonce signs one message, care/nonces.py)."""
     return bench.signed(token, timestamp, nonce)
 
 

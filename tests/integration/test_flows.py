@@ -198,7 +198,7 @@ def test_a_handed_off_conversation_waits_for_staff_but_not_in_an_emergency(stack
     assert "工作人员" in say("转人工")
     assert say("你好 在吗") == ""  # staff have it: the bot does not talk over them
     assert "120" in say("我摔倒了起不来了")  # an emergency is still answered at once
-    [handoff] = [a for a in care.alerts.open_alerts() if a.conversation_id == "handoff-elder"
+    [handoff] = [a for a in care.alerts.open_alerts() if a.conversation_id == "rest:handoff-elder"
                  and a.kind == "handoff"]  # fmt: skip
     care.alerts.resolve(handoff.id, "wang.staff", "called her back")  # staff release it
     assert "安心" in say("谢谢")

@@ -39,8 +39,8 @@ from tests.support.scale_out import (
     rasa_processes,
     replica,
     rest_post,
-    tracker_events,
 )
+from tests.support.rasa_api import tracker_events
 
 # What went wrong when two processes shared a connection (psycopg2 and SQLAlchemy's words).
 DATABASE_TROUBLE = ("PGRES", "DatabaseError", "InternalError", "ResourceClosedError",
@@ -97,7 +97,7 @@ def test_twenty_wechat_users_at_once_each_message_kept_and_answered_once(stack):
 
     for elder, answers in zip(elders, passive, strict=True):
         # One turn per message: none lost, none run twice.
-        assert stack.user_turns(elder.openid) == len(said), elder.openid
+        assert stack.user_turns(f"wechat:{elder.openid}") == len(said), elder.openid
         slow = sum(1 for a in answers if not a)  # acknowledged with `success`: sent later
         if slow:
             assert len(stack.wechat_api.wait_for_texts(elder.openid, slow)) >= slow
@@ -141,7 +141,7 @@ def race(pairs: Pairs, port: int, conversations: int, wave: int = 4) -> None:
         unanswered += [(status, a) for status, a in answers if status != 200 or not a]
     lost, overlapped = {}, {}
     for sender in senders:
-        turns = Turns.of(tracker_events(port, sender))
+        turns = Turns.of(tracker_events(port, f"rest:{sender}"))
         if sorted(turns.texts) != sorted([FIRST, SECOND]):
             lost[sender] = turns.texts
         if turns.problems:

@@ -21,6 +21,7 @@ import pytest
 
 from care.config import CareSettings
 from care.services import build
+from tests.support.rasa_api import RASA_TOKEN, api_url
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_TIMEOUT_S = 240
@@ -82,6 +83,11 @@ def start(tmp_path: Path, **extra: str) -> tuple[subprocess.Popen[str], dict[str
         "ANXIN_RASA_PORT": str(free_port()),
         "ANXIN_ACTIONS_PORT": str(free_port()),
         "ANXIN_STAFF_PORT": str(free_port()),
+        # Rasa's API always has a token; the tests' is known to tests/support/rasa_api.
+        "ANXIN_RASA_TOKEN": RASA_TOKEN,
+        # Fixed too, so a second Rasa server for the same stack (tests/support/scale_out)
+        # is let in by the stack's action server.
+        "ANXIN_ACTION_TOKEN": "anxin-tests-action-token",
         **extra,
     }
     proc = subprocess.Popen(
@@ -101,7 +107,7 @@ def rasa_ready(port: int, proc: subprocess.Popen[str]) -> None:
     while time.monotonic() < deadline:
         assert proc.poll() is None, "anxin run exited while starting"
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=5) as resp:
+            with urllib.request.urlopen(api_url(port, "/status"), timeout=5) as resp:
                 if json.loads(resp.read()).get("model_file"):
                     return
         except OSError:
@@ -174,8 +180,8 @@ def test_run_answers_in_both_languages_and_ctrl_c_stops_all(tmp_path, stopped_at
     alerts = care.alerts.open_alerts()
     care.close()
     assert [(a.kind, a.conversation_id, a.channel) for a in alerts] == [
-        ("emergency", "elder-en", "rest"),
-        ("emergency", "elder-zh", "rest"),
+        ("emergency", "rest:elder-en", "rest"),  # Rasa's conversation: rest:<sender>
+        ("emergency", "rest:elder-zh", "rest"),
     ]
     # The staff console came up with the rest, on its own port, asking for a login.
     console = f"http://127.0.0.1:{env['ANXIN_STAFF_PORT']}"

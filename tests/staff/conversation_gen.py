@@ -20,6 +20,7 @@ from care.conversation_log import Filters
 from care.conversations import Conversation, mentions
 from care.db import Database
 from care.models_review import ConversationEvent
+from care.senders import sender_id
 
 BASE = datetime(2026, 11, 20, tzinfo=timezone.utc).timestamp()  # days before the tests' clock
 INTENTS = ("book_meal", "affirm", "greet", "emergency", "feeling_lonely")
@@ -118,12 +119,14 @@ def write_events(db: Database, rows: list[tuple[str, dict[str, Any]]]) -> None:
 
 
 def identities(db: Database, elder_id: int) -> set[str]:
+    """The elder's conversations: their identities as Rasa's sender ids."""
     with db.read() as s:
-        return set(
-            s.scalars(
-                select(m.ChannelIdentity.external_id).where(m.ChannelIdentity.person_id == elder_id)
+        rows = s.execute(
+            select(m.ChannelIdentity.channel, m.ChannelIdentity.external_id).where(
+                m.ChannelIdentity.person_id == elder_id
             )
         )
+        return {sender_id(channel, external) for channel, external in rows}
 
 
 def python_keeps(c: Conversation, f: Filters, tz: tzinfo, threshold: float,

@@ -28,6 +28,7 @@ from tests.staff.browser import Stack, chromium, log_in, new_page, real_stack, s
 # The event broker writes Rasa's events in batches; a busy machine gets a minute.
 WAIT_S = 60
 SENDER = "browser-handoff"
+CONVERSATION = f"rest:{SENDER}"  # Rasa's id for it, the console's too
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +53,7 @@ def _handoffs(stack: Stack) -> list[AlertRecord]:
     try:
         return [
             a for a in care.alerts.open_alerts()
-            if a.conversation_id == SENDER and a.kind == "handoff"
+            if a.conversation_id == CONVERSATION and a.kind == "handoff"
         ]  # fmt: skip
     finally:
         care.close()
@@ -102,7 +103,7 @@ def test_staff_take_over_reply_on_the_rest_channel_and_give_the_conversation_bac
         assert int(page.inner_text(".alert-count")) >= 1
         shoot(page, "handoff_alert_live_zh", stable=False)
 
-        conversation = f"{stack.console}/conversations/{SENDER}"
+        conversation = f"{stack.console}/conversations/{CONVERSATION}"
         _reload_until(page, conversation, "我要找人工")
         assert page.locator("#reply textarea").count() == 1
 

@@ -22,6 +22,7 @@ from voice.base import SAMPLE_RATE
 from voice.codecs import from_samples
 
 SENDER = "call-browser-1"
+CONVERSATION = f"voice:{SENDER}"  # Rasa's id for the caller's conversation
 
 
 def _free_port() -> int:
@@ -41,9 +42,9 @@ def console(tmp_path: Path) -> Iterator[tuple[str, CareServices, int]]:
         care.people.add_identity(person.id, "voice", SENDER)
         events = Recorder(care)
         try:
-            events.session(SENDER)
-            message_id = events.turn(SENDER, "I would like lunch", "book_meal", channel="voice",
-                                     language="en")  # fmt: skip
+            events.session(CONVERSATION)
+            message_id = events.turn(CONVERSATION, "I would like lunch", "book_meal",
+                                     channel="voice", language="en")  # fmt: skip
             events.flush()
         finally:
             events.broker.close_now()
@@ -83,7 +84,7 @@ def test_staff_play_a_voice_turn_and_volunteers_get_no_player(
     with chromium() as browser:
         page = new_page(browser, "en")
         log_in(page, url, "nurse")
-        page.goto(f"{url}/conversations/{SENDER}")
+        page.goto(f"{url}/conversations/{CONVERSATION}")
         player = page.locator("audio")
         assert player.count() == 1
         assert player.get_attribute("src") == f"/recordings/{rid}/audio"
@@ -94,7 +95,7 @@ def test_staff_play_a_voice_turn_and_volunteers_get_no_player(
 
         page = new_page(browser, "en")
         log_in(page, url, "helper")
-        page.goto(f"{url}/conversations/{SENDER}")
+        page.goto(f"{url}/conversations/{CONVERSATION}")
         assert page.locator("audio").count() == 0
         assert page.locator(".voice").count() == 1  # spoken, but not for a volunteer's ears
         denied = page.request.get(f"{url}/recordings/{rid}/audio")

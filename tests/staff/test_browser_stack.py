@@ -47,7 +47,8 @@ def browser() -> Iterator[Browser]:
 def _open_emergency(stack: Stack, sender: str) -> AlertRecord:
     care = build(CareSettings(db_url=f"sqlite:///{stack.db}"))
     try:
-        found = [a for a in care.alerts.open_alerts() if a.conversation_id == sender]
+        # The alert names Rasa's conversation: rest:<sender>.
+        found = [a for a in care.alerts.open_alerts() if a.conversation_id == f"rest:{sender}"]
     finally:
         care.close()
     assert [a.kind for a in found] == ["emergency"], found
@@ -127,7 +128,7 @@ def test_a_rest_conversation_and_its_booking_are_read_and_flagged_in_the_browser
     page = new_page(browser, "zh")
     try:
         log_in(page, stack.console, "nurse.wang")
-        link = f"#conversations a[href='/conversations/{sender}']"
+        link = f"#conversations a[href='/conversations/rest%3A{sender}']"  # rest:<sender>
         _reload_until(page, f"{stack.console}/conversations?channel=rest", link)
         assert "李秀兰" in page.inner_text(link)
         with page.expect_navigation():
@@ -154,7 +155,7 @@ def test_a_rest_conversation_and_its_booking_are_read_and_flagged_in_the_browser
     volunteer = new_page(browser, "zh")
     try:
         log_in(volunteer, stack.console, "volunteer.zhao")
-        volunteer.goto(f"{stack.console}/conversations/{sender}")
+        volunteer.goto(f"{stack.console}/conversations/rest:{sender}")
         assert volunteer.locator("main .msg", has_text=t["text_masked"]).count() == 1
         assert asked not in volunteer.content()
         assert volunteer.locator("tr[id^=turn-] .said").first.inner_text() == "***"

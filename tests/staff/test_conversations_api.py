@@ -28,31 +28,33 @@ INJECTIONS = ["' OR 1=1 --", "'; DROP TABLE events; --", "\\", '" OR "a"="a', "%
 
 @pytest.fixture
 def talks(care: CareServices, recorder: Recorder, clock: Any) -> dict[str, Any]:
-    """Three conversations: lunch booked on REST, an emergency on Telegram, a menu on WeChat."""
+    """Three conversations: lunch booked on REST, an emergency on Telegram, a menu on WeChat,
+    each under Rasa's sender id (``<channel>:<id>``, care.senders)."""
     load_small(care)
     li = care.people.register_elder("rest", "li-rest", "李秀兰")
-    recorder.session("li-rest")
-    recorder.turn("li-rest", SECRET_WORDS, "book_meal", 0.97,
+    recorder.session("rest:li-rest")
+    recorder.turn("rest:li-rest", SECRET_WORDS, "book_meal", 0.97,
                   replies=("您来食堂吃，还是给您送到家？",), actions=("meal_form",))  # fmt: skip
     clock.advance(seconds=20)
-    yes = recorder.turn("li-rest", "对", "affirm", 0.41, replies=("订好了！",),
+    yes = recorder.turn("rest:li-rest", "对", "affirm", 0.41, replies=("订好了！",),
                         actions=("meal_form", "action_book_meal"))  # fmt: skip
     booking = care.bookings.book(
         li.id, slot_id(care, "meal:2026-11-25:lunch:dine_in"), Actor.person(li.id), "rest",
         idempotency_key=f"rest:li-rest:{yes}",
     )  # fmt: skip
     clock.advance(minutes=5)
-    recorder.session("tg-42")
+    recorder.session("telegram:tg-42")
     telegram = {"channel": "telegram", "language": "en"}
-    recorder.turn("tg-42", "I fell and can't get up", "emergency", 0.99,
+    recorder.turn("telegram:tg-42", "I fell and can't get up", "emergency", 0.99,
                   replies=("Call 120 now.",), actions=("action_emergency",),
                   **telegram)  # fmt: skip
-    care.alerts.raise_alert("emergency", "fell", conversation_id="tg-42", channel="telegram")
-    recorder.turn("tg-42", "get me a person", "request_human", 0.9,
+    care.alerts.raise_alert("emergency", "fell", conversation_id="telegram:tg-42",
+                            channel="telegram")  # fmt: skip
+    recorder.turn("telegram:tg-42", "get me a person", "request_human", 0.9,
                   actions=("action_handoff",), slots={"handed_off": True}, **telegram)  # fmt: skip
     clock.advance(days=2)
-    recorder.session("wx-7")
-    recorder.turn("wx-7", "100% 好_吃 的菜有啥", "ask_menu", 0.88, channel="wechat",
+    recorder.session("wechat:wx-7")
+    recorder.turn("wechat:wx-7", "100% 好_吃 的菜有啥", "ask_menu", 0.88, channel="wechat",
                   replies=("今天的菜：饺子",))  # fmt: skip
     recorder.flush()
     return {"elder": li.id, "booking": booking.id}
@@ -68,7 +70,7 @@ def test_a_conversation_has_its_turns_intents_and_booking_and_the_view_is_audite
     talks: dict[str, Any], client_as: Callable[[str], TestClient], care: CareServices
 ) -> None:
     staff = client_as("staff")
-    body = staff.get("/api/conversations/li-rest").json()
+    body = staff.get("/api/conversations/rest:li-rest").json()
     assert body["person_id"] == talks["elder"] and body["person_name"] == "李秀兰"
     assert body["channels"] == ["rest"] and body["languages"] == ["zh"]
     [session] = body["sessions"]
@@ -85,7 +87,7 @@ def test_a_conversation_has_its_turns_intents_and_booking_and_the_view_is_audite
          "date": "2026-11-25", "status": "confirmed", "change": "create"}
     ]  # fmt: skip
     assert body["bookings"] == [talks["booking"]]
-    handed = staff.get("/api/conversations/tg-42").json()
+    handed = staff.get("/api/conversations/telegram:tg-42").json()
     assert handed["handed_off"] is True and handed["has_alert"] is True
     views = care.db.read
     with views() as s:
@@ -93,36 +95,38 @@ def test_a_conversation_has_its_turns_intents_and_booking_and_the_view_is_audite
 
         rows = audit.entries(s, action="conversation.view")
     assert [(r.actor, r.subject) for r in rows] == [
-        ("staff:staff.0", "conversation:tg-42"),
-        ("staff:staff.0", "conversation:li-rest"),
+        ("staff:staff.0", "conversation:telegram:tg-42"),
+        ("staff:staff.0", "conversation:rest:li-rest"),
     ]
 
 
 def test_filters_narrow_the_list(talks: dict[str, Any], client_as: Callable[[str], TestClient]):
     staff = client_as("staff")
-    assert ids(staff) == ["li-rest", "tg-42", "wx-7"]
-    assert ids(staff, channel="telegram") == ["tg-42"]
-    assert ids(staff, language="en") == ["tg-42"]
-    assert ids(staff, intent="book_meal") == ["li-rest"]
-    assert ids(staff, handed_off="yes") == ["tg-42"]
-    assert ids(staff, handed_off="no") == ["li-rest", "wx-7"]
-    assert ids(staff, has_alert="yes") == ["tg-42"]
-    assert ids(staff, has_alert="no") == ["li-rest", "wx-7"]
-    assert ids(staff, low_confidence="yes") == ["li-rest"]
-    assert ids(staff, elder_id=str(talks["elder"])) == ["li-rest"]
-    assert ids(staff, **{"from": "2026-11-27"}) == ["wx-7"]  # two days later, in Harbin
-    assert ids(staff, to="2026-11-25") == ["li-rest", "tg-42"]
-    assert ids(staff, q="学府路") == ["li-rest"]
-    assert ids(staff, q="CALL 120") == ["tg-42"]  # replies too, any case
-    assert ids(staff, q="100%") == ["wx-7"] and ids(staff, q="好_吃") == ["wx-7"]
+    assert ids(staff) == ["rest:li-rest", "telegram:tg-42", "wechat:wx-7"]
+    assert ids(staff, channel="telegram") == ["telegram:tg-42"]
+    assert ids(staff, language="en") == ["telegram:tg-42"]
+    assert ids(staff, intent="book_meal") == ["rest:li-rest"]
+    assert ids(staff, handed_off="yes") == ["telegram:tg-42"]
+    assert ids(staff, handed_off="no") == ["rest:li-rest", "wechat:wx-7"]
+    assert ids(staff, has_alert="yes") == ["telegram:tg-42"]
+    assert ids(staff, has_alert="no") == ["rest:li-rest", "wechat:wx-7"]
+    assert ids(staff, low_confidence="yes") == ["rest:li-rest"]
+    assert ids(staff, elder_id=str(talks["elder"])) == ["rest:li-rest"]
+    assert ids(staff, **{"from": "2026-11-27"}) == ["wechat:wx-7"]  # two days later, in Harbin
+    assert ids(staff, to="2026-11-25") == ["rest:li-rest", "telegram:tg-42"]
+    assert ids(staff, q="学府路") == ["rest:li-rest"]
+    assert ids(staff, q="CALL 120") == ["telegram:tg-42"]  # replies too, any case
+    assert ids(staff, q="100%") == ["wechat:wx-7"] and ids(staff, q="好_吃") == ["wechat:wx-7"]
     assert ids(staff, q="100_") == [] and ids(staff, q="好%吃") == []  # wildcards are literal
     first = staff.get("/api/conversations", params={"per_page": "2"}).json()
     second = staff.get("/api/conversations", params={"per_page": "2", "page": "2"}).json()
-    assert first["total"] == 3 and [c["id"] for c in first["conversations"]] == ["wx-7", "tg-42"]
-    assert [c["id"] for c in second["conversations"]] == ["li-rest"]
+    assert first["total"] == 3
+    assert [c["id"] for c in first["conversations"]] == ["wechat:wx-7", "telegram:tg-42"]
+    assert [c["id"] for c in second["conversations"]] == ["rest:li-rest"]
     page = staff.get("/conversations", params={"channel": "wechat", "handed_off": ""})
-    assert page.status_code == 200 and "/conversations/wx-7" in page.text
-    assert "/conversations/li-rest" not in page.text
+    # Links carry the id URL-encoded (":" as %3A).
+    assert page.status_code == 200 and "/conversations/wechat%3Awx-7" in page.text
+    assert "/conversations/rest%3Ali-rest" not in page.text
 
 
 def test_injection_strings_are_text_and_bad_filters_are_refused(
@@ -140,34 +144,35 @@ def test_injection_strings_are_text_and_bad_filters_are_refused(
         assert response.status_code == 400, (name, value)
         assert "Traceback" not in response.text and value not in response.text
     assert staff.get("/conversations", params={"intent": "x' OR '1'='1"}).status_code == 400
-    assert ids(staff) == ["li-rest", "tg-42", "wx-7"]  # every table still there
+    # every table still there
+    assert ids(staff) == ["rest:li-rest", "telegram:tg-42", "wechat:wx-7"]
 
 
 def test_volunteers_see_what_happened_but_not_the_words(
     talks: dict[str, Any], client_as: Callable[[str], TestClient]
 ) -> None:
     volunteer = client_as("volunteer")
-    body = volunteer.get("/api/conversations/li-rest").json()
+    body = volunteer.get("/api/conversations/rest:li-rest").json()
     said = [t for s in body["sessions"] for t in s["turns"] if t["event_id"]]
     assert body["redacted"] is True
     assert [(t["text"], t["intent"]) for t in said] == [("***", "book_meal"), ("***", "affirm")]
     assert said[1]["bookings"][0]["id"] == talks["booking"]
-    page = volunteer.get("/conversations/li-rest")
+    page = volunteer.get("/conversations/rest:li-rest")
     assert page.status_code == 200 and "book_meal" in page.text
     for client_text in (str(body), page.text):
         assert "学府路" not in client_text and "订好了" not in client_text
     assert 'name="correct_intent"' not in page.text  # flagging is for staff
     assert volunteer.get("/api/conversations", params={"q": "学府路"}).status_code == 403
     assert volunteer.get("/conversations", params={"q": "学府路"}).status_code == 403
-    assert ids(volunteer) == ["li-rest", "tg-42", "wx-7"]
+    assert ids(volunteer) == ["rest:li-rest", "telegram:tg-42", "wechat:wx-7"]
 
 
 def test_unknown_conversations_and_unauthenticated_requests(
     talks: dict[str, Any], client_as: Callable[[str], TestClient], anonymous: TestClient
 ) -> None:
     assert anonymous.get("/api/conversations").status_code == 401
-    assert anonymous.get("/api/conversations/li-rest").status_code == 401
-    login = anonymous.get("/conversations/li-rest", follow_redirects=False)
+    assert anonymous.get("/api/conversations/rest:li-rest").status_code == 401
+    login = anonymous.get("/conversations/rest:li-rest", follow_redirects=False)
     assert login.status_code == 303 and login.headers["location"].startswith("/login")
     assert anonymous.get("/export/conversations.csv", follow_redirects=False).status_code == 303
     staff = client_as("staff")
@@ -187,7 +192,7 @@ def test_csv_export_is_for_staff_and_audited(
     assert lines[0].startswith("conversation_id,person_id,person_name")
     assert any(SECRET_WORDS in line and "book_meal" in line for line in lines)
     assert any(f"create:{talks['booking']}:meal:2026-11-25:lunch:dine_in" in x for x in lines)
-    assert "tg-42" not in response.text
+    assert "telegram:tg-42" not in response.text
     from care import audit
 
     with care.db.read() as s:
@@ -208,30 +213,30 @@ def test_flag_a_misunderstood_message_and_export_it_as_rasa_training_data(
     tmp_path: Path,
 ) -> None:
     staff = client_as("staff")
-    first, yes = said_ids(staff, "li-rest")
-    [menu] = said_ids(staff, "wx-7")
-    [fell, person] = said_ids(staff, "tg-42")
-    form = csrf_from(staff.get("/conversations/li-rest").text)
+    first, yes = said_ids(staff, "rest:li-rest")
+    [menu] = said_ids(staff, "wechat:wx-7")
+    [fell, person] = said_ids(staff, "telegram:tg-42")
+    form = csrf_from(staff.get("/conversations/rest:li-rest").text)
 
     def flag(conversation: str, event_id: int, intent: str, token: str = form) -> int:
         data = {"csrf_token": token, "event_id": str(event_id), "correct_intent": intent}
         url = f"/conversations/{conversation}/flag"
         return staff.post(url, data=data, follow_redirects=False).status_code
 
-    assert flag("li-rest", yes, "inform", token="forged") == 403
-    assert flag("li-rest", yes, "no_such_intent") == 400
-    assert flag("wx-7", yes, "inform") == 404  # a message of another conversation
-    assert flag("li-rest", 10**9, "inform") == 404
+    assert flag("rest:li-rest", yes, "inform", token="forged") == 403
+    assert flag("rest:li-rest", yes, "no_such_intent") == 400
+    assert flag("wechat:wx-7", yes, "inform") == 404  # a message of another conversation
+    assert flag("rest:li-rest", 10**9, "inform") == 404
     assert client_as("volunteer").post(
-        "/conversations/li-rest/flag", data={"event_id": str(yes), "correct_intent": "inform"}
+        "/conversations/rest:li-rest/flag", data={"event_id": str(yes), "correct_intent": "inform"}
     ).status_code == 403  # fmt: skip
-    assert flag("li-rest", yes, "inform") == 303
-    assert flag("li-rest", yes, "affirm") == 303  # changed its mind: one correction, the last
-    assert flag("wx-7", menu, "ask_services") == 303
-    assert flag("tg-42", person, "request_human") == 303
-    page = staff.get("/conversations/li-rest").text
+    assert flag("rest:li-rest", yes, "inform") == 303
+    assert flag("rest:li-rest", yes, "affirm") == 303  # changed its mind: one correction, the last
+    assert flag("wechat:wx-7", menu, "ask_services") == 303
+    assert flag("telegram:tg-42", person, "request_human") == 303
+    page = staff.get("/conversations/rest:li-rest").text
     assert "Corrected to" in page or "已更正为" in page
-    turns = staff.get("/api/conversations/li-rest").json()["sessions"][0]["turns"]
+    turns = staff.get("/api/conversations/rest:li-rest").json()["sessions"][0]["turns"]
     assert [t["correction"] for t in turns if t["event_id"]] == [None, "affirm"]
     assert fell and first  # unflagged messages stay out of the export
 

@@ -28,6 +28,7 @@ from care.models_review import (
     ConversationSummary,
     ConversationTurn,
 )
+from care.senders import split_sender
 from care.services import CareServices, build
 from tests.conftest import MovableClock, fresh_pg
 from tests.staff.conversation_gen import (
@@ -69,13 +70,14 @@ def test_sql_filters_agree_with_the_parser_on_random_conversations(
     care: CareServices, seed: int
 ) -> None:
     rng = random.Random(seed)
-    by_sender = {f"s{n}-{rng.choice(('wx', 'tg', 'rest'))}": [] for n in range(40)}
+    # Rasa's sender ids: <channel>:<id> (care.senders).
+    by_sender = {f"{rng.choice(('wechat', 'telegram', 'rest'))}:s{n}": [] for n in range(40)}
     for sender in by_sender:
         by_sender[sender] = random_conversation(rng, sender)
     senders = sorted(by_sender)
-    elders = [care.people.register_elder("rest", senders[0], "李秀兰").id,
-              care.people.register_elder("wechat", senders[1], "王淑珍").id]  # fmt: skip
-    care.people.register_elder("telegram", senders[2], "孙桂英")
+    elders = [care.people.register_elder(*split_sender(senders[0]), "李秀兰").id,
+              care.people.register_elder(*split_sender(senders[1]), "王淑珍").id]  # fmt: skip
+    care.people.register_elder(*split_sender(senders[2]), "孙桂英")
     care.alerts.raise_alert("emergency", "fell", channel="voice")  # no conversation: NULL
     for sender in rng.sample(senders, 8):
         care.alerts.raise_alert("handoff", "要找人工", conversation_id=sender, channel="rest")
@@ -107,26 +109,29 @@ def test_sql_filters_agree_with_the_parser_on_random_conversations(
         assert total == len(expected)
 
 
+OLD = "voice:old-one"  # Rasa's id of the caller's conversation
+
+
 def test_each_filter_finds_a_conversation_behind_2050_newer_ones(
     care: CareServices, client_as: Callable[[str], TestClient]
 ) -> None:
     old_at = datetime(2026, 10, 1, 3, 0, tzinfo=timezone.utc).timestamp()
-    rows: list[tuple[str, dict[str, Any]]] = [("old-one", e) for e in session(old_at)]
+    rows: list[tuple[str, dict[str, Any]]] = [(OLD, e) for e in session(old_at)]
     rows += [
-        ("old-one", user(old_at, "I feel so alone, nobody visits", "feeling_lonely", 0.2,
+        (OLD, user(old_at, "I feel so alone, nobody visits", "feeling_lonely", 0.2,
                          "voice", "en", "v1")),
-        ("old-one", slot(old_at, "handed_off", True)),
-        ("old-one", bot(old_at, "I'll ask a person to call you.")),
+        (OLD, slot(old_at, "handed_off", True)),
+        (OLD, bot(old_at, "I'll ask a person to call you.")),
     ]  # fmt: skip
     now = datetime(2026, 11, 24, 2, 0, tzinfo=timezone.utc).timestamp()
     for n in range(2050):
-        sender = f"new-{n}"
+        sender = f"rest:new-{n}"
         rows += [(sender, e) for e in session(now + n)]
         rows.append((sender, user(now + n, "你好", "greet", 0.95, "rest", "zh", f"m{n}")))
         rows.append((sender, bot(now + n, "您好！")))
     write_events(care.db, rows)
     elder = care.people.register_elder("voice", "old-one", "赵振华")
-    care.alerts.raise_alert("loneliness_risk", "独居", conversation_id="old-one", channel="voice")
+    care.alerts.raise_alert("loneliness_risk", "独居", conversation_id=OLD, channel="voice")
     staff = client_as("staff")
     for params in ({"channel": "voice"}, {"language": "en"}, {"intent": "feeling_lonely"},
                    {"from": "2026-10-01", "to": "2026-10-01"}, {"to": "2026-11-01"},
@@ -134,12 +139,12 @@ def test_each_filter_finds_a_conversation_behind_2050_newer_ones(
                    {"elder_id": str(elder.id)}, {"q": "NOBODY visits"}, {"channel": "voice",
                    "q": "alone", "handed_off": "yes", "language": "en"}):  # fmt: skip
         body = staff.get("/api/conversations", params=params).json()
-        assert [c["id"] for c in body["conversations"]] == ["old-one"], params
+        assert [c["id"] for c in body["conversations"]] == [OLD], params
         assert body["total"] == 1 and body["truncated"] is False
     body = staff.get("/api/conversations", params={"handed_off": "no", "per_page": "1"}).json()
-    assert body["total"] == 2050 and body["conversations"][0]["id"] == "new-2049"
+    assert body["total"] == 2050 and body["conversations"][0]["id"] == "rest:new-2049"
     page = staff.get("/conversations", params={"intent": "greet"}).text
-    assert "new-2049" in page and "old-one" not in page
+    assert "new-2049" in page and OLD not in page
 
 
 def test_catch_up_reads_only_what_is_new_and_matches_a_rebuild(care: CareServices) -> None:

@@ -69,16 +69,17 @@ def test_a_rest_conversation_that_books_lunch_is_in_the_api(stack) -> None:
     assert "称呼" in say("给俺送到家吧")
     assert "对吗" in say("李秀兰")
     assert "订好了" in say("对")
-    person = care.people.find_by_identity("rest", sender)
+    person = care.people.find_by_identity("rest", sender)  # the care identity: raw
     assert person is not None
     [booking] = care.bookings.upcoming(person.id)
+    conversation = f"rest:{sender}"  # Rasa's id, the console's too
 
     add_user(care, "wang.staff", "staff")
     with TestClient(create_app(care, SETTINGS)) as console:
         assert login(console, "wang.staff").status_code == 303
 
         def fetch() -> dict[str, Any]:
-            response = console.get(f"/api/conversations/{sender}")
+            response = console.get(f"/api/conversations/{conversation}")
             return response.json() if response.status_code == 200 else {}
 
         body = until(fetch, lambda b: b and len(b["sessions"][-1]["turns"]) >= 5)
@@ -98,9 +99,9 @@ def test_a_rest_conversation_that_books_lunch_is_in_the_api(stack) -> None:
         ]  # fmt: skip
         assert body["person_id"] == person.id and body["person_name"] == "李秀兰"
         listed = console.get("/api/conversations", params={"intent": "book_meal"}).json()
-        assert sender in [c["id"] for c in listed["conversations"]]
+        assert conversation in [c["id"] for c in listed["conversations"]]
         found = console.get("/api/conversations", params={"q": "送到家"}).json()
-        assert [c["id"] for c in found["conversations"]] == [sender]
-        page = console.get(f"/conversations/{sender}")
+        assert [c["id"] for c in found["conversations"]] == [conversation]
+        page = console.get(f"/conversations/{conversation}")
         assert page.status_code == 200 and "action_book_meal" in page.text
         assert f"meal:{day}:lunch:delivery" in page.text

@@ -6,6 +6,7 @@ poll. The reply reaching Rasa and the person is proven on the real stack
 from __future__ import annotations
 
 from typing import Callable, Iterator
+from urllib.parse import quote
 
 import pytest
 from fastapi import FastAPI
@@ -19,7 +20,8 @@ from staff.config import StaffSettings
 from tests.staff.conftest import SECRET_SUMMARY, Recorder, add_user, csrf_from, login
 
 As = Callable[[str], TestClient]
-SENDER = "rest-handoff-1"
+SENDER = "rest:handoff-1"  # Rasa's id of a REST conversation (care.senders)
+IN_LINKS = quote(SENDER, safe="")  # as the pages' links carry it
 
 
 @pytest.fixture
@@ -41,8 +43,8 @@ def test_staff_see_the_reply_form_only_while_they_hold_the_conversation(
 ):
     staff, volunteer = client_as("staff"), client_as("volunteer")
     page = staff.get(f"/conversations/{SENDER}").text
-    assert f'action="/conversations/{SENDER}/reply"' in page
-    assert f'action="/conversations/{SENDER}/release"' in page
+    assert f'action="/conversations/{IN_LINKS}/reply"' in page
+    assert f'action="/conversations/{IN_LINKS}/release"' in page
     assert "/reply" not in volunteer.get(f"/conversations/{SENDER}").text
     care.alerts.resolve(held, "someone", "done")
     assert "/reply" not in staff.get(f"/conversations/{SENDER}").text
@@ -142,15 +144,16 @@ def test_release_resolves_the_handoff_with_a_note_and_is_audited(
 
 def test_each_staff_reply_is_handed_out_once_and_a_failed_send_keeps_it(care: CareServices):
     replies = StaffReplies(care.db, care.clock)
-    first = replies.queue("telegram", "42", "您好，我是小王", "nurse.wang")
-    replies.queue("rest", "42", "another channel", "nurse.wang")
+    first = replies.queue("telegram", "telegram:42", "您好，我是小王", "nurse.wang")
+    replies.queue("rest", "rest:42", "another channel", "nurse.wang")
     assert [r.text for r in replies.pending("telegram")] == ["您好，我是小王"]
     assert replies.claim(first)
     assert not replies.claim(first)  # a second process gets nothing
     replies.unclaim(first)  # the send failed
-    assert [r.id for r in replies.pending("telegram", "42")] == [first]
-    assert [r.text for r in replies.take("rest", "42")] == ["another channel"]
-    assert replies.take("rest", "42") == []
+    assert [r.id for r in replies.pending("telegram", "telegram:42")] == [first]
+    assert replies.take("rest", "telegram:42") == []  # another conversation
+    assert [r.text for r in replies.take("rest", "rest:42")] == ["another channel"]
+    assert replies.take("rest", "rest:42") == []
     # The staff outbox never shows up as a real channel's held messages.
     assert care.channels.held("rest") == [] and care.channels.waiting("telegram") == []
 

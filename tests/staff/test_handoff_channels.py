@@ -43,10 +43,11 @@ def _delivered(stack: ChannelStack, channel: str) -> None:
 def test_a_staff_reply_reaches_a_wechat_user_once(stack: ChannelStack):
     elder = Elder(stack, "o-handoff-wechat")
     assert "工作人员" in elder.says("我要找人工")
-    _held(stack, elder.openid, "wechat")
+    conversation = f"wechat:{elder.openid}"  # Rasa's id, as the console queues it
+    _held(stack, conversation, "wechat")
     before = len(stack.wechat_api.texts_to(elder.openid)) if stack.wechat_api else 0
     StaffReplies(stack.care.db, stack.care.clock).queue(
-        "wechat", elder.openid, "张奶奶您好，我是社工小刘。", "nurse.liu"
+        "wechat", conversation, "张奶奶您好，我是社工小刘。", "nurse.liu"
     )
     assert stack.wechat_api is not None
     texts = stack.wechat_api.wait_for_texts(elder.openid, before + 1, timeout=WAIT_S)
@@ -59,9 +60,10 @@ def test_a_staff_reply_reaches_a_wechat_user_once(stack: ChannelStack):
 def test_a_staff_reply_reaches_a_telegram_user_once(stack: ChannelStack):
     person = Person(stack, 777001, "en")
     assert person.say("I want to talk to a person")
-    _held(stack, str(person.chat_id), "telegram")
+    conversation = f"telegram:{person.chat_id}"
+    _held(stack, conversation, "telegram")
     StaffReplies(stack.care.db, stack.care.clock).queue(
-        "telegram", str(person.chat_id), "Hello, this is nurse Liu.", "nurse.liu"
+        "telegram", conversation, "Hello, this is nurse Liu.", "nurse.liu"
     )
     assert person.replies(timeout=WAIT_S) == "Hello, this is nurse Liu."
     _delivered(stack, "telegram")

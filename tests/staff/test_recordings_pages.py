@@ -44,10 +44,11 @@ def voice_turn(care: CareServices, recorder: Recorder, settings: RecordingSettin
     recording under the turn's message id."""
     person = care.people.create("elder", "Mary Jones", consent_voice_recording=consent)
     care.people.add_identity(person.id, "voice", sender)
-    recorder.session(sender)
-    message_id = recorder.turn(sender, SAID, "book_meal", channel="voice", language="en",
+    conversation = f"voice:{sender}"  # Rasa's events name the caller's conversation
+    recorder.session(conversation)
+    message_id = recorder.turn(conversation, SAID, "book_meal", channel="voice", language="en",
                                replies=("Lunch at the canteen, or delivered?",))  # fmt: skip
-    recorder.turn(sender, "typed later", "affirm", channel="voice", language="en")
+    recorder.turn(conversation, "typed later", "affirm", channel="voice", language="en")
     recorder.flush()
     rid = keep(care.db, "voice", sender, message_id, tone(), SAID, "en", care.clock(),
                settings=settings)  # fmt: skip
@@ -69,7 +70,7 @@ def test_staff_see_a_voice_turn_with_a_player_and_hear_it(
 ) -> None:
     rid = voice_turn(care, recorder, settings, "call-1", consent=True)
     staff = client_as("staff")
-    html = staff.get("/conversations/call-1").text
+    html = staff.get("/conversations/voice:call-1").text
     assert players(html) == [f"/recordings/{rid}/audio"]  # one spoken turn, one player
     assert f'data-recording="{rid}"' in html and SAID in html
     assert html.count('class="voice"') == 1  # the typed turn is not marked as voice
@@ -94,7 +95,7 @@ def test_volunteers_see_that_it_was_spoken_but_may_not_hear_it(
 ) -> None:
     rid = voice_turn(care, recorder, settings, "call-2", consent=True)
     volunteer = client_as("volunteer")
-    html = volunteer.get("/conversations/call-2").text
+    html = volunteer.get("/conversations/voice:call-2").text
     assert 'class="voice"' in html and SAID not in html and players(html) == []
     assert volunteer.get(f"/recordings/{rid}/audio").status_code == 403
     assert audits(care, "recording.listen") == []
@@ -107,9 +108,9 @@ def test_without_consent_there_is_a_transcript_and_nothing_to_play(
 ) -> None:
     rid = voice_turn(care, recorder, settings, "call-3", consent=False)
     staff = client_as("staff")
-    html = staff.get("/conversations/call-3").text
+    html = staff.get("/conversations/voice:call-3").text
     assert SAID in html and 'class="voice"' in html and players(html) == []
-    assert "audio not kept" in staff.get("/conversations/call-3?lang=en").text
+    assert "audio not kept" in staff.get("/conversations/voice:call-3?lang=en").text
     assert staff.get(f"/recordings/{rid}/audio").status_code == 404
 
 
@@ -175,7 +176,7 @@ def bearer(care: CareServices, role: str) -> dict[str, str]:
 
 
 def api_turns(client: TestClient, sender: str, **kwargs: Any) -> list[dict[str, Any]]:
-    response = client.get(f"/api/conversations/{sender}", **kwargs)
+    response = client.get(f"/api/conversations/voice:{sender}", **kwargs)
     assert response.status_code == 200
     [session] = response.json()["sessions"]
     return session["turns"]
@@ -195,7 +196,8 @@ def test_the_api_gives_staff_the_recording_of_each_spoken_turn(
     assert staff.get(f"/recordings/{rid}/audio").content[:4] == b"OggS"
     by_token = api_turns(anonymous, "call-7", headers=bearer(care, "staff"))
     assert by_token[0]["voice"] == spoken["voice"]
-    assert [a.subject for a in audits(care, "conversation.view")] == ["conversation:call-7"] * 2
+    viewed = [a.subject for a in audits(care, "conversation.view")]
+    assert viewed == ["conversation:voice:call-7"] * 2
 
 
 def test_the_api_tells_volunteers_a_turn_was_spoken_but_not_its_recording(
@@ -210,7 +212,7 @@ def test_the_api_tells_volunteers_a_turn_was_spoken_but_not_its_recording(
         assert spoken["voice"] == {"recording_id": None, "seconds": 2.0, "has_audio": False}
         assert typed["voice"] is None and SAID not in str(turns)
     # The page follows the same rule: no recording id in what a volunteer is sent.
-    html = volunteer.get("/conversations/call-8").text
+    html = volunteer.get("/conversations/voice:call-8").text
     assert 'class="voice"' in html and "data-recording" not in html
     assert f"/recordings/{rid}/" not in html
 

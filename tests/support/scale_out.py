@@ -29,6 +29,7 @@ from sqlalchemy import create_engine, text
 from anxin.config import RunSettings
 from anxin.stack import child_env, processes
 from care.config import CareSettings
+from tests.support.rasa_api import api_url
 
 PG_URL = os.environ.get("ANXIN_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("ANXIN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -113,7 +114,7 @@ def replica(stack_env: dict[str, str], log: Path) -> Iterator[int]:
 
 def _model_loaded(port: int) -> bool:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/status", timeout=5) as resp:
+        with urllib.request.urlopen(api_url(port, "/status"), timeout=5) as resp:
             return bool(json.loads(resp.read()).get("model_file"))
     except OSError:
         return False
@@ -157,12 +158,6 @@ def rest_post(port: int, sender: str, message: str, timeout: float = 60) -> tupl
         return int(err.code), err.read().decode("utf-8", "replace")
     except OSError as exc:  # no answer at all (a timeout, a reset)
         return 0, type(exc).__name__
-
-
-def tracker_events(port: int, sender: str) -> list[dict[str, Any]]:
-    url = f"http://127.0.0.1:{port}/conversations/{sender}/tracker"
-    with urllib.request.urlopen(url, timeout=30) as resp:
-        return list(json.loads(resp.read())["events"])
 
 
 @dataclass(frozen=True)
