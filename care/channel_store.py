@@ -23,8 +23,8 @@ from sqlalchemy import bindparam, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from care import models as m
-from care.alerts import insert_alert
 from care import senders
+from care.alerts import insert_alert
 from care.clock import Clock
 from care.db import Database
 

@@ -108,7 +108,8 @@ def test_a_message_that_killed_the_assistant_is_set_aside_told_and_shown_to_staf
                 # Staff see both, in the console.
                 failed = {(a["channel"], a["conversation_id"]): a for a in console_alerts(second)
                           if a["kind"] == "message_failed"}  # fmt: skip
-                assert set(failed) == {("telegram", f"telegram:{CHAT}"), ("wechat", f"wechat:{OPENID}")}, failed
+                assert set(failed) == {("telegram", f"telegram:{CHAT}"),
+                                       ("wechat", f"wechat:{OPENID}")}, failed  # fmt: skip
                 assert "voice message" in failed[("telegram", f"telegram:{CHAT}")]["summary"]
                 assert failed[("wechat", f"wechat:{OPENID}")]["status"] == "open"
                 assert {h.sender_id for h in second.care.channels.set_aside()} == {

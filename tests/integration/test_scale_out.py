@@ -26,6 +26,7 @@ from sqlalchemy import select
 from care import models as m
 from tests.audio_samples import mandarin_samples
 from tests.channels.stacks import ChannelStack, Elder, running
+from tests.support.rasa_api import tracker_events
 from tests.support.scale_out import (
     REDIS_URL,
     Connection,
@@ -40,7 +41,6 @@ from tests.support.scale_out import (
     replica,
     rest_post,
 )
-from tests.support.rasa_api import tracker_events
 
 # What went wrong when two processes shared a connection (psycopg2 and SQLAlchemy's words).
 DATABASE_TROUBLE = ("PGRES", "DatabaseError", "InternalError", "ResourceClosedError",
