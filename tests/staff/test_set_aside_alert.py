@@ -23,7 +23,7 @@ def test_staff_see_a_message_set_aside_and_resolve_it(
     care: CareServices, client_as: As, clock
 ) -> None:
     elder = care.people.create("elder", "王秀英")
-    care.people.add_identity(elder.id, "wechat", "wechat:oWang")
+    care.people.add_identity(elder.id, "wechat", "oWang")
     care.channels.take_in("wechat", "msg:1", "oWang", "明天午饭送到家", lease=timedelta(0))
     clock.advance(seconds=1)  # its process died mid-turn: the lease lapsed, work still marked
     [aside] = care.channels.set_aside_crashed("wechat")
@@ -34,7 +34,7 @@ def test_staff_see_a_message_set_aside_and_resolve_it(
     assert 'href="/conversations/wechat%3AoWang"' in page
     [alert] = failed(staff)
     assert (alert["person_id"], alert["channel"], alert["conversation_id"]) == (
-        elder.id, "wechat", "oWang"
+        elder.id, "wechat", "wechat:oWang"
     )
 
     [seen] = failed(client_as("volunteer"))
