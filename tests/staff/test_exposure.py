@@ -90,7 +90,8 @@ def test_anxin_run_refuses_a_public_staff_host_as_well_as_a_public_bind(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     local = RunSettings.from_env({"ANXIN_BIND": "127.0.0.1"})
-    public = RunSettings.from_env({"ANXIN_BIND": "0.0.0.0", "ANXIN_RASA_TOKEN": "s3cret"})
+    public = RunSettings.from_env({"ANXIN_BIND": "0.0.0.0", "ANXIN_RASA_TOKEN": "s3cret",
+                                  "ANXIN_REST_TOKEN": "r3st"})
     monkeypatch.delenv("ANXIN_STAFF_SECURE_COOKIES", raising=False)
     monkeypatch.setenv("ANXIN_STAFF_HOST", "0.0.0.0")
     with pytest.raises(SystemExit, match="ANXIN_STAFF_SECURE_COOKIES=1"):
