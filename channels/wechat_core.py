@@ -25,7 +25,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Awaitable, Callable, Mapping, Optional, Sequence, TypeVar
 
@@ -35,7 +35,7 @@ from wechatpy.crypto import WeChatCrypto
 from care import address_hints
 from care.services import CareServices
 from channels import wechat_background as background
-from channels.common import user_message
+from channels.common import fit, user_message
 from channels.config import WeChatSettings
 from channels.wechat_api import WeChatAPI
 from channels.wechat_background import CHANNEL
@@ -156,7 +156,15 @@ class WeChatCore:
         future: asyncio.Future[Optional[str]] = asyncio.get_running_loop().create_future()
         self._remember(incoming.key, future)
         try:
-            if self._needs_turn(incoming):
+            fitted = await fit(incoming.text) if incoming.kind == "text" else None
+            if fitted is not None and fitted.reply is not None:
+                # Too long, and no danger in it: answered kindly, without a turn.
+                log.info("an over-long WeChat message answered without a turn")
+                first = await asyncio.to_thread(self.store.first_delivery, CHANNEL, incoming.key)
+                text = fitted.reply if first else None
+            elif self._needs_turn(incoming):
+                if fitted is not None:  # the part around danger words of an over-long one
+                    incoming = replace(incoming, text=fitted.text)
                 # Kept before the turn, in the same transaction as the receipt: a crash
                 # after the receipt alone made the retry a duplicate and lost the message.
                 lease = timedelta(seconds=self.turn_lease_s)
