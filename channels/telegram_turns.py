@@ -225,8 +225,9 @@ class Turns:
                 return
             try:
                 replies = await self.assistant.turn(str(chat_id), message, message_id, meta)
-            except Exception:
-                log.warning("telegram: a turn failed; the message is kept", exc_info=True)
+            except Exception as exc:  # its kind only: an error's message can quote the text
+                log.warning("telegram: a turn failed (%s); the message is kept",
+                            type(exc).__name__)  # fmt: skip
                 await self._hold(chat_id, message, meta, taken)
                 return
             if not replies and not await self.assistant.ready():
@@ -317,8 +318,9 @@ class Turns:
                     replies = await self.assistant.turn(
                         item.sender_id, item.text, message_id, dict(item.meta)
                     )
-                except Exception:
-                    log.warning("telegram: held message %s failed again", item.id, exc_info=True)
+                except Exception as exc:
+                    log.warning("telegram: held message %s failed again: %s", item.id,
+                                type(exc).__name__)  # fmt: skip
                     self.care.channels.release(item.id)
                     if item.attempts + 1 >= MAX_ATTEMPTS:
                         self._to_staff(item.id, item.sender_id)

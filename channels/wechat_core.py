@@ -177,8 +177,8 @@ class WeChatCore:
                 # No turn: the answer is immediate and cheap, a receipt is enough.
                 first = await asyncio.to_thread(self.store.first_delivery, CHANNEL, incoming.key)
                 text = await self._answer(incoming) if first else None
-        except Exception:
-            log.exception("answering a WeChat message failed")
+        except Exception as exc:  # its kind only: an error's message can quote the text
+            log.error("answering a WeChat message failed: %s", type(exc).__name__)
             text = None
         future.set_result(text)
         return text
@@ -240,7 +240,7 @@ class WeChatCore:
             self._spawn(self._deliver_late(incoming, inbox_id, task, spoken))
             return None
         except Exception as exc:  # Rasa not ready, the tracker store down ...
-            log.warning("a WeChat turn failed: %r", exc)
+            log.warning("a WeChat turn failed: %s", type(exc).__name__)
             return await self._later(incoming, inbox_id, "turn failed")
         texts = pack(render_messages(messages))
         if not texts and not await self._up():
@@ -318,9 +318,8 @@ class WeChatCore:
             )
             await asyncio.wait({task})
         if task.cancelled() or task.exception() is not None:
-            log.warning(
-                "a slow WeChat turn failed: %r", None if task.cancelled() else task.exception()
-            )
+            failure = "cancelled" if task.cancelled() else type(task.exception()).__name__
+            log.warning("a slow WeChat turn failed: %s", failure)
             later = await self._later(incoming, inbox_id, "slow turn failed")
             await self._send(incoming.openid, [later])
             return
