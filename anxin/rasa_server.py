@@ -18,7 +18,8 @@ its idle connections are dropped after 2 s, long before the action server's
 keep-alive (75 s, anxin/action_server.py) would close them under a request in
 flight.
 
-Prediction graphs run without dask's scheduler: anxin/graph_runner.py.
+Prediction graphs run without dask's scheduler: anxin/graph_runner.py. Rasa's
+RegexFeaturizer marks tokens in linear time: anxin/regex_features.py.
 
 Rasa's own HTTP API (``/model/parse``, ``/conversations/...``; not the channels under
 ``/webhooks/``, which check their own bodies) gets the limits of channels/limits.py before
@@ -188,12 +189,13 @@ def guard_api() -> None:
 
 
 def main() -> None:
-    from anxin import graph_runner
+    from anxin import graph_runner, regex_features
 
     validate_once()
     keep_sessions()
     guard_api()
     graph_runner.install()
+    regex_features.install()
     # jieba loads its dictionary on the first Chinese message (~2 s of CPU here): that
     # message's WeChat acknowledgement paid for it. Loaded before Rasa says it is ready.
     import jieba
