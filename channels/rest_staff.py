@@ -20,12 +20,13 @@ read that sender's answers).
 
 The webhook is ours rather than Rasa's ``RestInput.receive``, which answered 500 to any
 body that is not a JSON object (``AttributeError``) and logged the person's words at
-ERROR when a turn failed. Here: a body over 1 MB is 413; one that is not UTF-8 JSON, not an
-object, nested more than 32 deep, or without a text ``message`` and a ``sender`` (text
-or a number, 1-200 characters) is 400 with ``{"error": ...}``; the message is cleaned
-(care/text_clean.py) and one longer than the message limit is answered kindly here
-(channels/limits.py); the channel is always ``rest`` (a client naming another channel
-in ``input_channel`` would be taken for that channel's user). Logs carry no message text.
+ERROR when a turn failed. Here: a body over 1 MB is 413; one that is not UTF-8 JSON, not
+an object, nested more than 32 deep, or without a ``message`` with visible text and a
+``sender`` (text or a number, 1-200 characters) is 400 with ``{"error": ...}``; the
+message is cleaned (care/text_clean.py) and one longer than the message limit is answered
+kindly here (channels/limits.py); the channel is always ``rest`` (a client naming another
+channel in ``input_channel`` would be taken for that channel's user). Logs carry no
+message text.
 """
 
 from __future__ import annotations
@@ -93,8 +94,9 @@ def read_message(body: bytes) -> tuple[str, str, Optional[dict[str, Any]]]:
         or clean_text(sender) != sender  # control characters, surrogates, padding
     ):
         raise BadBody(f"sender must be text of 1 to {MAX_SENDER_CHARS} printable characters")
-    if not isinstance(text, str):
-        raise BadBody("message must be text")
+    if not isinstance(text, str) or not clean_text(text):
+        # Nothing visible to answer (Rasa answered [] to it): say so rather than nothing.
+        raise BadBody("message must be non-empty text")
     if metadata is not None and not isinstance(metadata, dict):
         raise BadBody("metadata must be a JSON object")
     return sender, clean_text(text), scrub(metadata) if metadata else None

@@ -182,6 +182,8 @@ def test_a_lone_surrogate_is_answered_and_the_conversation_log_goes_on(stack):
         b'{"message": "hi"}',
         b'{"sender": "a"}',
         b'{"sender": "a", "message": 5}',
+        b'{"sender": "a", "message": ""}',
+        b'{"sender": "a", "message": " \\u0000\\u202e\\t"}',  # nothing left once cleaned
         b'{"sender": "a", "message": ["hi"]}',
         b'{"sender": ["a"], "message": "hi"}',
         b'{"sender": true, "message": "hi"}',
