@@ -8,8 +8,14 @@ the first of them arrived. The rows are the ones ``SQLEventBroker`` writes (tabl
 ``events``: id, sender_id, data as JSON), so Rasa's tools read them too.
 
 If the database is down, events stay queued (up to ``max_queued``; beyond that the
-newest are dropped and counted) and the writer retries. Logs carry counts, never
-what anyone said.
+newest are dropped and counted) and the writer retries. An event the database refuses
+(a value it cannot take) is another matter: retried, it would fail its batch forever
+while the queue grows and the console sees nothing new. So a batch that fails other
+than by an outage is written again one event at a time, and what is still refused is
+skipped and counted (``refused``). Strings are made encodable first (a lone surrogate,
+valid in JSON, cannot be written as UTF-8: one in a message once stopped the whole log),
+so that nothing reaching the broker from any path can poison it. Logs carry counts, ids
+and error kinds, never what anyone said.
 
 Rasa builds its broker in each worker, after Sanic forked it. Should a broker be
 forked anyway, the child neither inherits the parent's queue (the parent writes those
@@ -39,9 +45,11 @@ from rasa.core.brokers.broker import EventBroker
 from rasa.utils.endpoints import EndpointConfig
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
 from care.db import make_engine
 from care.models_review import ConversationEvent
+from care.text_clean import replace_surrogates
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +83,8 @@ class BatchingSQLEventBroker(EventBroker):
         self._closing = False
         self._busy = 0  # events taken from the queue, not yet committed
         self.written = 0
-        self.dropped = 0
+        self.dropped = 0  # beyond max_queued while the database was down
+        self.refused = 0  # events the database would not take, skipped
         self._failing = False
         self._closing_since: Optional[float] = None
         self._thread = threading.Thread(target=self._run, name="anxin-event-broker", daemon=True)
@@ -160,16 +169,27 @@ class BatchingSQLEventBroker(EventBroker):
             batch = self._next_batch()
             if batch is None:
                 return
+            rows = self._rows(batch)
             try:
-                self._write(batch)
-            except Exception as exc:  # noqa: BLE001 — any database error: keep them, retry
-                self._requeue(batch, exc)
-                if self._wait_before_retry():
-                    return
-                continue
+                self._insert([row for _, row in rows])
+                written = len(rows)
+            except Exception as exc:  # noqa: BLE001 — sorted out below
+                if not refused(exc):  # the database is away: keep them all, retry
+                    self._requeue([event for event, _ in rows], exc)
+                    if self._wait_before_retry():
+                        return
+                    continue
+                written, left, error = self._insert_each(rows)
+                if left:  # the database went away meanwhile: the rest waits
+                    with self._cond:
+                        self.written += written
+                    self._requeue(left, error)
+                    if self._wait_before_retry():
+                        return
+                    continue
             with self._cond:
                 self._busy = 0
-                self.written += len(batch)
+                self.written += written
                 self._cond.notify_all()
             if self._failing:
                 self._failing = False
@@ -192,26 +212,52 @@ class BatchingSQLEventBroker(EventBroker):
             self._busy = n
             return batch
 
-    def _write(self, batch: list[dict[str, Any]]) -> None:
-        # ensure_ascii=False: Chinese stays readable, and the console's LIKE search
-        # finds it (Rasa's broker writes \\uXXXX escapes).
+    def _rows(self, batch: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """Each event with its row; one that cannot be serialised is refused here, once."""
         rows = []
-        for e in batch:
+        for event in batch:
             try:
-                data = json.dumps(e, ensure_ascii=False)
-            except (TypeError, ValueError):
-                # One event that cannot be serialised must not block the rest forever.
-                with self._cond:
-                    self.dropped += 1
-                log.error("event broker: an event could not be serialised; dropped")
-                continue
-            rows.append({"sender_id": e.get("sender_id"), "data": data})
-        if not rows:
-            return
-        with self.engine.execution_options(sqlite_begin="IMMEDIATE").begin() as conn:
-            conn.execute(insert(EVENTS), rows)
+                rows.append((event, row_of(event)))
+            except (TypeError, ValueError) as exc:
+                self._refuse(event, exc)
+        return rows
 
-    def _requeue(self, batch: list[dict[str, Any]], exc: Exception) -> None:
+    def _insert(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            with self.engine.execution_options(sqlite_begin="IMMEDIATE").begin() as conn:
+                conn.execute(insert(EVENTS), rows)
+
+    def _insert_each(
+        self, rows: list[tuple[dict[str, Any], dict[str, Any]]]
+    ) -> tuple[int, list[dict[str, Any]], Optional[Exception]]:
+        """The rows one transaction each, skipping those refused: (how many were written,
+        the events left when the database went away meanwhile, that error)."""
+        written = 0
+        for n, (event, row) in enumerate(rows):
+            try:
+                self._insert([row])
+                written += 1
+            except Exception as exc:  # noqa: BLE001
+                if not refused(exc):
+                    return written, [e for e, _ in rows[n:]], exc
+                self._refuse(event, exc)
+        return written, [], None
+
+    def _refuse(self, event: dict[str, Any], exc: Exception) -> None:
+        with self._cond:
+            self.refused += 1
+            count = self.refused
+        # Ids and the error's kind only: its message can quote the values.
+        log.error(
+            "event broker: an event was refused and skipped (%s; sender %s, event %s); "
+            "%d refused so far",
+            type(exc).__name__,
+            _id(event.get("sender_id")),
+            _id(event.get("event")),
+            count,
+        )
+
+    def _requeue(self, batch: list[dict[str, Any]], exc: Optional[Exception]) -> None:
         now = time.monotonic()
         with self._cond:
             self._queue.extendleft((now, e) for e in reversed(batch))
@@ -242,6 +288,34 @@ def _start_in_child(ref: weakref.ReferenceType[BatchingSQLEventBroker]) -> None:
     broker = ref()
     if broker is not None:
         broker._start()
+
+
+def row_of(event: dict[str, Any]) -> dict[str, Any]:
+    """The ``events`` row of an event, every string in it encodable as UTF-8."""
+    # ensure_ascii=False: Chinese stays readable, and the console's LIKE search finds it
+    # (Rasa's broker writes \\uXXXX escapes). Control characters are escaped by json.
+    data = replace_surrogates(json.dumps(event, ensure_ascii=False))
+    sender = event.get("sender_id")
+    if sender is not None:
+        sender = replace_surrogates(str(sender)).replace("\x00", "")  # PostgreSQL refuses NUL
+    return {"sender_id": sender, "data": data}
+
+
+def refused(exc: BaseException) -> bool:
+    """Whether a failed write was the database refusing a value (skip that event) rather
+    than the database being away or unusable (keep the events and retry)."""
+    if isinstance(exc, (DataError, IntegrityError)):
+        return True
+    if isinstance(exc, DBAPIError):
+        return False  # unreachable, locked, no table yet ...: not the events' fault
+    # Raised while binding one row's values: a string psycopg2 or sqlite3 cannot send
+    # (UnicodeEncodeError, NUL), an integer too large, a value of no SQL type.
+    return isinstance(exc, (ValueError, TypeError, ArithmeticError, StatementError))
+
+
+def _id(value: Any) -> str:
+    """An id for a log line: short, printable, never a message."""
+    return ascii(str(value)[:64]) if value is not None else "-"
 
 
 def _default_url() -> str:

@@ -18,7 +18,14 @@ its idle connections are dropped after 2 s, long before the action server's
 keep-alive (75 s, anxin/action_server.py) would close them under a request in
 flight.
 
-Prediction graphs run without dask's scheduler: anxin/graph_runner.py.
+Prediction graphs run without dask's scheduler: anxin/graph_runner.py. Rasa's
+RegexFeaturizer marks tokens in linear time: anxin/regex_features.py.
+
+Rasa's own HTTP API (``/model/parse``, ``/conversations/...``; not the channels under
+``/webhooks/``, which check their own bodies) gets the limits of channels/limits.py before
+any of its routes runs: a JSON body that is not UTF-8, not JSON, nested more than 32 deep or
+not an object (a list where events are posted) is 400, not a 500 from ``.get`` on a list; a
+text to understand longer than the message limit is 400, not a worker held for seconds.
 """
 
 from __future__ import annotations
@@ -129,12 +136,66 @@ def keep_sessions() -> None:
     EndpointConfig.session = session  # type: ignore[method-assign,assignment]
 
 
+# Rasa's API routes that take something other than JSON (training data, test stories).
+_NOT_JSON = ("yaml", "yml", "multipart", "octet-stream", "text/plain", "markdown")
+
+
+def api_body_problem(method: str, path: str, content_type: str, body: bytes) -> str | None:
+    """Why Rasa's API should refuse this request's body (400), or None to let it through."""
+    from channels.limits import BadBody, json_value, message_limit
+
+    if method not in ("POST", "PUT", "PATCH") or path.startswith("/webhooks/") or not body:
+        return None
+    if any(kind in content_type.lower() for kind in _NOT_JSON):
+        return None
+    try:
+        data = json_value(body)
+    except BadBody as bad:
+        return bad.reason
+    # An array is a body only where events are posted.
+    events = path.rstrip("/").endswith("/tracker/events")
+    if not isinstance(data, dict) and not (events and isinstance(data, list)):
+        return "the body must be a JSON object"
+    text = data.get("text") if isinstance(data, dict) else None
+    if isinstance(text, str) and len(text) > message_limit():
+        return f"text is over {message_limit()} characters"
+    return None
+
+
+def guard_api() -> None:
+    """Every app ``rasa run`` configures checks API bodies first (``api_body_problem``)."""
+    import rasa.core.run
+    from sanic import response
+
+    configure_app = rasa.core.run.configure_app
+
+    async def guard(request: Any) -> Any:
+        problem = api_body_problem(
+            request.method, request.path, request.content_type or "", request.body or b""
+        )
+        if problem is None:
+            return None
+        return response.json(
+            {"status": "failure", "reason": "BadRequest", "message": problem, "code": 400},
+            status=400,
+        )
+
+    def configure(*args: Any, **kwargs: Any) -> Any:
+        app = configure_app(*args, **kwargs)
+        app.register_middleware(guard, "request")
+        return app
+
+    rasa.core.run.configure_app = configure
+
+
 def main() -> None:
-    from anxin import graph_runner
+    from anxin import graph_runner, regex_features
 
     validate_once()
     keep_sessions()
+    guard_api()
     graph_runner.install()
+    regex_features.install()
     # jieba loads its dictionary on the first Chinese message (~2 s of CPU here): that
     # message's WeChat acknowledgement paid for it. Loaded before Rasa says it is ready.
     import jieba

@@ -46,7 +46,18 @@ def child_env(run: RunSettings, care: CareSettings) -> dict[str, str]:
         # Rasa forks this many Sanic workers; it refuses more than one without Redis.
         "SANIC_WORKERS": str(run.rasa_workers),
         **redis_secret(run),
+        **sanic_limits(os.environ),
     }
+
+
+def sanic_limits(environ: Mapping[str, str]) -> dict[str, str]:
+    """Sanic's own limits for every route of the Rasa server (Rasa sets none; Sanic reads
+    ``SANIC_*`` from the environment), unless the operator set them: a body no route takes
+    is refused (413) before it is read whole into memory. Sanic's default is 100 MB."""
+    from channels.limits import MAX_REQUEST_BYTES
+
+    wanted = {"SANIC_REQUEST_MAX_SIZE": str(MAX_REQUEST_BYTES)}
+    return {key: value for key, value in wanted.items() if key not in environ}
 
 
 def prepare_database(care: CareServices, run: RunSettings) -> None:
@@ -217,6 +228,12 @@ def processes(
             check_exposure({**os.environ, "ANXIN_BIND": run.bind})
         except UnsafeExposure as exc:
             raise SystemExit(f"anxin: {exc}") from None
+    from channels.limits import check_message_limit
+
+    try:
+        check_message_limit()  # read by the channels at each message: refused here, once
+    except ValueError as bad:
+        raise SystemExit(f"anxin: {bad}") from None
     console = {"staff": [py, "-m", "staff"]} if staff else {}
     return {
         **console,

@@ -123,3 +123,17 @@ def danger_in(text: str) -> Optional[str]:
     if _CRISIS.search(text):
         return "crisis"
     return None
+
+
+# In the order danger_in decides: an emergency wins over a crisis.
+KINDS = ("emergency", "crisis")
+
+
+def danger_span(
+    kind: str, text: str, pos: int = 0, endpos: Optional[int] = None
+) -> Optional[tuple[int, int]]:
+    """Where the first ``kind`` words are in ``text[pos:endpos]`` (``^`` still means the
+    start of ``text``): for finding danger in a message too long to read whole."""
+    pattern = _EMERGENCY if kind == "emergency" else _CRISIS
+    found = pattern.search(text, pos, len(text) if endpos is None else endpos)
+    return found.span() if found else None

@@ -54,6 +54,7 @@ Rules (``now`` is taken as local wall-clock time, in its own time zone):
 from __future__ import annotations
 
 import calendar
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
@@ -130,10 +131,11 @@ def parse_when(text: str, now: datetime) -> When:
     if len({i.part for i in parts}) > 1:
         reasons.setdefault("several_times", span(*parts))
     times: list[tuple[time, Item]] = []
+    near_parts = _Parts([p for p in parts if p.hour is None])
     for item in (i for i in items if i.hour is not None):
         meridiem, part = item.meridiem, item.part
         if meridiem is None and part is None:
-            near = _nearest(item, [p for p in parts if p.hour is None])
+            near = near_parts.nearest(item)
             meridiem, part = (near.meridiem, near.part) if near else (None, None)
         times.append((time(hour24(item.hour or 0, meridiem, part), item.minute), item))
     if len({t for t, _ in times}) > 1:
@@ -208,21 +210,47 @@ def parse_when(text: str, now: datetime) -> When:
 
 
 def _select(items: list[Item]) -> list[Item]:
-    """Longest pieces first; drop any piece overlapping one already taken; in text order."""
+    """Longest pieces first; drop any piece overlapping one already taken; in text order.
+
+    The pieces taken are kept sorted, so each is checked against its neighbours only, not
+    against all of them: a long message ("明天下午三点" x 300) made this quadratic.
+    """
+    keys: list[tuple[int, int]] = []  # (start, end) of the pieces taken, sorted
+    ends: list[int] = []  # their ends, in the same order: never decreasing, as they do not overlap
     taken: list[Item] = []
     for item in sorted(items, key=lambda i: (i.start - i.end, i.start)):
-        if all(item.end <= t.start or item.start >= t.end for t in taken):
-            taken.append(item)
+        # Of the pieces starting before this one ends, the last to end is the one to check.
+        before = bisect_left(keys, (item.end, -1))
+        if before and ends[before - 1] > item.start:
+            continue
+        at = bisect_left(keys, (item.start, item.end))
+        keys.insert(at, (item.start, item.end))
+        ends.insert(at, item.end)
+        taken.append(item)
     return sorted(taken, key=lambda i: i.start)
 
 
-def _nearest(item: Item, parts: list[Item]) -> Item | None:
-    """The part of the day said closest to a clock time (one said before it wins a tie)."""
+class _Parts:
+    """Parts of the day said, in text order (not overlapping), to find the nearest one."""
 
-    def gap(p: Item) -> tuple[int, int]:
-        return (item.start - p.end, 0) if p.end <= item.start else (p.start - item.end, 1)
+    def __init__(self, parts: list[Item]) -> None:
+        self.parts = parts
+        self.starts = [p.start for p in parts]
+        self.ends = [p.end for p in parts]
 
-    return min(parts, key=gap, default=None)
+    def nearest(self, item: Item) -> Item | None:
+        """The part of the day said closest to a clock time (one said before it wins a tie):
+        the last one ending before it or the first one starting after it."""
+        best: tuple[int, int, int] | None = None  # (gap, after, index)
+        last = bisect_right(self.ends, item.start) - 1
+        if last >= 0:
+            first_of_end = bisect_left(self.ends, self.ends[last])
+            best = (item.start - self.ends[last], 0, first_of_end)
+        after = bisect_left(self.starts, item.end)
+        if after < len(self.parts):
+            candidate = (self.parts[after].start - item.end, 1, after)
+            best = candidate if best is None or candidate < best else best
+        return None if best is None else self.parts[best[2]]
 
 
 def _add_months(year: int, month: int, months: int) -> tuple[int, int]:

@@ -1,11 +1,13 @@
 """What every channel shares: one way to build a ``UserMessage``, body limits, care services.
 
 Receive order in every channel: verify → decode → parse → map → reply. Nothing that
-fails verification or decoding reaches Rasa.
+fails verification or decoding reaches Rasa. What a person wrote is cleaned
+(care/text_clean.py) and bounded (channels/limits.py) on its way in.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, Optional
 
@@ -14,7 +16,8 @@ from sanic.request import Request
 
 from care.senders import sender_id
 from care.services import CareServices, build
-from channels.limits import MAX_BODY_BYTES, too_large
+from care.text_clean import clean_text
+from channels.limits import MAX_BODY_BYTES, Bounded, bound, bounded_text, message_limit, too_large
 
 log = logging.getLogger(__name__)
 
@@ -53,13 +56,25 @@ def user_message(
     it namespaced, ``channel:external_id`` (care.senders), so no other channel can
     continue this conversation. ``message_id`` is the platform's own id where it has
     one, so a booking confirmed by a retried message is recognised by its idempotency
-    key (actions.runtime).
+    key (actions.runtime). The text is cleaned and never longer than the message limit,
+    whatever the channel did before: a channel answers an over-long message itself
+    (``fit``); here it is only cut (a voice transcript, say), keeping danger words if it
+    has any.
     """
     return UserMessage(
-        text=text,
+        text=bounded_text(clean_text(text)),
         output_channel=output,
         sender_id=sender_id(channel, external_id),
         input_channel=channel,
         message_id=message_id,
         metadata=metadata or {},
     )
+
+
+async def fit(text: str) -> Bounded:
+    """``text`` (cleaned already) made fit for the dialogue, or the kind reply to give instead
+    (channels/limits.py ``bound``). Reading a long text for danger takes up to a tenth of a
+    second: in a thread, in pieces, so other conversations go on meanwhile."""
+    if len(text) <= message_limit():
+        return Bounded(text)
+    return await asyncio.to_thread(bound, text)

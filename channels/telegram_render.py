@@ -14,7 +14,8 @@ from typing import Any, Iterable, Optional
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from channels.limits import ascii_digits
+from care.text_clean import clean_text, scrub
+from channels.limits import MAX_JSON_DEPTH, ascii_digits, deeper_than
 
 MAX_TEXT = 4096  # Telegram counts UTF-16 code units
 MAX_CALLBACK_BYTES = 64
@@ -234,4 +235,25 @@ def parse_update(body: bytes) -> dict[str, Any]:
     update_id = data.get("update_id")
     if not isinstance(update_id, int) or isinstance(update_id, bool) or update_id < 0:
         raise BadUpdate("no update_id")
-    return data
+    if deeper_than(data, MAX_JSON_DEPTH):  # Telegram's updates nest a few levels
+        raise BadUpdate("too deep")
+    return clean_update(data)
+
+
+# What people wrote, in the parts of an update the handlers read.
+_TEXTS = ("text", "caption")
+_MESSAGES = ("message", "edited_message", "channel_post", "edited_channel_post")
+
+
+def clean_update(data: dict[str, Any]) -> dict[str, Any]:
+    """The update with what people wrote cleaned (care/text_clean.py) and every other string
+    encodable, before the inbox keeps it and python-telegram-bot reads it: a lone surrogate
+    (valid JSON, never sent by Telegram) once stopped the whole conversation log."""
+    cleaned: dict[str, Any] = scrub(data, MAX_JSON_DEPTH + 1)
+    for key in _MESSAGES:
+        message = data.get(key)
+        if isinstance(message, dict):
+            for field in _TEXTS:
+                if isinstance(message.get(field), str):  # from the original: no U+FFFD
+                    cleaned[key][field] = clean_text(message[field])
+    return cleaned

@@ -36,7 +36,7 @@ from telegram.error import Forbidden, TelegramError
 from care.senders import external_for, sender_id
 from care.services import CareServices
 from care.staff_replies import StaffReplies
-from channels.common import user_message
+from channels.common import fit, user_message
 from channels.telegram_inbox import ANSWERED, CHANNEL, DONE, HELD, Inbox, Taken
 from channels.telegram_render import Reply, language_of, render, split_text, text
 from channels.telegram_voice import VoiceNote, VoiceNotes
@@ -223,6 +223,11 @@ class Turns:
         """
         meta = {"message_id": message_id}
         taken = self.inbox.of(message_id)
+        fitted = await fit(message)
+        if fitted.reply is not None:  # too long, and no danger in it: said here
+            await self._answer_here(chat_id, fitted.reply, taken)
+            return
+        message = fitted.text  # the part around danger words of an over-long one
         # A replayed update is the one the chat was waiting for: it goes first.
         queued = taken is None or not taken.replay
         async with self._one_at_a_time(chat_id):
@@ -234,8 +239,9 @@ class Turns:
                 return
             try:
                 replies = await self.assistant.turn(str(chat_id), message, message_id, meta)
-            except Exception:
-                log.warning("telegram: a turn failed; the message is kept", exc_info=True)
+            except Exception as exc:  # its kind only: an error's message can quote the text
+                log.warning("telegram: a turn failed (%s); the message is kept",
+                            type(exc).__name__)  # fmt: skip
                 await self._hold(chat_id, message, meta, taken)
                 return
             if not replies and not await self.assistant.ready():
@@ -251,6 +257,16 @@ class Turns:
         await self._send_quietly(chat_id, render(replies))
         if aloud is not None:
             await self.say_aloud(chat_id, replies, aloud)
+
+    async def _answer_here(self, chat_id: int, reply: str, taken: Optional[Taken]) -> None:
+        """Answer without a turn (an over-long message), after the chat's earlier turns."""
+        log.info("telegram: an over-long message answered without a turn")
+        async with self._one_at_a_time(chat_id):
+            if taken is not None:
+                taken.outcome = ANSWERED
+                if not self.care.channels.answered(taken.inbox_id):
+                    return  # another process answered it
+        await self._send_quietly(chat_id, [Reply(reply)])
 
     async def say_aloud(self, chat_id: int, messages: list[dict[str, Any]], language: str) -> None:
         """The same answer as a voice note, after its text: a voice that fails (no
@@ -335,8 +351,9 @@ class Turns:
                     replies = await self.assistant.turn(
                         item.sender_id, item.text, message_id, dict(item.meta)
                     )
-                except Exception:
-                    log.warning("telegram: held message %s failed again", item.id, exc_info=True)
+                except Exception as exc:
+                    log.warning("telegram: held message %s failed again: %s", item.id,
+                                type(exc).__name__)  # fmt: skip
                     self.care.channels.release(item.id)
                     if item.attempts + 1 >= MAX_ATTEMPTS:
                         self._to_staff(item.id, item.sender_id)

@@ -87,7 +87,7 @@ async def answer_held(core: WeChatCore) -> int:
             turn = core._run(message.sender_id, message.text, meta)
             replies = await core._leased(message.id, turn)
         except Exception as exc:
-            log.warning("a held WeChat message still cannot be answered: %r", exc)
+            log.warning("a held WeChat message still cannot be answered: %s", type(exc).__name__)
             await asyncio.to_thread(store.release, message.id)
             return answered
         texts = pack(render_messages(replies))

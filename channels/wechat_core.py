@@ -34,7 +34,7 @@ import contextlib
 import logging
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Awaitable, Callable, Mapping, Optional, Sequence, TypeVar
 
@@ -47,7 +47,7 @@ from care.errors import DatabaseUnavailable
 from care.nonces import Nonces, message_digest
 from care.services import CareServices
 from channels import wechat_background as background
-from channels.common import user_message
+from channels.common import fit, user_message
 from channels.config import WeChatSettings
 from channels.wechat_api import WeChatAPI
 from channels.wechat_background import CHANNEL
@@ -190,7 +190,15 @@ class WeChatCore:
         future: asyncio.Future[Optional[str]] = asyncio.get_running_loop().create_future()
         self._remember(incoming.key, future)
         try:
-            if self._needs_turn(incoming):
+            fitted = await fit(incoming.text) if incoming.kind == "text" else None
+            if fitted is not None and fitted.reply is not None:
+                # Too long, and no danger in it: answered kindly, without a turn.
+                log.info("an over-long WeChat message answered without a turn")
+                first = await asyncio.to_thread(self.store.first_delivery, CHANNEL, incoming.key)
+                text = fitted.reply if first else None
+            elif self._needs_turn(incoming):
+                if fitted is not None:  # the part around danger words of an over-long one
+                    incoming = replace(incoming, text=fitted.text)
                 # Kept before the turn, in the same transaction as the receipt: a crash
                 # after the receipt alone made the retry a duplicate and lost the message.
                 lease = timedelta(seconds=self.turn_lease_s)
@@ -203,8 +211,8 @@ class WeChatCore:
                 # No turn: the answer is immediate and cheap, a receipt is enough.
                 first = await asyncio.to_thread(self.store.first_delivery, CHANNEL, incoming.key)
                 text = await self._answer(incoming) if first else None
-        except Exception:
-            log.exception("answering a WeChat message failed")
+        except Exception as exc:  # its kind only: an error's message can quote the text
+            log.error("answering a WeChat message failed: %s", type(exc).__name__)
             text = None
         future.set_result(text)
         return text
@@ -266,7 +274,7 @@ class WeChatCore:
             self._spawn(self._deliver_late(incoming, inbox_id, task, spoken))
             return None
         except Exception as exc:  # Rasa not ready, the tracker store down ...
-            log.warning("a WeChat turn failed: %r", exc)
+            log.warning("a WeChat turn failed: %s", type(exc).__name__)
             return await self._later(incoming, inbox_id, "turn failed")
         texts = pack(render_messages(messages))
         if not texts and not await self._up():
@@ -350,9 +358,8 @@ class WeChatCore:
             )
             await asyncio.wait({task})
         if task.cancelled() or task.exception() is not None:
-            log.warning(
-                "a slow WeChat turn failed: %r", None if task.cancelled() else task.exception()
-            )
+            failure = "cancelled" if task.cancelled() else type(task.exception()).__name__
+            log.warning("a slow WeChat turn failed: %s", failure)
             later = await self._later(incoming, inbox_id, "slow turn failed")
             await self._send(incoming.openid, [later])
             return

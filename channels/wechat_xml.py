@@ -26,6 +26,7 @@ from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
 from care.nonces import WINDOW_S
+from care.text_clean import clean_text
 from channels.limits import ascii_digits
 
 MAX_NONCE = 64  # WeChat's nonces are about ten digits
@@ -182,10 +183,12 @@ def _map(wechat_type: str, f: dict[str, str]) -> Incoming:
             return Incoming("text", text=MENU_INTENTS[f["EventKey"]], **base)
         return Incoming("other", extra={"event": event}, **base)
     base["key"] = f"msg:{f['MsgId']}"
+    # What the person wrote (or WeChat heard) is cleaned before anything reads it:
+    # control characters and bidi overrides would reach the NLU and the staff console.
     if wechat_type == "text":
-        return Incoming("text", text=f.get("Content", "").strip(), **base)
+        return Incoming("text", text=clean_text(f.get("Content", "")), **base)
     if wechat_type == "voice":
-        heard = f.get("Recognition", "").strip()
+        heard = clean_text(f.get("Recognition", ""))
         if heard:
             return Incoming("text", text=heard, media_id=f.get("MediaId", ""), **base)
         voice = {"format": f.get("Format", "")}

@@ -132,3 +132,30 @@ def test_nothing_stored_loads_an_extractor_that_finds_nothing(tmp_path, context)
         StoredCRFEntityExtractor.get_default_config(), storage, Resource("never"), context
     )
     assert _entities(extractor, "book lunch", context, storage) == []
+
+
+def test_a_message_is_tagged_over_its_first_max_tokens_only(tmp_path, context):
+    from anxin.nlu_crf import MAX_TOKENS
+
+    storage = LocalModelStorage(tmp_path / "tok")
+    examples = [example(m, p, k) for k, (m, p) in enumerate((m, p) for m in MEALS for p in PLACES)]
+    data = TrainingData(tokenized(examples * 2, context, storage))
+    rasa = trained(CRFEntityExtractor, tmp_path / "rasa", data, context)
+    ours = trained(StoredCRFEntityExtractor, tmp_path / "ours", data, context)
+
+    def both(text: str) -> tuple[list, list]:
+        found = [
+            [(e["entity"], e["value"], e["start"]) for e in _entities(x, text, context, storage)]
+            for x in (ours, rasa)
+        ]
+        return found[0], found[1]
+
+    five = "book dinner at the canteen"  # five tokens
+    exactly = " ".join([five] * (MAX_TOKENS // 5))
+    mine, theirs = both(exactly)
+    assert mine == theirs and len(mine) == 2 * MAX_TOKENS // 5  # up to the bound: Rasa's own
+    longer = " ".join([five] * (MAX_TOKENS // 5 * 3))
+    mine, theirs = both(longer)
+    assert len(theirs) == 3 * len(mine)
+    assert mine == theirs[: len(mine)]  # the beginning, as Rasa tags it
+    assert max(start for _, _, start in mine) < len(exactly)  # nothing beyond the bound

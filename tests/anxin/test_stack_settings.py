@@ -153,3 +153,16 @@ def test_the_staff_console_runs_with_anxin_run_and_beyond_this_machine_only_over
         processes(public, model, creds, ends, staff=True)
     monkeypatch.setenv("ANXIN_STAFF_SECURE_COOKIES", "1")
     assert "staff" in processes(public, model, creds, ends, staff=True)
+
+
+def test_sanic_refuses_bodies_larger_than_any_route_takes_unless_the_operator_says(tmp_path):
+    from channels.limits import MAX_REQUEST_BYTES
+    from channels.voice import MAX_AUDIO_BYTES
+
+    run = RunSettings.from_env({"ANXIN_VAR_DIR": str(tmp_path)})
+    env = child_env(run, CareSettings(db_url="sqlite://"))
+    assert int(env["SANIC_REQUEST_MAX_SIZE"]) == MAX_REQUEST_BYTES  # Sanic's own: 100 MB
+    assert MAX_AUDIO_BYTES < MAX_REQUEST_BYTES < 2 * MAX_AUDIO_BYTES  # voice turns still fit
+    from anxin.stack import sanic_limits
+
+    assert sanic_limits({"SANIC_REQUEST_MAX_SIZE": "5000000"}) == {}

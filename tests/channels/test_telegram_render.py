@@ -167,3 +167,25 @@ def test_what_is_not_an_update(body):
 
 def test_an_update():
     assert parse_update(b'{"update_id": 5, "message": {}}') == {"update_id": 5, "message": {}}
+
+
+def test_an_update_is_cleaned_before_anything_reads_it():
+    body = json.dumps({
+        "update_id": 7,
+        "message": {"text": " \ud800你好\u202e\x00 ", "caption": "a\u200bb",
+                    "chat": {"id": 1, "type": "private", "first_name": "Li\udc00"}},
+        "edited_message": {"text": "\r\nhelp\u2066"},
+    }).encode()  # fmt: skip
+    assert b"\\ud800" in body  # as a JSON escape: valid JSON, never sent by Telegram
+    data = parse_update(body)
+    assert data["message"]["text"] == "你好"
+    assert data["message"]["caption"] == "ab"
+    assert data["message"]["chat"]["first_name"] == "Li\ufffd"  # encodable, else kept
+    assert data["edited_message"]["text"] == "help"
+    json.dumps(data, ensure_ascii=False).encode("utf-8")  # the inbox can keep it
+
+
+def test_an_update_nested_deeper_than_any_of_telegrams_is_refused():
+    body = b'{"update_id": 8, "message": ' + b"[" * 40 + b"]" * 40 + b"}"
+    with pytest.raises(BadUpdate):
+        parse_update(body)

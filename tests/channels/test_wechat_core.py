@@ -423,3 +423,43 @@ def test_fuzz_any_body_gets_a_plain_answer_never_a_500(fuzz_core, body, signed_r
     if not signed_right:
         assert reply.status == 403
     assert "Traceback" not in reply.body
+
+
+async def test_an_over_long_message_is_answered_kindly_without_a_turn(care, fake):
+    from channels.limits import TOO_LONG
+
+    rasa = StandInRasa()
+    core = make_core(care, fake, rasa)
+    story = "我想跟你说说我家里的事，孩子们都挺好的。" * 200  # 4,000 characters
+    reply = await core.receive(signed(), text_xml("oLong", story, 9101).encode())
+    assert reply.status == 200 and content(reply.body) == TOO_LONG["zh"]
+    assert not rasa.turns  # the NLU never saw it
+    retry = await core.receive(signed(), text_xml("oLong", story, 9101).encode())
+    assert retry.status == 200 and content(retry.body) == TOO_LONG["zh"]  # a retry: same
+    await core.close()
+
+
+async def test_danger_words_in_an_over_long_message_go_on_to_the_dialogue(care, fake):
+    heard: list[str] = []
+
+    async def rasa(message: UserMessage) -> None:
+        heard.append(message.text)
+        await message.output_channel.send_text_message(message.sender_id, "请马上拨打120")
+
+    core = make_core(care, fake, rasa)
+    story = "我想跟你说说我家里的事，孩子们都挺好的。" * 200
+    text = story + "我摔倒了起不来" + story
+    reply = await core.receive(signed(), text_xml("oFall", text, 9102).encode())
+    assert content(reply.body) == "请马上拨打120"
+    [part] = heard
+    assert "我摔倒了起不来" in part and len(part) == 2000  # the part around the words
+    await core.close()
+
+
+async def test_what_a_person_wrote_is_cleaned_before_the_dialogue_reads_it(care, fake):
+    rasa = StandInRasa()
+    core = make_core(care, fake, rasa)
+    body = text_xml("oClean", " \u202e救\u200b命\x85 ", 9103).encode()
+    reply = await core.receive(signed(), body)
+    assert content(reply.body) == "答:救命:0"
+    await core.close()

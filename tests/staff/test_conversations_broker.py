@@ -104,8 +104,75 @@ def test_an_outage_keeps_events_queued_and_logs_counts_not_words(
         asyncio.run(broker.close())
     texts = [json.loads(data)["text"] for _, _, data in rows(care)]
     assert texts == [f"{SECRET_WORDS} {n}" for n in range(50)]  # nothing queued was lost
+    assert broker.refused == 0  # an outage is waited out, never taken for bad events
     assert "我摔倒了" not in caplog.text and "学府路" not in caplog.text
     assert "reachable again" in caplog.text
+
+
+def test_a_lone_surrogate_or_a_nul_is_written_not_retried_forever(
+    care: CareServices, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Valid JSON that UTF-8 (or PostgreSQL) cannot take used to fail every batch for good."""
+    broker = make_broker(care.settings.db_url, max_delay_s=0.05, retry_s=0.1)
+    caplog.set_level(logging.INFO, logger="anxin.event_broker")
+    odd = [user_event("elder-a", 0), {**user_event("elder-b\ud800", 1), "text": "\ud800"},
+           {**user_event("elder-c\x00", 2), "text": "我\x00摔倒了\udfff"},
+           {**user_event("elder-d", 3), "metadata": {"\udc00key": ["\ud83d"]}},
+           user_event("elder-e", 4)]  # fmt: skip
+    try:
+        for e in odd:
+            broker.publish(e)
+        assert broker.flush(20), caplog.text  # before: retried the same batch forever
+    finally:
+        asyncio.run(broker.close())
+    found = rows(care)
+    assert [sender for _, sender, _ in found] == [
+        "elder-a", "elder-b\ufffd", "elder-c", "elder-d", "elder-e"
+    ]
+    data = [json.loads(d) for _, _, d in found]
+    assert data[1]["text"] == "\ufffd" and data[2]["text"] == "我\x00摔倒了\ufffd"
+    assert data[3]["metadata"] == {"\ufffdkey": ["\ufffd"]}
+    assert broker.refused == 0 and broker.written == 5
+    assert "retrying" not in caplog.text
+
+
+def _refuse_sender(care: CareServices, sender: str) -> None:
+    """The database itself refuses rows of this sender (a constraint), as it refuses any
+    value it cannot take: a real refusal, from SQLite or PostgreSQL."""
+    with care.db.engine.begin() as conn:
+        if care.db.engine.dialect.name == "sqlite":
+            conn.execute(text(
+                f"CREATE TRIGGER refuse BEFORE INSERT ON events WHEN NEW.sender_id = '{sender}' "
+                "BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            ))  # fmt: skip
+        else:
+            conn.execute(text(
+                f"ALTER TABLE events ADD CONSTRAINT refuse CHECK (sender_id <> '{sender}')"
+            ))  # fmt: skip
+
+
+def test_an_event_the_database_refuses_is_skipped_and_the_rest_written(
+    care: CareServices, caplog: pytest.LogCaptureFixture
+) -> None:
+    _refuse_sender(care, "poison")
+    broker = make_broker(care.settings.db_url, batch_size=20, max_delay_s=0.05, retry_s=0.1)
+    caplog.set_level(logging.INFO, logger="anxin.event_broker")
+    bad = {3, 17, 18, 40}
+    try:
+        for n in range(50):
+            broker.publish(user_event("poison" if n in bad else f"elder-{n % 4}", n))
+        assert broker.flush(30), caplog.text  # before: the batch was retried forever
+        broker.publish(user_event("elder-after", 99))  # and the log goes on
+        assert broker.flush(30)
+    finally:
+        asyncio.run(broker.close())
+    texts = [json.loads(data)["text"] for _, _, data in rows(care)]
+    assert texts == [f"{SECRET_WORDS} {n}" for n in [*range(50), 99] if n not in bad]
+    assert broker.refused == 4 and broker.written == 47
+    assert caplog.text.count("was refused and skipped") == 4, caplog.text
+    assert "sender 'poison', event 'user'" in caplog.text and "4 refused so far" in caplog.text
+    assert "我摔倒了" not in caplog.text and "学府路" not in caplog.text  # ids, never words
+    assert "retrying" not in caplog.text
 
 
 def test_publish_only_queues(care: CareServices) -> None:
