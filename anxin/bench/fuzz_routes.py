@@ -102,7 +102,8 @@ def rasa_routes(credentials: Path, env: Mapping[str, str], root: Path) -> list[R
 
 def _annotation(field: Any) -> str:
     kind = getattr(field, "outer_type_", None) or getattr(field, "type_", None)
-    return "int" if kind is int else "str"
+    # A bounded id (staff.limits.RecordId) is pydantic's constrained subclass of int.
+    return "int" if isinstance(kind, type) and issubclass(kind, int) else "str"
 
 
 READS = {
