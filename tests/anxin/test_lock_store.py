@@ -231,6 +231,7 @@ def test_rasa_loads_it_from_the_endpoints_anxin_run_writes(prefix, tmp_path: Pat
            "ANXIN_REDIS_PREFIX": prefix, "ANXIN_RASA_WORKERS": "2"}  # fmt: skip
     path = write_endpoints(RunSettings.from_env(env), env)
     monkeypatch.setenv("ANXIN_ACTION_ENDPOINT_URL", "http://127.0.0.1:5055/webhook")
+    monkeypatch.setenv("ANXIN_ACTION_TOKEN", "t0ken")  # `anxin run` hands Rasa both
     endpoints = AvailableEndpoints.read_endpoints(str(path))
     store = LockStore.create(endpoints.lock_store)
     assert isinstance(store, AtomicRedisLockStore)
