@@ -17,6 +17,7 @@ def serve(run: RunSettings, care_settings: CareSettings) -> None:
     from rasa_sdk.endpoint import run as run_sdk
 
     from actions import runtime
+    from anxin import http_guard
     from care.conversation_retention import Purger as ConversationPurger
     from care.recordings_purge import Purger
     from care.services import build
@@ -27,6 +28,9 @@ def serve(run: RunSettings, care_settings: CareSettings) -> None:
     runtime.install(care)
     Purger(care.db).start()  # voice recordings past their retention go, hourly
     ConversationPurger(care.db).start()  # and conversations idle past theirs
+    # Sanic 21.12 under rasa-sdk: a malformed request head is a 4xx, not a frozen or
+    # crashed server, and Sanic's own 4xx are not turned into 500s (anxin/http_guard.py).
+    http_guard.install_action_server()
     os.environ["SANIC_HOST"] = run.bind  # rasa-sdk reads its interface from here
     # Rasa keeps its connections here open (anxin/rasa_server.py) and drops them
     # after 2 s idle. The server must not drop them first: after a pause (a stopped

@@ -19,6 +19,9 @@ keep-alive (75 s, anxin/action_server.py) would close them under a request in
 flight.
 
 Prediction graphs run without dask's scheduler: anxin/graph_runner.py.
+
+Sanic 21.12's HTTP parser is guarded (anxin/http_guard.py): a malformed request head
+(``Content-Length: -1`` froze the process for good) or WebSocket upgrade gets a 4xx.
 """
 
 from __future__ import annotations
@@ -130,8 +133,9 @@ def keep_sessions() -> None:
 
 
 def main() -> None:
-    from anxin import graph_runner
+    from anxin import graph_runner, http_guard
 
+    http_guard.install()
     validate_once()
     keep_sessions()
     graph_runner.install()
