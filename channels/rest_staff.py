@@ -34,6 +34,7 @@ from sanic.response import HTTPResponse
 
 from care.notices import Notices, as_rest
 from care.staff_replies import StaffReplies
+from channels.limits import sender_ok
 
 log = logging.getLogger(__name__)
 
@@ -73,15 +74,15 @@ class RestWithStaffInput(RestInput):
         @bp.route("/staff_replies", methods=["GET"])
         async def staff_replies(request: Request) -> HTTPResponse:
             sender = request.args.get("sender", "")
-            if not sender or len(sender) > 200:
-                return response.json({"error": "sender is required"}, status=400)
+            if not sender_ok(sender):
+                return response.json({"error": "sender: 1 to 200 printable characters"}, status=400)
             return response.json(await asyncio.to_thread(_messages, sender))
 
         @bp.route("/notifications", methods=["GET"])
         async def notifications(request: Request) -> HTTPResponse:
             sender = request.args.get("sender", "")
-            if not sender or len(sender) > 200:
-                return response.json({"error": "sender is required"}, status=400)
+            if not sender_ok(sender):
+                return response.json({"error": "sender: 1 to 200 printable characters"}, status=400)
             return response.json(await asyncio.to_thread(_notices, sender))
 
         @bp.middleware("response")
