@@ -16,7 +16,7 @@ import asyncio
 import copy
 import json
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Iterator
 
 import pytest
 from rasa.core.channels.channel import UserMessage
@@ -29,43 +29,18 @@ from channels.telegram import Webhook, serve
 from channels.telegram_bot import build_application
 from channels.telegram_update import unusable
 from tests.channels.fake_telegram import FakeTelegram
+from tests.support.telegram_updates import (
+    CHAT,
+    NOT_FINITE,
+    WRONG_TYPES,
+    raw_with,
+    unusable_bodies,
+    update,
+    with_value,
+)
 
 TOKEN = "42:DOOR"
 SECRET = "door-secret"
-CHAT = 8101
-
-
-def update(update_id: int, chat: Any = CHAT, text: Any = "hello") -> dict[str, Any]:
-    person = {"id": chat, "is_bot": False, "first_name": "Tester", "language_code": "en"}
-    return {"update_id": update_id, "message": {
-        "message_id": update_id, "date": 1_700_000_000, "text": text, "from": person,
-        "chat": {"id": chat, "type": "private", "first_name": "Tester"}}}  # fmt: skip
-
-
-def with_value(path: str, value: Any, update_id: int = 1) -> dict[str, Any]:
-    data = update(update_id)
-    *parents, last = path.split(".")
-    node = data
-    for key in parents:
-        node = node[key]
-    node[last] = value
-    return data
-
-
-# (where, the raw JSON value put there): what Python's json reads and no column stores
-NOT_FINITE = [("message.text", "NaN"), ("message.from.id", "Infinity"),
-              ("message.chat.id", "1e999"), ("message.from.id", "-1e999"),
-              ("message.chat.type", "NaN"), ("message.from.is_bot", "Infinity"),
-              ("message.entities", '[{"type": "bold", "offset": NaN, "length": 1}]')]  # fmt: skip
-WRONG_TYPES = [("message.chat.id", False), ("message.chat.id", 1.5), ("message.chat.id", "8101"),
-               ("message.chat.id", 2**63), ("message.chat.id", None), ("message.from.id", True),
-               ("message.text", 5), ("message.text", ["hi"]), ("message.from.is_bot", "yes"),
-               ("message.chat", "private"), ("message.date", "soon")]  # fmt: skip
-
-
-def raw_with(path: str, raw: str, update_id: int) -> bytes:
-    marker = "__value__"
-    return json.dumps(with_value(path, marker, update_id)).replace(f'"{marker}"', raw).encode()
 
 
 # -- the check ---------------------------------------------------------------------------
@@ -160,9 +135,7 @@ def door(db_url: str) -> Iterator[Door]:
 
 def test_unusable_updates_are_acknowledged_counted_and_never_answered(door):
     webhook, fake, rasa, care = door.webhook, door.fake, door.rasa, door.care
-    bodies = [raw_with(path, raw, 100 + i) for i, (path, raw) in enumerate(NOT_FINITE)]
-    bodies += [json.dumps(with_value(path, value, 200 + i)).encode()
-               for i, (path, value) in enumerate(WRONG_TYPES)]  # fmt: skip
+    bodies = unusable_bodies(100)
     for body in bodies:
         assert door.knock(body) == 200  # was 503 on PostgreSQL: redelivered for ever
     for body in bodies:
