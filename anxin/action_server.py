@@ -48,6 +48,7 @@ def serve(run: RunSettings, care_settings: CareSettings) -> None:
     from rasa_sdk.plugin import plugin_manager
 
     from actions import runtime
+    from anxin import http_guard
     from care.conversation_retention import Purger as ConversationPurger
     from care.recordings_purge import Purger
     from care.services import build
@@ -58,6 +59,9 @@ def serve(run: RunSettings, care_settings: CareSettings) -> None:
     runtime.install(care)
     Purger(care.db).start()  # voice recordings past their retention go, hourly
     ConversationPurger(care.db).start()  # and conversations idle past theirs
+    # Sanic 21.12 under rasa-sdk: a malformed request head is a 4xx, not a frozen or
+    # crashed server, and Sanic's own 4xx are not turned into 500s (anxin/http_guard.py).
+    http_guard.install_action_server()
     # Rasa keeps its connections here open (anxin/rasa_server.py) and drops them
     # after 2 s idle. The server must not drop them first: after a pause (a stopped
     # or starved process) Sanic's overdue keep-alive timer fired before it read the

@@ -26,6 +26,9 @@ Rasa's own HTTP API (``/model/parse``, ``/conversations/...``; not the channels 
 any of its routes runs: a JSON body that is not UTF-8, not JSON, nested more than 32 deep or
 not an object (a list where events are posted) is 400, not a 500 from ``.get`` on a list; a
 text to understand longer than the message limit is 400, not a worker held for seconds.
+
+Sanic 21.12's HTTP parser is guarded (anxin/http_guard.py): a malformed request head
+(``Content-Length: -1`` froze the process for good) or WebSocket upgrade gets a 4xx.
 """
 
 from __future__ import annotations
@@ -189,8 +192,9 @@ def guard_api() -> None:
 
 
 def main() -> None:
-    from anxin import graph_runner, regex_features
+    from anxin import graph_runner, http_guard, regex_features
 
+    http_guard.install()
     validate_once()
     keep_sessions()
     guard_api()

@@ -57,6 +57,17 @@ def ascii_digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
+# A channel prefix ("rest:", care.senders) and this fit a conversation id (200 characters).
+MAX_SENDER_CHARS = 190
+
+
+def sender_ok(sender: str) -> bool:
+    """A sender id a conversation may be keyed by: 1 to 190 printable characters. Control
+    characters (a NUL: PostgreSQL refuses it, a 500), format characters and lone
+    surrogates are not printable."""
+    return 0 < len(sender) <= MAX_SENDER_CHARS and sender.isprintable()
+
+
 def too_large(declared: Optional[str], body: bytes, limit: int = MAX_BODY_BYTES) -> bool:
     """A body over the limit, or one whose Content-Length says it would be."""
     if declared is not None and ascii_digits(declared) and int(declared) > limit:

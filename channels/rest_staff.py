@@ -54,7 +54,7 @@ from care.senders import sender_id
 from care.staff_replies import StaffReplies
 from care.text_clean import clean_text, scrub
 from channels.caller_auth import protect, token_from_env
-from channels.limits import BadBody, json_object
+from channels.limits import MAX_SENDER_CHARS, BadBody, json_object, sender_ok
 
 CHANNEL = "rest"
 
@@ -98,9 +98,6 @@ def _answers_to(output: Any, namespaced: str, caller: str) -> None:
         await persist(message)
 
     output._persist_message = as_caller
-
-
-MAX_SENDER_CHARS = 190  # "rest:" + this fits a conversation id (200)
 
 
 def _bad(reason: str, status: int = 400) -> HTTPResponse:
@@ -218,15 +215,15 @@ class RestWithStaffInput(RestInput):
         @bp.route("/staff_replies", methods=["GET"])
         async def staff_replies(request: Request) -> HTTPResponse:
             sender = request.args.get("sender", "")
-            if not sender or len(sender) > MAX_SENDER_CHARS:
-                return response.json({"error": "sender is required"}, status=400)
+            if not sender_ok(sender):
+                return response.json({"error": f"sender: 1 to {MAX_SENDER_CHARS} printable characters"}, status=400)
             return response.json(await asyncio.to_thread(_messages, sender))
 
         @bp.route("/notifications", methods=["GET"])
         async def notifications(request: Request) -> HTTPResponse:
             sender = request.args.get("sender", "")
-            if not sender or len(sender) > MAX_SENDER_CHARS:
-                return response.json({"error": "sender is required"}, status=400)
+            if not sender_ok(sender):
+                return response.json({"error": f"sender: 1 to {MAX_SENDER_CHARS} printable characters"}, status=400)
             return response.json(await asyncio.to_thread(_notices, sender))
 
         @bp.middleware("response")

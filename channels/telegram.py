@@ -3,7 +3,10 @@
 ``POST /webhooks/telegram/webhook``: Telegram's updates, in this order —
 secret header (403; compared in constant time; with no ``ANXIN_TELEGRAM_SECRET``
 only this machine is answered — ``anxin telegram poll`` — and others get 403) →
-size (413) → JSON and ``Update.de_json`` (400) → the update taken
+size (413) → a JSON object with an ``update_id`` (400) → the types
+Telegram's own have and ``Update.de_json`` (channels/telegram_update.py; an update that
+fails is acknowledged with 200 and dropped, logged by its id and counted in ``GET
+/webhooks/telegram``'s ``unusable``: redelivered, it would fail again) → the update taken
 into the inbox with its ``update_id`` receipt, in one transaction (seen before: 200,
 nothing more; the database down: 503, and Telegram redelivers) → 200, and the update goes
 to the embedded python-telegram-bot ``Application`` in the background, one chat's
@@ -51,6 +54,7 @@ from channels.telegram_bot import Handlers, build_application
 from channels.telegram_inbox import ANSWERED_KEPT, TURN_LEASE_S, Inbox
 from channels.telegram_render import BadUpdate, parse_update, secret_ok
 from channels.telegram_turns import CHANNEL, Assistant, Sender, Turns
+from channels.telegram_update import unusable
 from channels.telegram_voice import VoiceNotes
 from channels.voice_engines import shared_engines
 
@@ -110,6 +114,7 @@ class Webhook:
         self.application = application
         self.inbox = inbox or Inbox(care.channels, application)
         self.ready = False  # the application is initialised (it knows its bot)
+        self.unusable = 0  # updates acknowledged and dropped: they can never be used
         self._chains: dict[str, asyncio.Task[None]] = {}
 
     async def receive(
@@ -121,11 +126,21 @@ class Webhook:
             return 413, {"ok": False, "error": "too large"}
         try:
             data = parse_update(body)
-            update = Update.de_json(data, self.application.bot)
         except BadUpdate:
             return 400, {"ok": False, "error": "not an update"}
-        except Exception:  # a JSON object PTB cannot read as an update
-            return 400, {"ok": False, "error": "not an update"}
+        problem = unusable(data)
+        update = None
+        if problem is None:
+            try:
+                update = Update.de_json(data, self.application.bot)
+            except Exception:
+                problem = "not readable as an update"
+        if problem is not None:
+            # Telegram redelivers what gets no 2xx, and this would never succeed.
+            self.unusable += 1
+            log.warning("telegram: update %s acknowledged and dropped: %s", data["update_id"],
+                        problem)  # fmt: skip
+            return 200, {"ok": True}
         if not self.ready or update is None:
             return 503, {"ok": False, "error": "starting"}  # Telegram will redeliver
         chat = chat_of(data)
@@ -254,7 +269,8 @@ class TelegramInput(InputChannel):
 
         @bp.route("/", methods=["GET"])
         async def health(request: Request) -> HTTPResponse:
-            return response.json({"status": "ok", "ready": self.webhook.ready})
+            return response.json({"status": "ok", "ready": self.webhook.ready,
+                                  "unusable": self.webhook.unusable})  # fmt: skip
 
         @bp.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:

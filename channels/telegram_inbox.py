@@ -45,6 +45,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from care.channel_store import ChannelStore, HeldMessage
+from channels.telegram_update import unusable
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +185,8 @@ class Inbox:
         if key in self._taken or not self.store.lease(held.id, self.lease):
             return None
         try:
-            update = Update.de_json(data, self.application.bot)
+            # Checked as at the door: a row may have been kept before the door checked types.
+            update = None if unusable(data) else Update.de_json(data, self.application.bot)
         except Exception as exc:  # it was read once at the door; counted toward staff
             log.warning("telegram: kept update %s unreadable: %s", held.id, type(exc).__name__)
             update = None
