@@ -216,14 +216,14 @@ class RestWithStaffInput(RestInput):
         async def staff_replies(request: Request) -> HTTPResponse:
             sender = request.args.get("sender", "")
             if not sender_ok(sender):
-                return response.json({"error": f"sender: 1 to {MAX_SENDER_CHARS} printable characters"}, status=400)
+                return _bad(f"sender: 1 to {MAX_SENDER_CHARS} printable characters")
             return response.json(await asyncio.to_thread(_messages, sender))
 
         @bp.route("/notifications", methods=["GET"])
         async def notifications(request: Request) -> HTTPResponse:
             sender = request.args.get("sender", "")
             if not sender_ok(sender):
-                return response.json({"error": f"sender: 1 to {MAX_SENDER_CHARS} printable characters"}, status=400)
+                return _bad(f"sender: 1 to {MAX_SENDER_CHARS} printable characters")
             return response.json(await asyncio.to_thread(_notices, sender))
 
         @bp.middleware("response")
