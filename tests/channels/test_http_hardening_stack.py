@@ -65,7 +65,8 @@ def test_the_action_server_refuses_them_too_and_keeps_serving(stack):
     for name, raw, status in MALFORMED:
         answer = exchange(port, for_route(raw, "/webhook"))
         assert answer.status == status, (name, answer.how, answer.head[:200])
-    assert exchange(port, head("GET /nowhere HTTP/1.1")).status == 404  # was a 500
+    token = f"Authorization: Bearer {stack.env['ANXIN_ACTION_TOKEN']}"
+    assert exchange(port, head("GET /nowhere HTTP/1.1", token)).status == 404  # was a 500
     assert exchange(port, head("GET /health HTTP/1.1"), then_wait_s=0).status == 200
     assert post(stack.port, "http-after-actions", "what can you do")  # Rasa still reaches it
 

@@ -248,7 +248,7 @@ async def retry_until_set_aside(
 
 
 def alerts_for(care: CareServices, chat: int) -> list:
-    return [a for a in care.alerts.open_alerts() if a.conversation_id == str(chat)]
+    return [a for a in care.alerts.open_alerts() if a.conversation_id == f"telegram:{chat}"]
 
 
 async def retry_until_answered(turns: Turns, timeout: float = 15) -> int:

@@ -126,7 +126,7 @@ async def test_a_message_whose_process_crashed_mid_turn_is_set_aside_not_replaye
     assert rasa.turns == Counter()
     [told] = fake.texts_to("oCrash")
     assert "没能处理" in told and "再发一次" in told and "12349" in told, told
-    [alert] = [a for a in care.alerts.open_alerts() if a.conversation_id == "oCrash"]
+    [alert] = [a for a in care.alerts.open_alerts() if a.conversation_id == "wechat:oCrash"]
     assert alert.kind == "message_failed" and alert.channel == "wechat"
     assert "“对”" in alert.summary
     assert [h.sender_id for h in care.channels.set_aside("wechat")] == ["oCrash"]
