@@ -25,8 +25,8 @@ def serve(run: RunSettings, care_settings: CareSettings) -> None:
     logging.getLogger().setLevel(os.environ.get("ANXIN_LOG_LEVEL", "INFO"))
     care = build(care_settings)
     runtime.install(care)
-    Purger(care.db).start()  # voice recordings past their retention go, hourly
-    ConversationPurger(care.db).start()  # and conversations idle past theirs
+    Purger(care.db, clock=care.clock).start()  # voice recordings past their retention go
+    ConversationPurger(care.db, clock=care.clock).start()  # and conversations idle past theirs
     os.environ["SANIC_HOST"] = run.bind  # rasa-sdk reads its interface from here
     # Rasa keeps its connections here open (anxin/rasa_server.py) and drops them
     # after 2 s idle. The server must not drop them first: after a pause (a stopped

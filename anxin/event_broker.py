@@ -52,10 +52,14 @@ class BatchingSQLEventBroker(EventBroker):
         max_queued: int = 100_000,
         retry_s: float = 1.0,
         close_timeout_s: float = 10.0,
+        clock_offset_s: float = 0.0,
     ) -> None:
         self.engine: Engine = make_engine(url, pool_size=1)
         self.batch_size, self.max_delay_s = batch_size, max_delay_s
         self.max_queued, self.retry_s, self.close_timeout_s = max_queued, retry_s, close_timeout_s
+        # Rasa stamps events with the real clock; the log is kept on the stack's (ANXIN_NOW),
+        # as bookings and alerts are, so the console's "today" counts the same day's talk.
+        self.clock_offset_s = clock_offset_s
         self._queue: deque[tuple[float, dict[str, Any]]] = deque()
         self._cond = threading.Condition()
         self._closing = False
@@ -85,7 +89,7 @@ class BatchingSQLEventBroker(EventBroker):
             )
             if key in kwargs
         }
-        broker = cls(url, **options)  # type: ignore[arg-type]
+        broker = cls(url, clock_offset_s=_clock_offset_s(), **options)  # type: ignore[arg-type]
         # The table exists once `anxin run` migrated the database; for a plain
         # `rasa run` pointed at an empty database, make it as SQLEventBroker would.
         await asyncio.to_thread(ConversationEvent.metadata.create_all, broker.engine, [EVENTS])
@@ -93,6 +97,9 @@ class BatchingSQLEventBroker(EventBroker):
 
     def publish(self, event: dict[str, Any]) -> None:
         """Called on Rasa's event loop for each new event: an append, nothing more."""
+        stamp = event.get("timestamp")
+        if self.clock_offset_s and isinstance(stamp, (int, float)):
+            event = {**event, "timestamp": stamp + self.clock_offset_s}
         with self._cond:
             if len(self._queue) >= self.max_queued:
                 self.dropped += 1
@@ -220,6 +227,13 @@ class BatchingSQLEventBroker(EventBroker):
             # On close, keep retrying for as long as close_now waits, then give up.
             since = self._closing_since
             return since is not None and time.monotonic() - since >= self.close_timeout_s
+
+
+def _clock_offset_s() -> float:
+    from care.config import CareSettings
+
+    offset = CareSettings.from_env().clock_offset
+    return 0.0 if offset is None else offset.total_seconds()
 
 
 def _default_url() -> str:
