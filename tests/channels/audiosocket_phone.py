@@ -24,11 +24,10 @@ from typing import Any, Iterator, Optional
 
 import numpy as np
 
-from care.config import CareSettings
-from care.services import build
 from channels import audiosocket_protocol as wire
 from tests.channels.stacks import ChannelStack
 from tests.integration.test_stack import ROOT, free_port, post, rasa_ready, start, stop
+from tests.support.clock import stack_care
 
 SECRET = "hotline-Secret_42"
 RATE = 8_000
@@ -94,7 +93,7 @@ def running_hotline(tmp: Path) -> Iterator[Hotline]:
         except AssertionError:
             raise AssertionError(out.text[-4000:]) from None
         post(rasa_port, "warm-up", "你们都有啥服务")
-        care = build(CareSettings(db_url=f"sqlite:///{tmp / 'var' / 'anxin.db'}"))
+        care = stack_care(f"sqlite:///{tmp / 'var' / 'anxin.db'}", env)  # on its clock
         try:
             yield Hotline(ChannelStack(rasa_port, care, out), port)
         finally:
@@ -173,6 +172,21 @@ class Phone:
         while self._outgoing:
             await asyncio.sleep(0.02)
         return time.monotonic()
+
+    def stretches(self, gap_s: float = 0.4) -> list[bytes]:
+        """Our speech so far, split where it paused for ``gap_s`` or more (between replies).
+
+        Each is transcribed on its own: over Whisper's 30-second window a greeting and a
+        notice heard as one lost the words where the window happened to fall, and where
+        it falls moves with the length of the date the notice says."""
+        parts: list[bytearray] = []
+        last = None
+        for at, pcm in self.heard:
+            if last is None or at - last >= gap_s:
+                parts.append(bytearray())
+            parts[-1] += pcm
+            last = at
+        return [bytes(p) for p in parts]
 
     def key(self, key: str) -> float:
         self.writer.write(wire.dtmf_frame(key))

@@ -19,8 +19,9 @@ import pytest
 
 from tests.channels.stacks import TELEGRAM_SECRET as SECRET
 from tests.channels.stacks import TELEGRAM_TOKEN as TOKEN
-from tests.channels.stacks import ChannelStack, Person, running, weekday_ahead
+from tests.channels.stacks import ChannelStack, Person, running
 from tests.integration.test_stack import READY_TIMEOUT_S, ROOT
+from tests.support.clock import weekday_ahead
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +48,7 @@ def test_the_door_refuses_wrong_secrets_bad_json_and_huge_bodies(stack):
 
 
 def test_lunch_booked_by_text_and_buttons_and_a_redelivery_books_nothing_twice(stack):
-    day = weekday_ahead()
+    day = weekday_ahead(stack.care.clock)
     mary = Person(stack, 5003)
     asked = mary.say(f"I'd like to book lunch for {day:%B} {day.day}")
     assert any("deliver" in b["text"].lower() for c in mary.last for b in c.buttons), asked
@@ -71,7 +72,7 @@ def test_lunch_booked_by_text_and_buttons_and_a_redelivery_books_nothing_twice(s
 
 
 def test_day_care_in_english_is_booked_by_pressing_the_inline_buttons(stack):
-    day = weekday_ahead()
+    day = weekday_ahead(stack.care.clock)
     rose = Person(stack, 5010)
     asked = rose.say(f"I'd like to book day care for {day:%B} {day.day}")
     assert "Day care" in asked and "number" in asked, asked

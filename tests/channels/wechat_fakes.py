@@ -12,6 +12,7 @@ from typing import Optional
 
 from anxin.bench import wechat_fake as bench
 from anxin.bench.wechat_fake import Upload  # noqa: F401 - the tests' name for it too
+from care.clock import Clock
 
 TOKEN = "anxin-test-token"
 APP_ID = "wx0123456789abcdef"
@@ -31,11 +32,16 @@ class WeChatServer(bench.WeChatClient):
     """Calls our webhook the way WeChat does, plaintext or in safe mode; ``post`` gives
     (status, the decrypted reply body, seconds taken), ``raw`` posts a body as it is."""
 
-    def __init__(self, url: str, safe: bool = False, app_id: str = APP_ID) -> None:
+    def __init__(
+        self, url: str, safe: bool = False, app_id: str = APP_ID, clock: Optional[Clock] = None
+    ) -> None:
         super().__init__(url, TOKEN, app_id, AES_KEY if safe else None, ACCOUNT)
+        self.clock = clock
 
     def signed(self) -> dict[str, str]:
-        return signed()
+        # Signed at the stack's time (its clock is pinned): a signature's age is its business.
+        at = None if self.clock is None else str(int(self.clock().timestamp()))
+        return signed(timestamp=at)
 
 
 def signed(token: str = TOKEN, timestamp: Optional[str] = None, nonce: str = "n0nce") -> dict:
