@@ -7,7 +7,7 @@ builds its own care services with the same offset (:func:`stack_settings`), so
 ``stack.care.clock()`` is the stack's "now", and computes what it expects ("a weekday
 two days ahead", "next Wednesday") from that clock, never from ``date.today()``.
 
-``ANXIN_TEST_CLOCK`` (ISO 8601 with an offset) moves the instant; by default it is
+``ANXIN_TEST_CLOCK`` (ISO 8601; without an offset, Harbin time) moves the instant; by default it is
 :data:`DEFAULT_START`, a Wednesday morning in Harbin, so a run of the suite does not
 depend on the day or the hour it runs at. ``scripts/test-at-instants`` runs the
 time-sensitive suites at several instants (a Sunday, both sides of midnight …).
@@ -32,9 +32,10 @@ DEFAULT_START = "2026-11-25T10:00:00+08:00"  # a Wednesday, 10:00 in Harbin
 CENTRE_ZONE = "Asia/Shanghai"  # the demo centre's (and CareSettings' default) zone
 CENTRE = ZoneInfo(CENTRE_ZONE)
 
-# What a caller says for a booking day, whatever the day the stack runs on: Whisper hears
-# these words the same every time, while a weekday name or a date changes with the day
-# (it heard "Thursday" as nothing it knew, "November 30" as "3rd").
+# What a caller says for a booking day, whatever the day the stack runs on: Whisper base
+# hears these words the same over WAV, the 8 kHz phone line, AMR and Ogg, while a weekday
+# name or a date changes with the day (over the phone it heard "Thursday" as "her day",
+# anywhere "November 30" as "3rd").
 NEXT_WEDNESDAY = "next Wednesday"
 
 
