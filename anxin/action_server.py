@@ -57,8 +57,8 @@ def serve(run: RunSettings, care_settings: CareSettings) -> None:
     logging.getLogger().setLevel(os.environ.get("ANXIN_LOG_LEVEL", "INFO"))
     care = build(care_settings)
     runtime.install(care)
-    Purger(care.db).start()  # voice recordings past their retention go, hourly
-    ConversationPurger(care.db).start()  # and conversations idle past theirs
+    Purger(care.db, clock=care.clock).start()  # voice recordings past their retention go
+    ConversationPurger(care.db, clock=care.clock).start()  # and conversations idle past theirs
     # Sanic 21.12 under rasa-sdk: a malformed request head is a 4xx, not a frozen or
     # crashed server, and Sanic's own 4xx are not turned into 500s (anxin/http_guard.py).
     http_guard.install_action_server()

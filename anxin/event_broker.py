@@ -67,10 +67,14 @@ class BatchingSQLEventBroker(EventBroker):
         max_queued: int = 100_000,
         retry_s: float = 1.0,
         close_timeout_s: float = 10.0,
+        clock_offset_s: float = 0.0,
     ) -> None:
         self.engine: Engine = make_engine(url, pool_size=1)
         self.batch_size, self.max_delay_s = batch_size, max_delay_s
         self.max_queued, self.retry_s, self.close_timeout_s = max_queued, retry_s, close_timeout_s
+        # Rasa stamps events with the real clock; the log is kept on the stack's (ANXIN_NOW),
+        # as bookings and alerts are, so the console's "today" counts the same day's talk.
+        self.clock_offset_s = clock_offset_s
         self._start()
         self._thread.start()
         ref = weakref.ref(self)
@@ -107,7 +111,7 @@ class BatchingSQLEventBroker(EventBroker):
             )
             if key in kwargs
         }
-        broker = cls(url, **options)  # type: ignore[arg-type]
+        broker = cls(url, clock_offset_s=_clock_offset_s(), **options)  # type: ignore[arg-type]
         # The table exists once `anxin run` migrated the database; for a plain
         # `rasa run` pointed at an empty database, make it as SQLEventBroker would.
         await asyncio.to_thread(ConversationEvent.metadata.create_all, broker.engine, [EVENTS])
@@ -117,6 +121,9 @@ class BatchingSQLEventBroker(EventBroker):
         """Called on Rasa's event loop for each new event: an append, nothing more."""
         if self._thread.ident is None:  # forked: this process's writer starts now
             self._thread.start()
+        stamp = event.get("timestamp")
+        if self.clock_offset_s and isinstance(stamp, (int, float)):
+            event = {**event, "timestamp": stamp + self.clock_offset_s}
         with self._cond:
             if len(self._queue) >= self.max_queued:
                 self.dropped += 1
@@ -316,6 +323,13 @@ def refused(exc: BaseException) -> bool:
 def _id(value: Any) -> str:
     """An id for a log line: short, printable, never a message."""
     return ascii(str(value)[:64]) if value is not None else "-"
+
+
+def _clock_offset_s() -> float:
+    from care.config import CareSettings
+
+    offset = CareSettings.from_env().clock_offset
+    return 0.0 if offset is None else offset.total_seconds()
 
 
 def _default_url() -> str:

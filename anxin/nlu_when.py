@@ -18,9 +18,10 @@ adds, with ``extractor: WhenExtractor`` and start/end of the understood text:
 * ``quantity``: a count of portions / people as a string of digits (``"2"``).
 
 An entity type that an earlier extractor already produced for the message is
-left alone. The environment variable ``ANXIN_NOW`` (ISO 8601, e.g.
-``2026-11-25T10:00:00+08:00``; without an offset it is read in ``timezone``)
-fixes "now", for tests and demos.
+left alone. "Now" is the stack's clock (care/clock.py): the real one, or, for tests
+and demos, one that started at ``ANXIN_NOW`` (ISO 8601, e.g.
+``2026-11-25T10:00:00+08:00``; without an offset it is read in ``timezone``) and runs
+on, as ``anxin run`` hands it to every process (``ANXIN_CLOCK_OFFSET_S``).
 
 The component is not trainable and keeps no state.
 """
@@ -28,7 +29,7 @@ The component is not trainable and keeps no state.
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone, tzinfo
+from datetime import datetime, tzinfo
 from typing import Any, Dict, List
 from zoneinfo import ZoneInfo
 
@@ -37,10 +38,12 @@ from rasa.shared.nlu.constants import ENTITIES
 from rasa.shared.nlu.training_data.message import Message
 
 from anxin.nlu_base import StatelessExtractor, natural_text
+from care.clock import NOW_ENV, Clock, clock_for, offset_from_env
 from care.numbers import find_quantity
 from care.when import parse_when
 
-NOW_ENV = "ANXIN_NOW"
+__all__ = ["NOW_ENV", "ENTITY_NAMES", "WhenExtractor"]
+
 ENTITY_NAMES = ("date", "time", "part_of_day", "when_ambiguous", "quantity")
 
 
@@ -56,14 +59,12 @@ class WhenExtractor(StatelessExtractor):
     def __init__(self, config: Dict[str, Any]) -> None:
         super().__init__(config)
         self._zone: tzinfo = ZoneInfo(self._config["timezone"])
+        # Built once, when Rasa loads the model: the clock every process of the stack shares.
+        self._clock: Clock = clock_for(offset_from_env(os.environ, self._config["timezone"]))
 
     def now(self) -> datetime:
-        """The current time in the configured zone, or ``ANXIN_NOW`` when set."""
-        fixed = os.environ.get(NOW_ENV, "").strip()
-        if fixed:
-            at = datetime.fromisoformat(fixed)
-            return at.replace(tzinfo=self._zone) if at.tzinfo is None else at.astimezone(self._zone)
-        return datetime.now(timezone.utc).astimezone(self._zone)
+        """The stack's current time, in the configured zone."""
+        return self._clock().astimezone(self._zone)
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Adds the date/time/quantity entities to each message."""

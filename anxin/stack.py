@@ -13,6 +13,7 @@ from honcho.manager import Manager
 from anxin.config import RunSettings
 from anxin.train import train
 from care import migrate
+from care.clock import offset_env
 from care.config import CareSettings
 from care.services import CareServices, build
 
@@ -47,6 +48,9 @@ def child_env(run: RunSettings, care: CareSettings) -> dict[str, str]:
         "SANIC_WORKERS": str(run.rasa_workers),
         **redis_secret(run),
         **sanic_limits(os.environ),
+        # ANXIN_NOW read once, here: every child's clock is the real one plus this one
+        # offset, so all of them agree however long each took to start.
+        **offset_env(care.clock_offset),
     }
 
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
+from typing import Optional
+
+from care.clock import offset_from_env
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -19,16 +23,25 @@ class CareSettings:
     # When staff answer hand-offs in person ("mon-fri 08:00-17:30"): outside them,
     # people are told when someone will call back.
     staff_hours: str = "mon-fri 08:00-17:30"
+    # How far this stack's clock runs from the real one (ANXIN_NOW, care/clock.py);
+    # None (the default) is the real clock.
+    clock_offset: Optional[timedelta] = None
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> CareSettings:
         env = os.environ if environ is None else environ
+        timezone = env.get("ANXIN_TIMEZONE", "Asia/Shanghai")
+        try:
+            clock_offset = offset_from_env(env, timezone)
+        except ValueError as exc:
+            raise SystemExit(f"anxin: {exc}") from None
         var_dir = Path(env.get("ANXIN_VAR_DIR", REPO_ROOT / "var"))
         return cls(
             db_url=env.get("ANXIN_DB_URL") or f"sqlite:///{var_dir / 'anxin.db'}",
-            timezone=env.get("ANXIN_TIMEZONE", "Asia/Shanghai"),
+            timezone=timezone,
             ambulance=env.get("ANXIN_AMBULANCE_NUMBER", "120"),
             crisis_hotline=env.get("ANXIN_CRISIS_HOTLINE", "12356"),
             centre_hotline=env.get("ANXIN_CENTRE_HOTLINE", "12349"),
             staff_hours=env.get("ANXIN_STAFF_HOURS", "mon-fri 08:00-17:30"),
+            clock_offset=clock_offset,
         )

@@ -10,7 +10,7 @@ from care.alerts import Alerts
 from care.booking import Bookings
 from care.catalog import CatalogLoader
 from care.channel_store import ChannelStore
-from care.clock import Clock, system_clock, zone
+from care.clock import Clock, clock_for, zone
 from care.comfort import Comfort
 from care.config import CareSettings
 from care.db import Database
@@ -44,12 +44,15 @@ class CareServices:
 
 def build(
     settings: Optional[CareSettings] = None,
-    clock: Clock = system_clock,
+    clock: Optional[Clock] = None,
     check: bool = True,
     pool_size: int = 10,
 ) -> CareServices:
-    """Build everything; with ``check`` an unreachable database fails here, in one line."""
+    """Build everything; with ``check`` an unreachable database fails here, in one line.
+
+    ``clock`` is the settings' (the real one, or moved by ANXIN_NOW) unless given."""
     settings = settings or CareSettings.from_env()
+    clock = clock_for(settings.clock_offset) if clock is None else clock
     staff_hours = StaffHours.parse(settings.staff_hours)  # a typo fails at start-up
     db = Database(settings.db_url, pool_size=pool_size)
     if check:

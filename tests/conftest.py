@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from care import migrate
+from care.clock import NOW_ENV, OFFSET_ENV
 from care.config import CareSettings
 from care.services import CareServices, build
 
@@ -29,6 +30,18 @@ class MovableClock:
 
     def advance(self, **delta: float) -> None:
         self.at += timedelta(**delta)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def clock_of_the_suite() -> Iterator[None]:
+    """A shell's ANXIN_NOW must not move the clocks of the processes tests start: a test
+    pins its own (the ``clock`` fixture; tests/support/clock.py for a stack, moved by
+    ANXIN_TEST_CLOCK)."""
+    patch = pytest.MonkeyPatch()
+    patch.delenv(NOW_ENV, raising=False)
+    patch.delenv(OFFSET_ENV, raising=False)
+    yield
+    patch.undo()
 
 
 @pytest.fixture

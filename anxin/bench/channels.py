@@ -109,15 +109,16 @@ def start_stack(tmp: Path, rasa_port: int, actions_port: int, extra_env: dict[st
     run = dataclasses.replace(
         RunSettings.from_env(), rasa_port=rasa_port, actions_port=actions_port
     )
-    care = dataclasses.replace(
-        CareSettings.from_env(), db_url=f"sqlite:///{tmp / 'anxin-bench.db'}"
+    care = dataclasses.replace(  # on the real clock, whatever ANXIN_NOW says
+        CareSettings.from_env(), db_url=f"sqlite:///{tmp / 'anxin-bench.db'}", clock_offset=None
     )
     model = setup(run, care)
     days = bookable_days(care)
     if not days:
         raise BenchError("no lunch day among the day phrases: is the catalogue loaded?")
     env = {**os.environ, **child_env(run, care), **extra_env}
-    env.pop("ANXIN_NOW", None)  # the real clock for the NLU too, as for the action server
+    for pinned in ("ANXIN_NOW", "ANXIN_CLOCK_OFFSET_S"):
+        env.pop(pinned, None)  # the real clock for the NLU too, as for the action server
     env.pop("ANXIN_TELEGRAM_TOKEN", None)  # WeChat only
     # The credentials name the WeChat channel; written to tmp, not to the shared var/.
     files = dataclasses.replace(run, var_dir=tmp)

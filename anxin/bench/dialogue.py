@@ -170,8 +170,8 @@ def bench_anxin(
     run = dataclasses.replace(
         RunSettings.from_env(), rasa_port=rasa_port, actions_port=actions_port
     )
-    care_settings = dataclasses.replace(
-        CareSettings.from_env(), db_url=f"sqlite:///{tmp / 'anxin-bench.db'}"
+    care_settings = dataclasses.replace(  # on the real clock, whatever ANXIN_NOW says
+        CareSettings.from_env(), db_url=f"sqlite:///{tmp / 'anxin-bench.db'}", clock_offset=None
     )
     model = setup(run, care_settings)  # migrate, load the demo catalogue, train if needed
 
@@ -190,7 +190,8 @@ def bench_anxin(
         raise BenchError("no lunch day among the day phrases: is the catalogue loaded?")
 
     env = {**os.environ, **child_env(run, care_settings)}
-    env.pop("ANXIN_NOW", None)  # the real clock for the NLU too, as for the action server
+    for pinned in ("ANXIN_NOW", "ANXIN_CLOCK_OFFSET_S"):
+        env.pop(pinned, None)  # the real clock for the NLU too, as for the action server
     children = {
         name: Child(f"anxin {name}", argv, run.root, env, tmp / f"anxin-{name}.log")
         for name, argv in processes(

@@ -235,13 +235,15 @@ def start_stack(tmp: Path, rasa_port: int, actions_port: int, model: Optional[st
     run = dataclasses.replace(
         RunSettings.from_env(), rasa_port=rasa_port, actions_port=actions_port
     )
-    care = dataclasses.replace(CareSettings.from_env(), db_url=f"sqlite:///{tmp / 'bench.db'}")
+    care = dataclasses.replace(  # on the real clock, whatever ANXIN_NOW says
+        CareSettings.from_env(), db_url=f"sqlite:///{tmp / 'bench.db'}", clock_offset=None
+    )
     rasa_model = setup(run, care)
     env = {**os.environ, **child_env(run, care), "ANXIN_TTS_ENGINE": "espeak"}
     if model:
         env["ANXIN_WHISPER_MODEL"] = model
-    for other in ("ANXIN_NOW", "ANXIN_TELEGRAM_TOKEN", "ANXIN_WECHAT_TOKEN",
-                  "ANXIN_AUDIOSOCKET_PORT"):  # fmt: skip
+    for other in ("ANXIN_NOW", "ANXIN_CLOCK_OFFSET_S", "ANXIN_TELEGRAM_TOKEN",
+                  "ANXIN_WECHAT_TOKEN", "ANXIN_AUDIOSOCKET_PORT"):  # fmt: skip
         env.pop(other, None)  # the real clock; the voice channel only
     files = dataclasses.replace(run, var_dir=tmp)  # not the shared var/
     credentials, endpoints = write_credentials(files, env), write_endpoints(files)
@@ -270,7 +272,7 @@ def confirmed_voice_meals(care_url: str, prefix: str) -> int:
     from care.config import CareSettings
     from care.services import build
 
-    care = build(dataclasses.replace(CareSettings.from_env(), db_url=care_url))
+    care = build(dataclasses.replace(CareSettings.from_env(), db_url=care_url, clock_offset=None))
     try:
         return confirmed_meals(care, prefix, "voice")
     finally:

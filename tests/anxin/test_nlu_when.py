@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import time
+from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
 from rasa.shared.nlu.training_data.message import Message
 
 from anxin.nlu_when import NOW_ENV, WhenExtractor
+from care.clock import OFFSET_ENV
 
 
 @pytest.fixture(autouse=True)
@@ -92,6 +94,17 @@ def test_without_anxin_now_the_configured_zone_is_used(monkeypatch):
     [message] = extractor.process([Message(data={"text": "tomorrow"})])
     [entity] = message.get("entities")
     assert entity["value"] in (tomorrow.isoformat(), (tomorrow + timedelta(days=1)).isoformat())
+
+
+def test_the_stacks_offset_wins_and_the_clock_runs(monkeypatch):
+    # What `anxin run` hands every process: the real clock moved 30 days back.
+    monkeypatch.setenv(OFFSET_ENV, str(-30 * 86_400))
+    extractor = WhenExtractor({})
+    expected = datetime.now(timezone.utc) - timedelta(days=30)
+    first = extractor.now()
+    assert abs(first - expected) < timedelta(seconds=30)
+    time.sleep(0.02)
+    assert extractor.now() > first  # a clock that starts somewhere and runs on
 
 
 def test_default_config_and_name():

@@ -13,6 +13,7 @@ from anxin.config import RunSettings
 from anxin.stack import child_env
 from anxin.train import train
 from care.config import CareSettings
+from tests.support.clock import pinned_env
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(scope="module")
 def env() -> dict[str, str]:
     run = RunSettings.from_env()
-    return {**os.environ, **child_env(run, CareSettings.from_env())}
+    # The NLU reads "明天" and "friday" on the suite's pinned clock, not the day it runs.
+    return {**os.environ, **child_env(run, CareSettings.from_env()), **pinned_env()}
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -63,13 +63,14 @@ def test_the_purge_thread_survives_a_database_failure(
 def test_anxin_recordings_purge(care: CareServices, tmp_path: Path) -> None:
     settings = RecordingSettings(retention_days=1, directory=tmp_path / "rec")
     consenting(care, "61")
-    now = datetime.now(timezone.utc)
+    now = care.clock()  # the command's clock starts there too (ANXIN_NOW)
     old = keep(care.db, "telegram", "61", "1", tone(), "old", "en", now - timedelta(days=2),
                settings=settings)  # fmt: skip
     new = keep(care.db, "telegram", "61", "2", tone(), "new", "en", now, settings=settings)
     assert old is not None and new is not None
     old_path, _ = open_for_review(care.db, old, settings)
-    env = dict(os.environ, ANXIN_DB_URL=care.db.url, ANXIN_RECORDINGS_DIR=str(settings.directory))
+    env = dict(os.environ, ANXIN_DB_URL=care.db.url, ANXIN_RECORDINGS_DIR=str(settings.directory),
+               ANXIN_NOW=now.isoformat())  # fmt: skip
     done = subprocess.run(
         [sys.executable, "-m", "anxin", "recordings", "purge"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=300,

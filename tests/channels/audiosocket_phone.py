@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import itertools
 import json
 import shutil
 import subprocess
@@ -24,12 +25,11 @@ from typing import Any, Iterator, Optional
 
 import numpy as np
 
-from care.config import CareSettings
 from care.senders import sender_id
-from care.services import build
 from channels import audiosocket_protocol as wire
 from tests.channels.stacks import ChannelStack
 from tests.integration.test_stack import ROOT, free_port, post, rasa_ready, start, stop
+from tests.support.clock import stack_care
 from tests.support.rasa_api import tracker_events
 
 SECRET = "hotline-Secret_42"
@@ -94,7 +94,7 @@ def running_hotline(tmp: Path) -> Iterator[Hotline]:
         except AssertionError:
             raise AssertionError(out.text[-4000:]) from None
         post(rasa_port, "warm-up", "你们都有啥服务")
-        care = build(CareSettings(db_url=f"sqlite:///{tmp / 'var' / 'anxin.db'}"))
+        care = stack_care(f"sqlite:///{tmp / 'var' / 'anxin.db'}", env)  # on its clock
         try:
             yield Hotline(ChannelStack(rasa_port, care, out), port)
         finally:
@@ -225,6 +225,26 @@ async def answered(hotline: Hotline, sender: str, turns: int, timeout: float = 1
             return bot_texts(events, turns)
         assert time.monotonic() < deadline, f"no answer to turn {turns}: {events[-3:]}"
         await asyncio.sleep(0.3)
+
+
+def pieces(pcm_8k: bytes, at_least_s: float = 5.0, pause_s: float = 0.3) -> list[bytes]:
+    """Our speech cut at its pauses into pieces of a few seconds, each to transcribe alone.
+
+    A greeting and a notice heard as one run over Whisper's 30-second window, and the
+    words where the window happened to fall were lost; where it falls moved with the
+    length of the date the notice says. A piece ends at the first pause of ``pause_s``
+    once it is ``at_least_s`` long (espeak-ng pauses about 0.38 s between sentences)."""
+    frame = RATE // 50  # 20 ms
+    samples = np.frombuffer(pcm_8k[: len(pcm_8k) // (2 * frame) * 2 * frame], "<i2")
+    quiet = np.abs(samples.reshape(-1, frame).astype(np.int32)).max(axis=1) < 300
+    cuts, start, run = [], 0, 0
+    for i, still in enumerate(quiet):
+        run = run + 1 if still else 0
+        if run * 0.02 >= pause_s and (i - start) * 0.02 >= at_least_s:
+            cuts.append(i)
+            start, run = i, 0
+    bounds = [0, *(c * 2 * frame for c in cuts), len(pcm_8k)]
+    return [pcm_8k[a:b] for a, b in itertools.pairwise(bounds) if b > a]
 
 
 def transcribe(pcm_8k: bytes) -> str:

@@ -18,15 +18,12 @@ import time
 import urllib.error
 import urllib.request
 from contextlib import ExitStack, contextmanager
-from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterator, Optional
-from zoneinfo import ZoneInfo
 
 import xmltodict
 
-from care.config import CareSettings
-from care.services import CareServices, build
+from care.services import CareServices
 from tests.channels.fake_telegram import BOT_ID, Call, FakeTelegram
 from tests.channels.wechat_fakes import (
     AES_KEY,
@@ -38,6 +35,7 @@ from tests.channels.wechat_fakes import (
     text_xml,
 )
 from tests.integration.test_stack import Output, post, rasa_ready, start, stop
+from tests.support.clock import stack_care
 from tests.support.rasa_api import tracker_events
 
 TELEGRAM_TOKEN = "123456:TEST-token"
@@ -63,7 +61,8 @@ class ChannelStack:
         self.wechat_api, self.telegram_api = wechat_api, telegram_api
         self.wechat_url = f"http://127.0.0.1:{port}/webhooks/wechat/webhook"
         self.telegram_url = f"http://127.0.0.1:{port}/webhooks/telegram/webhook"
-        self.wechat = WeChatServer(self.wechat_url)  # WeChat's server, plaintext
+        # WeChat's server, plaintext, signing at the stack's time
+        self.wechat = WeChatServer(self.wechat_url)
 
     def post_telegram(self, body: bytes, secret: Optional[str] = TELEGRAM_SECRET,
                       **headers: str) -> int:  # fmt: skip
@@ -133,7 +132,7 @@ def running(
             # The first turn loads what Rasa loads lazily: slow, and WeChat waits only 5 s.
             post(port, "warm-up", "你们都有啥服务")
             db_url = env.get("ANXIN_DB_URL") or f"sqlite:///{tmp / 'var' / 'anxin.db'}"
-            care = build(CareSettings(db_url=db_url))
+            care = stack_care(db_url, env)  # on its clock
             try:
                 yield ChannelStack(port, care, out, wechat_api, telegram_api, proc,
                                    int(env["ANXIN_STAFF_PORT"]), env)  # fmt: skip
@@ -141,14 +140,6 @@ def running(
                 care.close()
         finally:
             stop(proc, out)
-
-
-def weekday_ahead(min_days: int = 2) -> date:
-    """A weekday far enough ahead that every service still takes bookings for it."""
-    day = datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=min_days)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    return day
 
 
 # WeChat --------------------------------------------------------------------------------
@@ -211,10 +202,14 @@ class Person:
         return {"id": self.chat_id, "is_bot": False, "first_name": "Tester",
                 "language_code": self.language_code}  # fmt: skip
 
+    def sent_at(self) -> int:
+        """Telegram's "date" of an update: now on the stack's clock."""
+        return int(self.stack.care.clock().timestamp())
+
     def message(self, text: str) -> dict[str, Any]:
         message: dict[str, Any] = {
             "message_id": next(_update_ids),
-            "date": int(time.time()),
+            "date": self.sent_at(),
             "chat": {"id": self.chat_id, "type": "private", "first_name": "Tester"},
             "from": self._from(),
             "text": text,
@@ -234,7 +229,7 @@ class Person:
                 "data": data,
                 "message": {
                     "message_id": 1,
-                    "date": int(time.time()),
+                    "date": self.sent_at(),
                     "chat": {"id": self.chat_id, "type": "private"},
                     "from": {"id": BOT_ID, "is_bot": True, "first_name": "Anxin"},
                     "text": "…",

@@ -33,8 +33,8 @@ from tests.channels.audiosocket_phone import (
     tone,
     transcribe,
 )
-from tests.channels.stacks import weekday_ahead
 from tests.integration.test_stack import ROOT
+from tests.support.clock import NEXT_WEDNESDAY, next_wednesday
 
 ELDER_NUMBER = "+86 138 0013 8000"  # as the profile has it
 CALLER_ID = "13800138000"  # as the phone network presents it
@@ -64,7 +64,9 @@ def test_a_known_elder_calls_is_greeted_by_name_and_books_lunch(hotline, tmp_pat
         consent_voice_recording=True,
     )  # fmt: skip
     assert hotline.health()["transcriber"], "the stack has no transcriber: voice.stt failed"
-    day = weekday_ahead()  # said by name: Whisper base heard "November 30" as "3rd"
+    # Said in words that do not change with the date: Whisper base heard "November 30" as
+    # "3rd" and, over the phone, "Thursday" as "her day".
+    day = next_wednesday(hotline.care.clock)
     call = uuid.uuid4()
     assert hotline.register(call, CALLER_ID) == 200
     sender = "13800138000"
@@ -74,7 +76,8 @@ def test_a_known_elder_calls_is_greeted_by_name_and_books_lunch(hotline, tmp_pat
         phone = await Phone(hotline.audiosocket_port, call).dial()
         try:
             seen["greeting"] = await phone.reply(0)
-            said = await phone.say(speech(f"I would like to book lunch for {day:%A}", tmp_path))
+            said = await phone.say(speech(f"I would like to book lunch for {NEXT_WEDNESDAY}",
+                                          tmp_path))  # fmt: skip
             seen["asked"] = await answered(hotline, sender, 2)  # 1 is the greeting
             await phone.reply(said)
             pressed = phone.key("2")  # 2. Deliver it home, on the keypad
@@ -227,9 +230,8 @@ def test_speaking_over_our_speech_stops_it(hotline):
 
 def test_anxin_call_dials_the_bridge_as_asterisk_does(hotline, tmp_path):
     said = tmp_path / "lunch.wav"
-    day = weekday_ahead()
     subprocess.run(["espeak-ng", "-v", "en-us", "-s", "130", "-w", str(said),
-                    f"I would like to book lunch for {day:%A}"], check=True)  # fmt: skip
+                    f"I would like to book lunch for {NEXT_WEDNESDAY}"], check=True)  # fmt: skip
     out = tmp_path / "heard"
     done = subprocess.run(
         [sys.executable, "-m", "anxin", "call", "--audiosocket",

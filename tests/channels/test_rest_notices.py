@@ -14,7 +14,6 @@ import threading
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
 from typing import Any, Iterator
 
 import pytest
@@ -26,8 +25,9 @@ from care.config import CareSettings
 from care.notices import Notices
 from care.services import build
 from care.staff_bookings import cancel_for_elder
-from tests.channels.stacks import ChannelStack, running, weekday_ahead
+from tests.channels.stacks import ChannelStack, running
 from tests.integration.test_stack import post
+from tests.support.clock import weekday_ahead
 
 RACERS = 12
 
@@ -41,7 +41,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChannelStack]:
 def _notify(care: Any, person_id: int, text: str, urgent: bool = False, kind: str = "test") -> int:
     with care.db.write() as s:
         row = m.Notification(person_id=person_id, kind=kind, message=text, urgent=urgent,
-                             created_at=datetime.now(timezone.utc))  # fmt: skip
+                             created_at=care.clock())  # fmt: skip
         s.add(row)
         s.flush()
         return int(row.id)
@@ -67,7 +67,7 @@ def test_a_cancelled_lunch_is_told_in_the_next_rest_answer_once(stack: ChannelSt
     care = stack.care
     elder = care.people.create("elder", "周桂芳", preferred_language="zh")
     care.people.add_identity(elder.id, "rest", "app-zhou")
-    day = weekday_ahead()
+    day = weekday_ahead(care.clock)
     slot = care.bookings.slot_by_code(f"meal:{day}:lunch:delivery")
     booking = care.bookings.book(elder.id, slot.id, Actor.person(elder.id), "rest")
     cancel_for_elder(care.bookings, booking.id, "wang.staff", "厨房检修", "0451-1234567")

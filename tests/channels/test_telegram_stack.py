@@ -22,8 +22,9 @@ from sqlalchemy import func, select
 from care import models as m
 from tests.channels.stacks import TELEGRAM_SECRET as SECRET
 from tests.channels.stacks import TELEGRAM_TOKEN as TOKEN
-from tests.channels.stacks import ChannelStack, Person, running, weekday_ahead
+from tests.channels.stacks import ChannelStack, Person, running
 from tests.integration.test_stack import READY_TIMEOUT_S, ROOT
+from tests.support.clock import weekday_ahead
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +53,7 @@ def test_the_door_refuses_wrong_secrets_bad_json_and_huge_bodies(stack):
 
 
 def test_lunch_booked_by_text_and_buttons_and_a_redelivery_books_nothing_twice(stack):
-    day = weekday_ahead()
+    day = weekday_ahead(stack.care.clock)
     mary = Person(stack, 5003)
     asked = mary.say(f"I'd like to book lunch for {day:%B} {day.day}")
     assert any("deliver" in b["text"].lower() for c in mary.last for b in c.buttons), asked
@@ -86,7 +87,7 @@ def rest_post(port: int, body: dict[str, str]) -> list[dict[str, Any]]:
 def test_a_rest_client_posting_a_telegram_chat_id_neither_continues_that_chat_nor_books(stack):
     # The review's finding: a REST POST with sender = a Telegram chat id said "对" into
     # that person's booking ("订好了"), booked as a new person carrying their name.
-    day = weekday_ahead()
+    day = weekday_ahead(stack.care.clock)
     gui = Person(stack, 5020, "zh")
     assert "送到家" in gui.say(f"俺想订{day.month}月{day.day}号的午饭")
     assert "称呼" in gui.say("送到家")
@@ -115,7 +116,7 @@ def test_a_rest_client_posting_a_telegram_chat_id_neither_continues_that_chat_no
 
 
 def test_day_care_in_english_is_booked_by_pressing_the_inline_buttons(stack):
-    day = weekday_ahead()
+    day = weekday_ahead(stack.care.clock)
     rose = Person(stack, 5010)
     asked = rose.say(f"I'd like to book day care for {day:%B} {day.day}")
     assert "Day care" in asked and "number" in asked, asked

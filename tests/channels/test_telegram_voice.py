@@ -16,7 +16,7 @@ import os
 import shutil
 import subprocess
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -29,7 +29,8 @@ from sqlalchemy.engine import make_url
 from care.models_voice import VoiceRecording
 from care.recordings import RecordingSettings, keep, open_for_review
 from tests.channels.fake_telegram import Call
-from tests.channels.stacks import ChannelStack, Person, running, weekday_ahead
+from tests.channels.stacks import ChannelStack, Person, running
+from tests.support.clock import NEXT_WEDNESDAY, next_wednesday
 from tests.support.rasa_api import tracker_events
 from voice.base import Audio
 from voice.codecs import decode, encode
@@ -113,9 +114,11 @@ def heard_back(ogg: bytes) -> tuple[float, float]:
 
 
 def test_lunch_is_booked_by_voice_notes_and_answered_aloud(stack, tmp_path):
-    day = weekday_ahead()  # by name: Whisper base hears a spoken "November 30" as "3rd"
+    # Said in words that do not change with the date: Whisper base hears a spoken
+    # "November 30" as "3rd", and weekday names each differently.
+    day = next_wednesday(stack.care.clock)
     lily = Speaker(stack, 5101)
-    asked = lily.speak(ogg_of_speech(f"I would like to book lunch for {day:%A}", tmp_path))
+    asked = lily.speak(ogg_of_speech(f"I would like to book lunch for {NEXT_WEDNESDAY}", tmp_path))
     titles = [b["text"] for c in lily.last for b in c.buttons]
     assert any("eliver" in t for t in titles), (asked, titles)  # buttons on the text message
 
@@ -252,7 +255,7 @@ def test_the_action_server_purges_expired_recordings_by_itself(stack):
     person = stack.care.people.create("elder", "Iris", consent_voice_recording=True)
     stack.care.people.add_identity(person.id, "telegram", "5108")
     settings = RecordingSettings.from_env({"ANXIN_VAR_DIR": str(var_dir(stack))})
-    at = datetime.now(timezone.utc)
+    at = stack.care.clock()  # the action server's purger runs on the stack's clock
     old = keep(stack.care.db, "telegram", "5108", "1", decode(ogg_of_silence(1), "ogg"), "old",
                "en", at - timedelta(days=31), settings=settings)  # fmt: skip
     new = keep(stack.care.db, "telegram", "5108", "2", decode(ogg_of_silence(1), "ogg"), "new",

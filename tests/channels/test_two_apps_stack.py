@@ -14,7 +14,8 @@ from typing import Iterator
 
 import pytest
 
-from tests.channels.stacks import ChannelStack, Elder, Person, running, weekday_ahead
+from tests.channels.stacks import ChannelStack, Elder, Person, running
+from tests.support.clock import weekday_ahead
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChannelStack]:
 
 
 def test_a_person_links_wechat_and_telegram_and_sees_the_same_bookings_on_both(stack):
-    day = weekday_ahead()
+    day = weekday_ahead(stack.care.clock)
     zh = f"{day.month}月{day.day}号"
     on_wechat = Elder(stack, "oZhaoYulan")
     on_telegram = Person(stack, 6001, language_code="en")

@@ -23,8 +23,8 @@ import websockets
 from care.audit import Actor
 from tests.care.helpers import slot_id
 from tests.channels.audiosocket_phone import Hotline, Phone, answered, running_hotline, speech
-from tests.channels.stacks import weekday_ahead
 from tests.channels.test_voice_stack import _events, spoken, turn
+from tests.support.clock import NEXT_WEDNESDAY, next_wednesday
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,9 @@ def choice(replies: str, wanted: str) -> str:
 
 
 def test_day_care_by_voice_over_http(hotline: Hotline, tmp_path: Path) -> None:
-    day = weekday_ahead()  # said by name: Whisper base heard "November 30" as "3rd"
+    # Said in words that do not change with the date: Whisper base heard "November 30" as
+    # "3rd", and weekday names each differently.
+    day = next_wednesday(hotline.care.clock)
     sender = f"query-{uuid.uuid4().hex[:8]}"
 
     heard: list[str] = []
@@ -56,7 +58,7 @@ def test_day_care_by_voice_over_http(hotline: Hotline, tmp_path: Path) -> None:
         heard.append(answer["transcript"])
         return " ".join(answer["replies"])
 
-    asked = say(f"I would like to book day care on {day:%A}")
+    asked = say(f"I would like to book day care {NEXT_WEDNESDAY}")
     bus = say(choice(asked, "full day"))
     assert "bus" in bus.lower(), bus
     named = say(choice(bus, "east gate"))
@@ -90,7 +92,7 @@ def test_a_clinic_visit_by_voice_over_a_websocket_call(
     hotline: Hotline,
     tmp_path: Path,
 ) -> None:
-    day = weekday_ahead()
+    day = next_wednesday(hotline.care.clock)
     sender = f"ws-{uuid.uuid4().hex[:8]}"
     url = f"ws://127.0.0.1:{hotline.port}/webhooks/voice/stream?sender={sender}"
 
@@ -107,7 +109,7 @@ def test_a_clinic_visit_by_voice_over_a_websocket_call(
                 return " ".join(events[-1]["texts"])
 
             await _events(ws, "replies")  # the greeting
-            asked = await say(f"I need to see a doctor on {day:%A}")
+            asked = await say(f"I need to see a doctor {NEXT_WEDNESDAY}")
             assert "Which one" in asked, asked
             named = await say(choice(asked, "Dr"))
             assert "name" in named, named
@@ -133,7 +135,7 @@ def test_a_booking_cancelled_by_voice_over_audiosocket(
 ) -> None:
     number = "13900139000"
     elder = hotline.care.people.create("elder", "Li Ming", phone=number, preferred_language="en")
-    day = weekday_ahead()
+    day = next_wednesday(hotline.care.clock)
     lunch = hotline.care.bookings.book(
         elder.id, slot_id(hotline.care, f"meal:{day}:lunch:dine_in"), Actor.person(elder.id),
         "voice",
@@ -146,7 +148,9 @@ def test_a_booking_cancelled_by_voice_over_audiosocket(
         phone = await Phone(hotline.audiosocket_port, call).dial()
         try:
             said = await phone.reply(0)  # the greeting
-            said = await phone.say(speech(f"I want to cancel my lunch on {day:%A}", tmp_path))
+            # "I want to" over the phone: "I won't".
+            said = await phone.say(speech(f"I would like to cancel my lunch {NEXT_WEDNESDAY}",
+                                          tmp_path))  # fmt: skip
             seen["asked"] = await answered(hotline, number, 2)
             await phone.reply(said)
             await phone.say(speech("Yes please", tmp_path))

@@ -23,8 +23,9 @@ import numpy as np
 import pytest
 import websockets
 
-from tests.channels.stacks import ChannelStack, running, weekday_ahead
+from tests.channels.stacks import ChannelStack, running
 from tests.integration.test_stack import ROOT
+from tests.support.clock import NEXT_WEDNESDAY, next_wednesday
 
 RATE = 16_000
 
@@ -203,9 +204,11 @@ def _transcriber(stack: ChannelStack) -> None:
 
 def test_lunch_booked_by_voice_end_to_end(stack, tmp_path):
     _transcriber(stack)
-    day = weekday_ahead()  # said by name: Whisper base heard a spoken "November 30" as "3rd"
+    # Said in words that do not change with the date: Whisper base heard a spoken
+    # "November 30" as "3rd", and weekday names each differently.
+    day = next_wednesday(stack.care.clock)
     status, asked = turn(
-        stack, spoken(f"I would like to book lunch for {day:%A}", tmp_path),
+        stack, spoken(f"I would like to book lunch for {NEXT_WEDNESDAY}", tmp_path),
         query="sender=caller-5",
     )  # fmt: skip
     assert status == 200 and "lunch" in asked["transcript"].lower(), asked
@@ -230,9 +233,9 @@ def test_lunch_booked_by_voice_end_to_end(stack, tmp_path):
 
 def test_a_call_books_by_speech_and_a_key_for_the_choice(stack, tmp_path):
     _transcriber(stack)
-    day = weekday_ahead()
     # espeak-ng writes 22,050 Hz WAV; a call sends 16 kHz frames.
-    with wave.open(io.BytesIO(spoken(f"I would like to book lunch for {day:%A}", tmp_path))) as w:
+    said = spoken(f"I would like to book lunch for {NEXT_WEDNESDAY}", tmp_path)
+    with wave.open(io.BytesIO(said)) as w:
         rate, pcm = w.getframerate(), np.frombuffer(w.readframes(w.getnframes()), "<i2")
     at_16k = np.interp(np.arange(int(pcm.size * RATE / rate)) * rate / RATE,
                        np.arange(pcm.size), pcm).astype("<i2").tobytes()  # fmt: skip

@@ -19,7 +19,7 @@ import pytest
 
 from tests.channels.stacks import ChannelStack, Elder, content, running
 from tests.channels.wechat_fakes import event_xml, signed, text_xml
-from tests.integration.test_stack import next_weekday_after_tomorrow_or_so
+from tests.support.clock import weekday_ahead
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,7 @@ def test_subscribe_then_book_lunch_by_text_and_number_and_a_retried_yes(stack):
     assert status == 200 and took < 5
     assert "欢迎关注安心" in content(body) and "订餐" in content(body)
 
-    day = next_weekday_after_tomorrow_or_so()
+    day = weekday_ahead(stack.care.clock, min_days=1)
     ask = elder.says(f"俺想订{day.month}月{day.day}号的午饭")
     assert "送到家" in ask and "1. " in ask and "2. 送到家" in ask, ask  # numbered choices
     assert "称呼" in elder.says("2")  # answered by number: delivery
@@ -99,7 +99,7 @@ def test_safe_mode_round_trip(stack):
 
 
 def test_a_son_books_for_his_mother_and_she_is_told_on_wechat(stack):
-    day = next_weekday_after_tomorrow_or_so()
+    day = weekday_ahead(stack.care.clock, min_days=1)
     zh = f"{day.month}月{day.day}号"
     mum, son = Elder(stack, "oLiXiulan"), Elder(stack, "oWangQiang")
     asked = mum.says("我要关联家人")

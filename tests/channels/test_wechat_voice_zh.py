@@ -25,8 +25,9 @@ from tests.channels.mandarin import (
     recordings_of,
     user_texts,
 )
-from tests.channels.stacks import ChannelStack, Elder, running, weekday_ahead
+from tests.channels.stacks import ChannelStack, Elder, running
 from tests.channels.wechat_fakes import voice_xml
+from tests.support.clock import weekday_ahead
 from voice.base import Audio
 from voice.codecs import decode, encode
 
@@ -111,7 +112,7 @@ def _said(elder: Speaker, recognition: str, turn: int) -> str:
 
 
 def test_lunch_is_booked_by_chinese_voice_messages_with_wechat_recognition(stack):
-    day = weekday_ahead()
+    day = weekday_ahead(stack.care.clock)
     elder = Speaker(stack, "oMandarinBooker")
     # WeChat's own ASR writes its transcript with punctuation, as here.
     words = [f"我想订{day.month}月{day.day}号的午饭。", "送到家。", "王秀兰。", "对。"]

@@ -55,6 +55,8 @@ class WeChatServer(bench.WeChatClient):
         super().__init__(url, TOKEN, app_id, AES_KEY if safe else None, ACCOUNT)
 
     def signed(self) -> dict[str, str]:
+        # Signed on the real clock, as WeChat's servers sign: the replay window
+        # (channels/wechat_xml.py) reads the real clock too, whatever the stack's is pinned to.
         return signed()
 
 

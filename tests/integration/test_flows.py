@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Iterator
 from zoneinfo import ZoneInfo
@@ -18,9 +18,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from care.audit import Actor
-from care.config import CareSettings
-from care.services import CareServices, build
+from care.clock import Clock
+from care.services import CareServices
 from tests.integration.test_stack import post, rasa_ready, start, stop
+from tests.support.clock import centre_today, open_weekday, stack_care
 
 REDIS_URL = os.environ.get("ANXIN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
@@ -41,7 +42,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, CareS
         assert "Redis redis://127.0.0.1:6379/0, 2 Rasa worker" in said
         # Rasa's main process and the two workers it forked, all sharing Redis.
         assert len(rasa_processes(env["ANXIN_RASA_PORT"])) == 3
-        care = build(CareSettings(db_url=f"sqlite:///{tmp / 'var' / 'anxin.db'}"))
+        care = stack_care(f"sqlite:///{tmp / 'var' / 'anxin.db'}", env)  # on its clock
         yield int(env["ANXIN_RASA_PORT"]), care
         care.close()
     finally:
@@ -75,10 +76,11 @@ def forget_redis_keys(prefix: str) -> None:
     client.close()
 
 
-def a_monday() -> date:
-    """A Monday at least two days ahead: day care closes the afternoon before."""
-    day = datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=2)
-    while day.weekday() != 0:
+def a_monday(clock: Clock) -> date:
+    """An open Monday at least two days ahead of the stack's clock: day care closes the
+    afternoon before."""
+    day = centre_today(clock) + timedelta(days=2)
+    while day.weekday() != 0 or not open_weekday(day):
         day += timedelta(days=1)
     return day
 
@@ -96,7 +98,7 @@ class Chat:
 
 def test_day_care_and_a_call_in_chinese(stack):
     port, care = stack
-    day = a_monday()
+    day = a_monday(care.clock)
     zh = f"{day.month}月{day.day}号"
     say = Chat(port, "zh-visits")
 
@@ -135,7 +137,7 @@ def test_day_care_and_a_call_in_chinese(stack):
 
 def test_a_clinic_visit_in_english_with_a_correction(stack):
     port, care = stack
-    day = a_monday()
+    day = a_monday(care.clock)
     say = Chat(port, "en-visits")
 
     assert "Which one" in say(f"I need to see a doctor on {day:%B} {day.day}")
@@ -161,7 +163,7 @@ def test_a_clinic_visit_in_english_with_a_correction(stack):
 
 def test_a_son_links_with_his_mothers_consent_and_books_for_her(stack):
     port, care = stack
-    day = a_monday()
+    day = a_monday(care.clock)
     zh = f"{day.month}月{day.day}号"
     mum_record = care.people.register_elder("rest", "fam-mum", "王秀英")
     mum, son = Chat(port, "fam-mum"), Chat(port, "fam-son")
@@ -207,7 +209,7 @@ def test_a_handed_off_conversation_waits_for_staff_but_not_in_an_emergency(stack
 
 def test_one_elder_on_two_apps_sees_one_set_of_bookings(stack):
     port, care = stack
-    day = a_monday()
+    day = a_monday(care.clock)
     grandma = care.people.register_elder("rest", "two-apps-wechat", "赵玉兰", "zh")
     lunch = care.bookings.slot_by_code(f"meal:{day.isoformat()}:lunch:dine_in")
     care.bookings.book(grandma.id, lunch.id, Actor.person(grandma.id), "rest")

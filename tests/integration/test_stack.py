@@ -12,15 +12,14 @@ import sys
 import threading
 import time
 import urllib.request
-from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Iterator, Optional
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from care.config import CareSettings
 from care.services import build
+from tests.support.clock import pinned_env, stack_care, stack_clock, weekday_ahead
 from tests.support.rasa_api import RASA_TOKEN, api_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -76,9 +75,11 @@ class Output:
 
 
 def start(tmp_path: Path, **extra: str) -> tuple[subprocess.Popen[str], dict[str, str], Output]:
-    # The stack's own SQLite file unless the test names a database (ANXIN_DB_URL in extra).
+    """`anxin run` on a throwaway var/, its clock pinned (tests/support/clock.py); the
+    stack's own SQLite file unless the test names a database (ANXIN_DB_URL in extra)."""
     env = {
         **{k: v for k, v in os.environ.items() if k != "ANXIN_DB_URL"},
+        **pinned_env(),
         "ANXIN_VAR_DIR": str(tmp_path / "var"),
         "ANXIN_RASA_PORT": str(free_port()),
         "ANXIN_ACTIONS_PORT": str(free_port()),
@@ -257,20 +258,13 @@ def test_catalog_load_reports_file_line_and_field(tmp_path):
     assert good.returncode == 0 and "created" in good.stdout, good.stderr
 
 
-def next_weekday_after_tomorrow_or_so() -> date:
-    """A day with lunch and dinner in the demo catalogue (Mon-Fri), from tomorrow in Harbin."""
-    day = datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=1)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    return day
-
-
 def test_booking_lunch_through_the_form(tmp_path, stopped_at_end):
     proc, env, out = start(tmp_path)
     stopped_at_end.append(proc)
     port = int(env["ANXIN_RASA_PORT"])
     rasa_ready(port, proc)
-    day = next_weekday_after_tomorrow_or_so()
+    # Lunch and dinner on it, from tomorrow on the stack's clock (pinned).
+    day = weekday_ahead(stack_clock(env), min_days=1)
 
     def say(text: str) -> str:
         return " ".join(m.get("text", "") for m in post(port, "meal-elder", text))
@@ -295,7 +289,7 @@ def test_booking_lunch_through_the_form(tmp_path, stopped_at_end):
     assert "晚饭" in say(f"取消{day.month}月{day.day}号的晚饭")
     assert "取消好了" in say("对")
 
-    care = build(CareSettings(db_url=f"sqlite:///{tmp_path / 'var' / 'anxin.db'}"))
+    care = stack_care(f"sqlite:///{tmp_path / 'var' / 'anxin.db'}", env)
     person = care.people.find_by_identity("rest", "meal-elder")
     assert person is not None and person.name == "李秀兰"
     [booking] = care.bookings.upcoming(person.id)

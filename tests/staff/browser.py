@@ -30,6 +30,7 @@ from care.config import REPO_ROOT
 from care.services import CareServices
 from care.staff_users import StaffUsers
 from care.staff_views import StaffViews
+from tests.support.clock import stack_care
 
 PASSWORD = "correct horse battery"
 TABLET: ViewportSize = {"width": 1024, "height": 768}
@@ -159,10 +160,15 @@ def create_user(env: Mapping[str, str], username: str, role: str) -> None:
 
 
 class Stack:
-    """A running ``anxin run``: Rasa's port, the console's URL, the SQLite file they share."""
+    """A running ``anxin run``: Rasa's port, the console's URL, the SQLite file they share,
+    and the environment it was started with (its pinned clock: tests/support/clock.py)."""
 
-    def __init__(self, rasa_port: int, console: str, db: Path) -> None:
-        self.rasa_port, self.console, self.db = rasa_port, console, db
+    def __init__(self, rasa_port: int, console: str, db: Path, env: Mapping[str, str]) -> None:
+        self.rasa_port, self.console, self.db, self.env = rasa_port, console, db, env
+
+    def care(self) -> CareServices:
+        """The stack's care services, on the stack's clock: close them when done."""
+        return stack_care(f"sqlite:///{self.db}", self.env)
 
 
 @contextmanager
@@ -185,7 +191,7 @@ def real_stack(tmp: Path, users: Mapping[str, str], **env: str) -> Iterator[Stac
         operator_env = {**run_env, "ANXIN_STAFF_HOST": "127.0.0.1"}
         for username, role in users.items():
             create_user(operator_env, username, role)
-        yield Stack(port, console, tmp / "var" / "anxin.db")
+        yield Stack(port, console, tmp / "var" / "anxin.db", run_env)
     finally:
         stop(proc, out)
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 import os
 import re
 import socket
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from typing import Iterator
-from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Browser, Page
@@ -39,6 +38,7 @@ from tests.staff.browser import (
     seed,
     shoot,
 )
+from tests.support.clock import open_weekday_from, stack_clock, weekday_ahead
 
 ZH, EN = STRINGS["zh"], STRINGS["en"]
 SENDER = "browser-bookings"
@@ -56,15 +56,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         yield started
 
 
-def _weekday_from(day: date) -> date:
-    """``day`` or the weekday after it: lunch and the clinic are open Monday to Friday."""
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    return day
-
-
 def _care(stack: Stack) -> CareServices:
-    return build(CareSettings(db_url=f"sqlite:///{stack.db}"))
+    return stack.care()
 
 
 def _notifications(care: CareServices, person_id: int) -> list[tuple[str, str]]:
@@ -87,9 +80,9 @@ def _submit(page: Page, button: str) -> int:
 def test_staff_cancel_for_an_elder_the_waitlist_moves_up_and_a_rest_booking_is_moved(
     stack: Stack, browser: Browser
 ):
-    # Three days ahead: every cut-off is still to come, whatever the hour the test runs.
-    day = _weekday_from(datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=3))
-    later = _weekday_from(day + timedelta(days=1))
+    # Three days ahead of the stack's (pinned) clock: every cut-off is still to come.
+    day = weekday_ahead(stack_clock(stack.env), min_days=3)
+    later = open_weekday_from(day + timedelta(days=1))
 
     def say(text: str) -> str:
         return " ".join(msg.get("text", "") for msg in post(stack.rasa_port, SENDER, text))

@@ -19,9 +19,7 @@ from typing import Any, Iterator
 import pytest
 from playwright.sync_api import Browser, Page
 
-from care.config import CareSettings
 from care.records import AlertRecord
-from care.services import build
 from tests.integration.test_stack import post
 from tests.staff.browser import Stack, chromium, log_in, new_page, real_stack, shoot
 
@@ -49,7 +47,7 @@ def browser() -> Iterator[Browser]:
 
 
 def _handoffs(stack: Stack) -> list[AlertRecord]:
-    care = build(CareSettings(db_url=f"sqlite:///{stack.db}"))
+    care = stack.care()
     try:
         return [
             a for a in care.alerts.open_alerts()

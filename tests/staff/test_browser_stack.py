@@ -15,11 +15,9 @@ from typing import Iterator
 import pytest
 from playwright.sync_api import Browser, Page
 
-from care.config import CareSettings
 from care.records import AlertRecord
-from care.services import build
 from staff.i18n import STRINGS
-from tests.integration.test_stack import next_weekday_after_tomorrow_or_so, post
+from tests.integration.test_stack import post
 from tests.staff.browser import (
     Stack,
     alert_status,
@@ -29,6 +27,7 @@ from tests.staff.browser import (
     real_stack,
     shoot,
 )
+from tests.support.clock import stack_clock, weekday_ahead
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +44,7 @@ def browser() -> Iterator[Browser]:
 
 
 def _open_emergency(stack: Stack, sender: str) -> AlertRecord:
-    care = build(CareSettings(db_url=f"sqlite:///{stack.db}"))
+    care = stack.care()
     try:
         # The alert names Rasa's conversation: rest:<sender>.
         found = [a for a in care.alerts.open_alerts() if a.conversation_id == f"rest:{sender}"]
@@ -88,7 +87,7 @@ def test_an_emergency_from_the_rest_channel_is_acknowledged_in_the_browser(
     finally:
         page.context.close()
 
-    care = build(CareSettings(db_url=f"sqlite:///{stack.db}"))
+    care = stack.care()
     try:
         assert alert_status(care, fall_zh.id) == ("acknowledged", "nurse.wang")
         assert alert_status(care, fall_en.id) == ("open", None)
@@ -112,7 +111,7 @@ def _reload_until(page: Page, url: str, selector: str) -> None:
 def test_a_rest_conversation_and_its_booking_are_read_and_flagged_in_the_browser(
     stack: Stack, browser: Browser
 ):
-    day = next_weekday_after_tomorrow_or_so()
+    day = weekday_ahead(stack_clock(stack.env), min_days=1)
     sender = "browser-lunch"
     asked = f"俺想订{day.month}月{day.day}号的午饭"
 

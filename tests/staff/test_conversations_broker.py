@@ -21,6 +21,7 @@ from sqlalchemy import event, text
 from anxin.config import RunSettings
 from anxin.event_broker import BatchingSQLEventBroker
 from anxin.stack import write_endpoints
+from care.clock import OFFSET_ENV
 from care.services import CareServices
 from tests.support.forks import in_child
 
@@ -189,6 +190,22 @@ def test_publish_only_queues(care: CareServices) -> None:
         assert any("INSERT INTO events" in s for s in statements)
     finally:
         asyncio.run(broker.close())
+
+
+def test_events_are_kept_on_the_stacks_clock(care: CareServices, monkeypatch) -> None:
+    """Rasa stamps events with the real clock; with the stack's clock moved (ANXIN_NOW, as
+    `anxin run` hands it on) the log is moved with it, so a turn and the booking it made
+    are on one time line in the console."""
+    monkeypatch.setenv(OFFSET_ENV, "-86400.5")
+    broker = make_broker(care.settings.db_url, max_delay_s=0.05)
+    try:
+        broker.publish(user_event("elder-t", 0))
+        broker.publish({"sender_id": "elder-t", "event": "session_started"})  # no stamp
+        assert broker.flush(30)
+    finally:
+        asyncio.run(broker.close())
+    stamps = [json.loads(data).get("timestamp") for _, _, data in rows(care)]
+    assert stamps == [1764200000.0 - 86400.5, None]
 
 
 def test_anxin_run_configures_the_broker_unless_turned_off(tmp_path) -> None:

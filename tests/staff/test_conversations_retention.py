@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -144,10 +144,10 @@ def test_new_events_after_purging_the_newest_are_summarised(care: CareServices) 
 
 
 def test_the_action_servers_purger_and_the_command(care: CareServices) -> None:
-    now = datetime.now(timezone.utc)  # the command reads the system clock
+    now = care.clock()  # the purger's clock, and where the command's starts (ANXIN_NOW)
     write_events(care.db, talk("idle-1", now - timedelta(days=40)))
     write_events(care.db, talk("idle-2", now - timedelta(days=45)) + talk("today", now))
-    purger = Purger(care.db, Retention(days=44, purge_every_s=3600)).start()
+    purger = Purger(care.db, Retention(days=44, purge_every_s=3600), care.clock).start()
     try:
         for _ in range(600):  # it purges at start; wait for that round
             if "idle-2" not in senders(care)[0]:
@@ -159,7 +159,7 @@ def test_the_action_servers_purger_and_the_command(care: CareServices) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "anxin", "conversations", "purge"],
         env={**os.environ, "ANXIN_DB_URL": care.settings.db_url,
-             "ANXIN_CONVERSATION_RETENTION_DAYS": "30"},
+             "ANXIN_CONVERSATION_RETENTION_DAYS": "30", "ANXIN_NOW": now.isoformat()},
         capture_output=True, text=True, timeout=300, cwd=ROOT,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr

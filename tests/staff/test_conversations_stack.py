@@ -14,17 +14,16 @@ from typing import Any, Iterator
 import pytest
 from starlette.testclient import TestClient
 
-from care.config import CareSettings
-from care.services import CareServices, build
+from care.services import CareServices
 from staff.app import create_app
 from tests.integration.test_stack import (
-    next_weekday_after_tomorrow_or_so,
     post,
     rasa_ready,
     start,
     stop,
 )
 from tests.staff.conftest import SETTINGS, add_user, login
+from tests.support.clock import stack_care, weekday_ahead
 
 WAIT_S = 60
 
@@ -40,7 +39,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, CareS
         except AssertionError:
             raise AssertionError(out.text[-4000:]) from None
         assert "review log     events written to the database" in out.text
-        care = build(CareSettings(db_url=f"sqlite:///{tmp / 'var' / 'anxin.db'}"))
+        care = stack_care(f"sqlite:///{tmp / 'var' / 'anxin.db'}", env)  # on its clock
         yield port, care
         care.close()
     finally:
@@ -59,7 +58,7 @@ def until(fetch: Any, done: Any) -> Any:
 
 def test_a_rest_conversation_that_books_lunch_is_in_the_api(stack) -> None:
     port, care = stack
-    day = next_weekday_after_tomorrow_or_so()
+    day = weekday_ahead(care.clock, min_days=1)
     sender = "review-elder"
 
     def say(text: str) -> str:
