@@ -21,11 +21,8 @@ flight.
 Prediction graphs run without dask's scheduler: anxin/graph_runner.py. Rasa's
 RegexFeaturizer marks tokens in linear time: anxin/regex_features.py.
 
-Rasa's own HTTP API (``/model/parse``, ``/conversations/...``; not the channels under
-``/webhooks/``, which check their own bodies) gets the limits of channels/limits.py before
-any of its routes runs: a JSON body that is not UTF-8, not JSON, nested more than 32 deep or
-not an object (a list where events are posted) is 400, not a 500 from ``.get`` on a list; a
-text to understand longer than the message limit is 400, not a worker held for seconds.
+Of Rasa's own HTTP API only the routes Anxin uses are served, each checked strictly before
+it runs (anxin/rasa_api.py); the channels under ``/webhooks/`` check their own requests.
 
 Sanic 21.12's HTTP parser is guarded (anxin/http_guard.py): a malformed request head
 (``Content-Length: -1`` froze the process for good) or WebSocket upgrade gets a 4xx.
@@ -139,49 +136,25 @@ def keep_sessions() -> None:
     EndpointConfig.session = session  # type: ignore[method-assign,assignment]
 
 
-# Rasa's API routes that take something other than JSON (training data, test stories).
-_NOT_JSON = ("yaml", "yml", "multipart", "octet-stream", "text/plain", "markdown")
-
-
-def api_body_problem(method: str, path: str, content_type: str, body: bytes) -> str | None:
-    """Why Rasa's API should refuse this request's body (400), or None to let it through."""
-    from channels.limits import BadBody, json_value, message_limit
-
-    if method not in ("POST", "PUT", "PATCH") or path.startswith("/webhooks/") or not body:
-        return None
-    if any(kind in content_type.lower() for kind in _NOT_JSON):
-        return None
-    try:
-        data = json_value(body)
-    except BadBody as bad:
-        return bad.reason
-    # An array is a body only where events are posted.
-    events = path.rstrip("/").endswith("/tracker/events")
-    if not isinstance(data, dict) and not (events and isinstance(data, list)):
-        return "the body must be a JSON object"
-    text = data.get("text") if isinstance(data, dict) else None
-    if isinstance(text, str) and len(text) > message_limit():
-        return f"text is over {message_limit()} characters"
-    return None
-
-
 def guard_api() -> None:
-    """Every app ``rasa run`` configures checks API bodies first (``api_body_problem``)."""
+    """Every app ``rasa run`` configures serves only Anxin's API routes, checked first
+    (anxin/rasa_api.py)."""
     import rasa.core.run
     from sanic import response
+
+    from anxin import rasa_api
 
     configure_app = rasa.core.run.configure_app
 
     async def guard(request: Any) -> Any:
-        problem = api_body_problem(
-            request.method, request.path, request.content_type or "", request.body or b""
-        )
-        if problem is None:
+        try:
+            path, query = request.path, request.query_string or ""
+        except UnicodeDecodeError:  # raw bytes in the target (http_guard refuses most)
+            path, query = "", "%ff"
+        refusal = rasa_api.problem(request.method, path or "/", query, request.body or b"")
+        if refusal is None:
             return None
-        return response.json(
-            {"status": "failure", "reason": "BadRequest", "message": problem, "code": 400},
-            status=400,
-        )
+        return response.json(refusal.body(), status=refusal.status)
 
     def configure(*args: Any, **kwargs: Any) -> Any:
         app = configure_app(*args, **kwargs)
@@ -189,6 +162,18 @@ def guard_api() -> None:
         return app
 
     rasa.core.run.configure_app = configure
+
+
+def with_api_token(argv: list[str], token: str | None) -> list[str]:
+    """``rasa run`` arguments with the API token added.
+
+    Added here, not on the command line ``ps`` shows to every user of the machine. One
+    argument with "=": a token may begin with "-", which argparse would otherwise read as
+    the next option (``token_urlsafe`` makes one in 64 runs; CI met it).
+    """
+    if not token or len(argv) < 2 or argv[1] != "run":
+        return argv
+    return [*argv, f"--auth-token={token}"]
 
 
 def main() -> None:
@@ -205,10 +190,7 @@ def main() -> None:
     import jieba
 
     jieba.initialize()
-    token = os.environ.get("ANXIN_RASA_TOKEN")
-    if token and len(sys.argv) > 1 and sys.argv[1] == "run":
-        # Added here, not on the command line `ps` shows to every user of the machine.
-        sys.argv += ["--auth-token", token]
+    sys.argv = with_api_token(sys.argv, os.environ.get("ANXIN_RASA_TOKEN"))
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

@@ -35,8 +35,9 @@ def test_same_verdicts_as_rasa(monkeypatch):
 
 JSONISH = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
-    lambda inner: st.lists(inner, max_size=3)
-    | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+    ),
     max_leaves=6,
 )
 EVENT_NAMES = st.sampled_from(
@@ -129,36 +130,16 @@ async def test_calls_to_the_action_server_reuse_one_connection(monkeypatch):
         await runner.cleanup()
 
 
-@pytest.mark.parametrize(
-    ("method", "path", "content_type", "body", "problem"),
-    [
-        ("POST", "/model/parse", "application/json", b'{"text": "hello"}', None),
-        ("POST", "/model/parse", "application/json", b"[]", "a JSON object"),
-        ("POST", "/model/parse", "", b'"hello"', "a JSON object"),  # curl's default type
-        ("POST", "/model/parse", "application/json", b"\xff{}", "not UTF-8"),
-        ("POST", "/model/parse", "application/json", b"{", "not JSON"),
-        ("POST", "/model/parse", "application/json", b"[" * 50_000, "too deeply"),
-        ("POST", "/model/parse", "application/json",
-         b'{"text": "' + "我".encode() * 2001 + b'"}', "over 2000 characters"),  # fmt: skip
-        ("POST", "/conversations/a/messages", "application/json",
-         b'{"text": "' + b"a" * 5000 + b'", "sender": "user"}', "over 2000"),  # fmt: skip
-        ("POST", "/conversations/a/tracker/events", "application/json", b"[]", None),
-        ("POST", "/conversations/a/tracker/events", "application/json", b"[1]", None),
-        ("PUT", "/conversations/a/tracker/events", "application/json", b"5", "a JSON object"),
-        ("PUT", "/model", "application/json", b"[]", "a JSON object"),
-        ("POST", "/model/train", "application/x-yaml", b"version: '3.1'\nnlu: []", None),
-        ("POST", "/model/parse", "application/json", b"", None),  # Rasa says what is missing
-        ("GET", "/status", "", b"[]", None),
-        ("POST", "/webhooks/rest/webhook", "application/json", b"[]", None),  # channel's own
-    ],
-)
-def test_rasas_api_refuses_bodies_it_would_fail_on_or_be_held_by(
-    method, path, content_type, body, problem
-):
-    from anxin.rasa_server import api_body_problem
+def test_a_token_that_begins_with_a_dash_reaches_rasa_as_the_token() -> None:
+    import argparse
 
-    found = api_body_problem(method, path, content_type, body)
-    if problem is None:
-        assert found is None
-    else:
-        assert found is not None and problem in found
+    from rasa.cli.arguments.run import add_server_arguments
+
+    from anxin.rasa_server import with_api_token
+
+    argv = with_api_token(["rasa", "run", "--enable-api"], "-Xy_z")
+    parser = argparse.ArgumentParser()
+    add_server_arguments(parser)
+    assert parser.parse_args(argv[2:]).auth_token == "-Xy_z"
+    assert with_api_token(["rasa", "train"], "-Xy_z") == ["rasa", "train"]
+    assert with_api_token(["rasa", "run"], None) == ["rasa", "run"]
