@@ -78,7 +78,7 @@ class WeChatInput(InputChannel):
 
         @bp.route("/webhook", methods=["GET"])
         async def verify(request: Request) -> HTTPResponse:
-            reply = self.core.verify(_args(request))
+            reply = await self.core.verify(_args(request))
             return response.text(reply.body, status=reply.status)
 
         @bp.route("/webhook", methods=["POST"])

@@ -68,6 +68,8 @@ from channels.wechat_xml import (
 log = logging.getLogger(__name__)
 
 SUCCESS = "success"  # WeChat: "received, no passive reply, do not retry"
+# What a URL verification "carried", for the nonce it used (care/nonces.py).
+VERIFICATION = "url-verification"
 REMEMBER_S = 120.0  # WeChat retries within ~15 s; an answer is kept this long for a retry
 AFTER_PASSIVE_S = 0.3  # the rest of a long answer follows the passive reply
 PATIENCE_S = 8.0  # a turn still running this long after the message: "we will answer shortly"
@@ -136,12 +138,25 @@ class WeChatCore:
 
     # The request path -------------------------------------------------------------
 
-    def verify(self, args: Mapping[str, str]) -> Reply:
+    async def verify(self, args: Mapping[str, str]) -> Reply:
+        """URL verification: the echostr back, once per signed query string (a retry with
+        the same echostr is WeChat's; the pair reused for anything else is a replay)."""
         try:
-            return Reply(200, verify_get(self.settings.token, args, self.now()))
+            echo = verify_get(self.settings.token, args, self.now())
         except Rejected as rejected:
             log.info("WeChat URL verification refused: %s", rejected.reason)
             return Reply(rejected.status, "")
+        timestamp, nonce = signed_at(args)
+        digest = message_digest(VERIFICATION, echo)
+        try:
+            first = await asyncio.to_thread(self.nonces.first_use, timestamp, nonce, digest)
+        except (DatabaseUnavailable, SQLAlchemyError) as exc:
+            log.warning("WeChat nonce not checked: %s", type(exc).__name__)
+            return Reply(503, "")
+        if not first:
+            log.info("WeChat URL verification refused (403): a signed query string reused")
+            return Reply(403, "")
+        return Reply(200, echo)
 
     async def receive(self, args: Mapping[str, str], body: bytes) -> Reply:
         started = time.monotonic()

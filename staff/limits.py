@@ -3,10 +3,12 @@
 A client's mistake must get a 4xx that says what was wrong, never a 500: so the
 console refuses, in one place (``RequestLimits``, an ASGI middleware), what no route
 can use — a path, query string or header block beyond a few kilobytes, a body beyond
-``MAX_BODY``, text that is not UTF-8 or carries NUL characters (PostgreSQL cannot
-store them), forms sent as multipart (the console's forms are urlencoded), and JSON
-nested deeper than ``MAX_JSON_DEPTH`` (Python's parser recurses: 50,000 ``[`` were a
-RecursionError) or holding numbers no database column can keep.
+``MAX_BODY`` (read to its end first, up to ``DRAIN_MAX``, so that the 413 is not lost in
+a reset connection) or slower than ``READ_S`` to arrive, text that is not UTF-8 or
+carries NUL characters (PostgreSQL cannot store them), forms sent as multipart (the
+console's forms are urlencoded), and JSON nested deeper than ``MAX_JSON_DEPTH`` (Python's
+parser recurses: 50,000 ``[`` were a RecursionError) or holding numbers no database
+column can keep.
 
 Record ids in paths are ``RecordId``: a whole number from 1 to 2⁶³−1 (the largest a
 database integer holds), so ``/api/bookings/9223372036854775808`` is a 404, not an
@@ -15,6 +17,7 @@ database integer holds), so ``/api/bookings/9223372036854775808`` is a 404, not 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
@@ -36,6 +39,9 @@ MAX_QUERY = 4096
 MAX_HEADERS = 16 * 1024
 MAX_FIELDS = 64  # form or query fields in one request
 MAX_JSON_DEPTH = 32
+# A body over MAX_BODY is still read, up to this, so that the 413 reaches the client.
+DRAIN_MAX = 16 * 1024 * 1024
+READ_S = 30.0  # for the whole body: a client trickling bytes does not hold a request open
 
 RecordId = Annotated[int, Path(ge=1, le=INT64_MAX)]
 
@@ -197,10 +203,7 @@ class RequestLimits:
             return
         try:
             _check_target(scope)
-            declared = _declared_length(scope)
-            if declared is not None and declared > MAX_BODY:
-                raise BadInput(f"the body is larger than {MAX_BODY // 1024} kB", 413)
-            body, disconnected = await _read_body(receive)
+            body, disconnected = await _read_body(receive, _declared_length(scope))
             if disconnected:
                 return
             if body:
@@ -213,20 +216,37 @@ class RequestLimits:
         await self.app(scope, _replay(body, receive), send)
 
 
-async def _read_body(receive: Receive) -> tuple[bytes, bool]:
+async def _read_body(receive: Receive, declared: Optional[int]) -> tuple[bytes, bool]:
+    """The body, at most ``MAX_BODY`` bytes, read within ``READ_S`` seconds.
+
+    A larger one is read to its end (up to ``DRAIN_MAX`` bytes) and thrown away before the
+    413: closing a connection while the client is still sending makes the kernel reset it,
+    and the client then never reads the answer (a 1 MB form was a dropped connection)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + READ_S
+    too_large = BadInput(f"the body is larger than {MAX_BODY // 1024} kB", 413)
+    if declared is not None and declared > DRAIN_MAX:
+        raise too_large  # not worth reading: the connection is closed after the answer
     chunks: list[bytes] = []
     size = 0
-    while True:
-        message = await receive()
+    more = True
+    while more:
+        try:
+            message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+        except asyncio.TimeoutError:
+            raise BadInput(f"the body did not arrive within {READ_S:.0f} s", 408) from None
         if message["type"] == "http.disconnect":
             return b"", True
         chunk = message.get("body", b"")
+        more = bool(message.get("more_body", False))
         size += len(chunk)
-        if size > MAX_BODY:
-            raise BadInput(f"the body is larger than {MAX_BODY // 1024} kB", 413)
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks), False
+        if size > DRAIN_MAX:
+            raise too_large
+        if size <= MAX_BODY and (declared is None or declared <= MAX_BODY):
+            chunks.append(chunk)
+    if size > MAX_BODY or (declared is not None and declared > MAX_BODY):
+        raise too_large
+    return b"".join(chunks), False
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -339,9 +339,14 @@ def _record(i: int, group: str, status: str, failure: str | None = None) -> Reco
 def test_the_table_adds_up_and_names_the_failures() -> None:
     result = FuzzResult(seed=1, planned=6, routes={"rest": 2, "wechat": 1}, command="c",
                         commit="abc", database="SQLite")  # fmt: skip
-    result.records = [_record(0, "rest", "200"), _record(1, "rest", "400"),
-                      _record(2, "rest", "500", "5xx"), _record(3, "wechat", "drop", "drop"),
-                      _record(4, "wechat", "closed by us"), _record(5, "wechat", "403")]
+    result.records = [
+        _record(0, "rest", "200"),
+        _record(1, "rest", "400"),
+        _record(2, "rest", "500", "5xx"),
+        _record(3, "wechat", "drop", "drop"),
+        _record(4, "wechat", "closed by us"),
+        _record(5, "wechat", "403"),
+    ]
     result.liveness = {"Rasa /status": Liveness(3, 0, 0.1)}
     report = format_report(result, "now")
     assert "| rest | 2 | 3 | 1 |  | 1 | 1 |  |  |  |  | 1 |" in report
@@ -399,3 +404,23 @@ def test_a_small_fuzz_of_the_real_stack_reaches_every_group_and_reports_it(tmp_p
     assert total is not None and int(total.group(1)) == len(lines)
     # the exit code is the verdict
     assert (done.returncode == 0) == ("answered afterwards: **met**" in out), out[-2000:]
+
+
+def test_bodies_far_too_large_for_the_console_get_their_413_not_a_reset(tmp_path) -> None:
+    """The console, run as `anxin run` runs it, reads a body over its limit to the end
+    before answering 413 (staff/limits.py); it used to answer at once and close with the
+    body unread, and a quarter of such requests met a reset instead of the answer."""
+    records = tmp_path / "records.jsonl"
+    ports = [str(free_port()) for _ in range(4)]
+    done = subprocess.run(
+        [sys.executable, "-m", "anxin", "bench", "fuzz", "--requests", "60", "--seed", "5",
+         "--routes", "staff-pages,staff-api", "--classes", "huge-body",
+         "--rasa-port", ports[0], "--actions-port", ports[1], "--staff-port", ports[2],
+         "--audiosocket-port", ports[3], "--records", str(records), "--timeout", "30"],
+        cwd=ROOT, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    lines = [json.loads(x) for x in records.read_text(encoding="utf-8").splitlines()]
+    assert len(lines) == 60 and {x["class"] for x in lines} == {"huge-body"}, done.stdout[-2000:]
+    outcomes = collections.Counter(x["status"] for x in lines)
+    assert not [x for x in lines if x["failure"]], outcomes
+    assert outcomes["413"] >= 50, outcomes  # the rest: 401/403 before any body is read

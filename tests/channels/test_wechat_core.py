@@ -26,7 +26,7 @@ from care.services import CareServices, build
 from channels.config import WeChatSettings
 from channels.voice_engines import shared_engines
 from channels.wechat_api import WeChatAPI
-from channels.wechat_core import WeChatCore
+from channels.wechat_core import Reply, WeChatCore
 from channels.wechat_voice import WeChatVoice
 from tests.channels.wechat_fakes import (
     AES_KEY,
@@ -168,7 +168,7 @@ async def test_an_old_signature_is_403_whatever_it_carries(care, fake):
     old = signed(timestamp="1000000000")  # 2001, as in the review
     reply = await core.receive(old, text_xml("oAny", "你好", 1024).encode())
     assert (reply.status, reply.body) == (403, "")
-    assert core.verify({**old, "echostr": "e"}).status == 403
+    assert (await core.verify({**old, "echostr": "e"})).status == 403
     # WeChat's clock a little off ours is fine; five minutes either way is the limit.
     late = make_core(care, fake, rasa)
     late.now = lambda: time.time() + 290
@@ -178,6 +178,25 @@ async def test_an_old_signature_is_403_whatever_it_carries(care, fake):
     assert rasa.turns == Counter({"msg:1025": 1})
     await core.close()
     await late.close()
+
+
+async def test_a_url_verification_is_answered_once_per_signed_query_string(care, fake):
+    rasa = StandInRasa()
+    core, other_process = make_core(care, fake, rasa), make_core(care, fake, rasa)
+    args = {**signed(), "echostr": "4821937"}
+    assert (await core.verify(args)) == Reply(200, "4821937")
+    assert (await other_process.verify(args)) == Reply(200, "4821937")  # WeChat's retry
+    # The same signed pair with another echostr, or carrying a message: a replay.
+    assert (await other_process.verify({**args, "echostr": "1"})).status == 403
+    reply = await core.receive(args, text_xml("oAny", "你好", 1030).encode())
+    assert (reply.status, reply.body) == (403, "")
+    # A pair that already carried a message does not verify a URL either.
+    used = signed()
+    assert (await core.receive(used, text_xml("oAny", "你好", 1031).encode())).status == 200
+    assert (await core.verify({**used, "echostr": "2"})).status == 403
+    assert rasa.turns == Counter({"msg:1031": 1})
+    await core.close()
+    await other_process.close()
 
 
 async def test_safe_mode_query_strings_are_single_use_too(care, fake):

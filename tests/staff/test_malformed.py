@@ -7,6 +7,8 @@ tests/staff/world.py, or this test says so)."""
 from __future__ import annotations
 
 import dataclasses
+import socket
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -275,3 +277,22 @@ def test_over_real_http_a_refused_body_still_gets_its_answer(
         assert c.post(cancel, content=NESTED[0], headers=json_type).status_code == 400
         assert c.get(f"/api/bookings/{INT64_MAX + 1}").status_code == 404
         assert c.get(f"/api/bookings/{values['booking_id']}").status_code == 200
+
+
+def test_a_body_that_trickles_in_is_refused_after_the_read_limit(
+    app: FastAPI, setting: tuple[dict[str, str], dict[str, world.Principal]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    monkeypatch.setattr(limits, "READ_S", 1.0)  # the console's setting; 30 s in service
+    values, principals = setting
+    auth = principals["token"].headers["Authorization"].encode()
+    target = f"/api/bookings/{values['booking_id']}/cancel".encode()
+    with serving(app) as base:
+        port = int(base.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b"POST " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: "
+                         + auth + b"\r\nContent-Length: 100\r\n\r\n{")  # fmt: skip
+            started = time.monotonic()
+            answer = sock.recv(4096)
+            assert answer.startswith(b"HTTP/1.1 408"), answer[:60]
+            assert time.monotonic() - started < 5
