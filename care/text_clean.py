@@ -59,13 +59,15 @@ def replace_surrogates(text: str) -> str:
 
 
 def scrub(value: Any, depth: int = 64) -> Any:
-    """A JSON-like value with every string (keys too) made encodable, else unchanged.
+    """A JSON-like value with every string (keys too) made encodable and storable (lone
+    surrogates replaced, NUL characters dropped: PostgreSQL keeps neither in text or JSON),
+    else unchanged.
 
     ``depth`` bounds the recursion; what lies deeper is replaced by None (bodies are
     depth-checked at the door: see channels/limits.py ``json_object``).
     """
     if isinstance(value, str):
-        return replace_surrogates(value)
+        return replace_surrogates(value).replace("\x00", "")
     if depth <= 0:
         return None
     if isinstance(value, dict):

@@ -256,4 +256,7 @@ def clean_update(data: dict[str, Any]) -> dict[str, Any]:
             for field in _TEXTS:
                 if isinstance(message.get(field), str):  # from the original: no U+FFFD
                     cleaned[key][field] = clean_text(message[field])
+    query = data.get("callback_query")
+    if isinstance(query, dict) and isinstance(query.get("data"), str):  # a button's payload
+        cleaned["callback_query"]["data"] = clean_text(query["data"])
     return cleaned

@@ -189,3 +189,17 @@ def test_an_update_nested_deeper_than_any_of_telegrams_is_refused():
     body = b'{"update_id": 8, "message": ' + b"[" * 40 + b"]" * 40 + b"}"
     with pytest.raises(BadUpdate):
         parse_update(body)
+
+
+def test_an_update_keeps_no_character_postgresql_cannot_store():
+    """A NUL in a button's payload or a name was a 500 on PostgreSQL (the inbox keeps the
+    update before the 200); lone surrogates too."""
+    body = json.dumps({
+        "update_id": 7,
+        "callback_query": {"id": "1", "data": "/book_meal\x00", "chat_instance": "x",
+                           "from": {"id": 5, "is_bot": False, "first_name": "Li\x00\ud800"}},
+    }).encode()  # fmt: skip
+    update = parse_update(body)
+    assert update["callback_query"]["data"] == "/book_meal"
+    assert update["callback_query"]["from"]["first_name"] == "Li\ufffd"
+    assert "\\u0000" not in json.dumps(update) and "\x00" not in json.dumps(update)
