@@ -8,7 +8,9 @@ not an alarm and would only dilute the rate.
 
 The message behind an alarm is the latest user message of the alert's conversation at or
 before the alert was raised (Rasa's ``events`` rows, stamped on the stack's clock like the
-alert). The conversation view has the same message; nothing is copied onto the alert.
+alert). The conversation view has the same message; nothing is copied onto the alert, so
+an undo takes the message out of the next export at once. Once retention has deleted the
+conversation (idle for a year by default) its message is gone: export more often than that.
 """
 
 from __future__ import annotations
