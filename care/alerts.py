@@ -1,6 +1,12 @@
 """Alerts for staff: emergency, crisis, hand-off, a message that could not be handled (set
 aside after it crashed its process: care/channel_store.py), loneliness risk — most urgent
-first."""
+first.
+
+An alarm (an alert raised because someone's words were read as danger) can be marked a
+false alarm by staff: one click resolves it and says who and when; a second click changes
+nothing, and "not a false alarm after all" takes the mark back. Both are audited. The
+marks feed the dashboard's weekly count and the NLU export (care/false_alarms.py).
+"""
 
 from __future__ import annotations
 
@@ -25,6 +31,16 @@ PRIORITY = {
     "message_failed": 2,  # someone is waiting for an answer, as in a hand-off
     "loneliness_risk": 3,
 }
+
+# Kinds that are not a reading of someone's words as danger, so never a false alarm: a
+# hand-off was asked for, a set-aside message did fail, a loneliness risk counts a week
+# of low moods. Every other kind is an alarm — emergency, crisis, and a kind added later
+# for danger (a check that asks "are you hurt?") without being listed anywhere here.
+NOT_ALARMS = ("handoff", "message_failed", "loneliness_risk")
+
+
+def is_alarm(kind: str) -> bool:
+    return kind not in NOT_ALARMS
 
 
 def insert_alert(
@@ -167,6 +183,59 @@ class Alerts:
             row.status, row.resolved_at, row.resolved_by, row.note = "resolved", now, staff, note
             audit.record(s, now, Actor.staff_user(staff), "alert.resolve", f"alert:{row.id}")
             return AlertRecord.of(row)
+
+    def mark_false_alarm(
+        self, alert_id: int, staff: str, actor: Optional[Actor | str] = None
+    ) -> AlertRecord:
+        """Staff say this alarm was false: it is marked (who, when) and resolved if it was
+        not yet, with its audit row, in one transaction. Marking it again changes nothing.
+
+        ``actor`` is who the audit log names (an API token, say); by default ``staff``."""
+        now = self.clock()
+        with self.db.write() as s:
+            row = self._locked(s, alert_id)
+            if not is_alarm(row.kind):
+                raise InvalidRequest(f"a {row.kind} alert is not an alarm")
+            if row.false_alarm_at is not None:
+                return AlertRecord.of(row)  # a second click, or a colleague's: already so
+            resolves = row.status != "resolved"
+            if resolves:
+                row.status, row.resolved_at, row.resolved_by = "resolved", now, staff
+            row.false_alarm_at, row.false_alarm_by = now, staff
+            row.false_alarm_resolved = resolves
+            audit.record(s, now, actor or Actor.staff_user(staff), "alert.false_alarm",
+                         f"alert:{row.id}", detail={"resolved": resolves})  # fmt: skip
+            return AlertRecord.of(row)
+
+    def unmark_false_alarm(
+        self, alert_id: int, staff: str, actor: Optional[Actor | str] = None
+    ) -> AlertRecord:
+        """Not a false alarm after all: the mark goes. If the mark was what resolved the
+        alert, the alert is open again (acknowledged, if it had been), so a click on the
+        wrong row never quietly closes a real emergency. Unmarking an unmarked alert
+        changes nothing."""
+        now = self.clock()
+        with self.db.write() as s:
+            row = self._locked(s, alert_id)
+            if row.false_alarm_at is None:
+                return AlertRecord.of(row)
+            reopens = bool(row.false_alarm_resolved) and row.status == "resolved"
+            if reopens:
+                row.status = "acknowledged" if row.acknowledged_at is not None else "open"
+                row.resolved_at = row.resolved_by = None
+            row.false_alarm_at = row.false_alarm_by = row.false_alarm_resolved = None
+            audit.record(s, now, actor or Actor.staff_user(staff), "alert.false_alarm_undo",
+                         f"alert:{row.id}", detail={"reopened": reopens})  # fmt: skip
+            return AlertRecord.of(row)
+
+    def _locked(self, s: Session, alert_id: int) -> m.Alert:
+        """The alert, locked until commit: two clicks at once are one after the other."""
+        row = s.scalars(
+            self.db.lock(select(m.Alert).where(m.Alert.id == alert_id), m.Alert)
+        ).first()
+        if row is None:
+            raise UnknownAlert(f"no alert {alert_id}", alert_id=alert_id)
+        return row
 
     @staticmethod
     def _get(s: Session, alert_id: int) -> m.Alert:

@@ -4,6 +4,9 @@ A correction points at the user event it corrects (``events.id``) and keeps a co
 the text, the language and what the model predicted, so the export needs nothing else.
 ``export`` writes one ``corrections.yml`` per language in Rasa's YAML training-data
 format, written by Rasa's own writer so the next ``rasa train`` reads it as it wrote it.
+
+Alarms staff marked as false (care.false_alarms) are exported too, as corrections of the
+message that raised them: see ``export`` for how they are labelled.
 """
 
 from __future__ import annotations
@@ -105,8 +108,27 @@ def _record(row: NluCorrection) -> Correction:
     )
 
 
+def oldest_first(*groups: list[Correction]) -> list[Correction]:
+    """Staff corrections and false alarms as one list for ``export``, oldest word first, so
+    that the latest word on the same words is the one kept."""
+    return sorted((c for group in groups for c in group), key=lambda c: c.flagged_at)
+
+
 def export(corrections: list[Correction], out_dir: Path) -> dict[str, Path]:
-    """Write ``out_dir/<language>/corrections.yml`` for each language; the files written."""
+    """Write ``out_dir/<language>/corrections.yml`` for each language; the files written.
+
+    A false alarm is a correction to the intent ``not_safety`` (care.false_alarms.NOT_SAFETY).
+    Rasa's training data has positive examples only, one intent each, and a false alarm
+    says what a message was *not* (an emergency, a crisis) rather than what it was, so
+    no intent of the domain fits: "inform" or "greet" would teach the model something
+    staff never said. ``not_safety`` is one honest label for "everyday words that sound
+    like danger" (我把暖壶摔了, "I'm dying to see the baby"), learnt beside the others
+    so the next model stops pulling them towards emergency and crisis. It is not in
+    bot/domain yet: the domain needs the intent (and a reply) before a model trained on
+    these files answers it, and ``anxin nlu export`` says so while it is missing.
+
+    When staff also flagged the same words with an intent of their own, the later word
+    wins, as for any two corrections of the same words: pass them oldest first."""
     from rasa.shared.nlu.constants import INTENT, TEXT
     from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLWriter
     from rasa.shared.nlu.training_data.message import Message
@@ -133,18 +155,28 @@ def export(corrections: list[Correction], out_dir: Path) -> dict[str, Path]:
 def export_command(settings: CareSettings, out_dir: str) -> int:
     """``anxin nlu export``: the corrections so far, as training data for the next run."""
     from care import migrate
+    from care.false_alarms import NOT_SAFETY, as_corrections
     from care.services import build
 
     care = build(settings)
+    intents = known_intents()
     try:
         migrate.upgrade(care.db)
-        corrections = Corrections(care.db, care.clock, known_intents()).all()
+        flagged = Corrections(care.db, care.clock, intents).all()
+        false_alarms = as_corrections(care.db)
     finally:
         care.close()
+    corrections = oldest_first(flagged, false_alarms)
     if not corrections:
-        print("anxin: no corrections yet (flag misunderstood messages in the staff console)")
+        print("anxin: no corrections yet (flag misunderstood messages or mark false alarms "
+              "in the staff console)")  # fmt: skip
         return 0
     for language, path in export(corrections, Path(out_dir)).items():
         count = sum(1 for c in corrections if c.language == language)
         print(f"anxin: {count} correction(s) in {language} written to {path}")
+    if false_alarms:
+        print(f"anxin: {len(false_alarms)} of them from false alarms, as intent {NOT_SAFETY}")
+        if NOT_SAFETY not in intents:
+            print(f"anxin: bot/domain has no intent {NOT_SAFETY} yet: add it (and a reply) "
+                  "before training on these files")  # fmt: skip
     return 0

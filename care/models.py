@@ -250,10 +250,16 @@ class Alert(Base):
     acknowledged_by = Column(String(80))
     resolved_at = Column(UTCDateTime)
     resolved_by = Column(String(80))
+    # Staff said it was a false alarm (care.alerts.Alerts.mark_false_alarm): who and when.
+    false_alarm_at = Column(UTCDateTime)
+    false_alarm_by = Column(String(80))
+    false_alarm_resolved = Column(Boolean)  # the mark is what resolved it (undo reopens)
     __table_args__ = (
         CheckConstraint(_in("kind", ALERT_KINDS), name="kind"),
         CheckConstraint(_in("status", ALERT_STATUSES), name="status"),
         Index("ix_alerts_status_priority", "status", "priority", "created_at"),
+        # The dashboard counts alarms (and false ones) per week of the last few weeks.
+        Index("ix_alerts_created_at", "created_at"),
     )
 
 

@@ -244,6 +244,14 @@ class AlertRecord:
     created_at: datetime
     assigned_to: Optional[str] = None
     note: Optional[str] = None
+    resolved_at: Optional[datetime] = None
+    resolved_by: Optional[str] = None
+    false_alarm_at: Optional[datetime] = None
+    false_alarm_by: Optional[str] = None
+
+    @property
+    def false_alarm(self) -> bool:
+        return self.false_alarm_at is not None
 
     @classmethod
     def of(cls, row: m.Alert) -> AlertRecord:
@@ -259,6 +267,10 @@ class AlertRecord:
             created_at=row.created_at,
             assigned_to=row.assigned_to,
             note=row.note,
+            resolved_at=row.resolved_at,
+            resolved_by=row.resolved_by,
+            false_alarm_at=row.false_alarm_at,
+            false_alarm_by=row.false_alarm_by,
         )
 
 

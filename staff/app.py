@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from care.errors import InvalidRequest, NotFound
 from care.services import CareServices
 from staff import (
+    alert_pages,
     api,
     bookings_pages,
     conversation_pages,
@@ -45,6 +46,7 @@ def create_app(care: CareServices, settings: Optional[StaffSettings] = None) -> 
     app.state.templates = environment()
     # Before pages: /alerts/live must not be read as an alert id.
     app.include_router(handoff_pages.router)
+    app.include_router(alert_pages.router)
     app.include_router(pages.router)
     app.include_router(people_pages.router)
     app.include_router(bookings_pages.router)

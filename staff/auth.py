@@ -173,5 +173,13 @@ def posted_by(*roles: str) -> Callable[..., Any]:
     return check
 
 
+def api_csrf(request: Request, who: Principal) -> None:
+    """For API changes: a browser session must also send its CSRF token in ``X-CSRF-Token``
+    (a token holder has no session to ride on)."""
+    if who.via == "session" and not same_token(request.headers.get("x-csrf-token"), who.csrf_token):
+        log.warning("staff API: session post without a valid CSRF token refused")
+        raise Forbidden()
+
+
 def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"

@@ -8,7 +8,6 @@ capacity-safe operations and writes the elder's message in the same transaction.
 
 from __future__ import annotations
 
-import logging
 from datetime import date, timedelta
 from typing import Any, Optional
 from urllib.parse import urlencode
@@ -29,11 +28,10 @@ from care.errors import (
 from care.records import BookingRecord
 from care.staff_sessions import Principal
 from staff import i18n, redact
-from staff.auth import ALL, STAFF, Console, Forbidden, allow, console, posted_by, same_token
+from staff.auth import ALL, STAFF, Console, allow, api_csrf, console, posted_by
 from staff.limits import RecordId, parse_json, record_id
 from staff.render import language, message, page
 
-log = logging.getLogger(__name__)
 router = APIRouter()
 
 # Why a change was refused, as the key of the words staff read (409: nothing changed).
@@ -290,11 +288,8 @@ def move(
 
 
 async def _api_body(request: Request, who: Principal) -> dict[str, Any]:
-    """The JSON body; a browser session must also send its CSRF token in ``X-CSRF-Token``
-    (a token holder has no session to ride on)."""
-    if who.via == "session" and not same_token(request.headers.get("x-csrf-token"), who.csrf_token):
-        log.warning("staff API: session post without a valid CSRF token refused")
-        raise Forbidden()
+    """The JSON body, once the CSRF check of a session passed (staff.auth.api_csrf)."""
+    api_csrf(request, who)
     # Bounded in size and depth here too, not only by the app's RequestLimits.
     body = parse_json(await request.body())
     if not isinstance(body, dict):

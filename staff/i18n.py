@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from staff import i18n_bookings, i18n_people
+from staff import i18n_alerts, i18n_bookings, i18n_people
 
 LANGS = ("zh", "en")
 LANG_COOKIE = "anxin_lang"
@@ -266,7 +266,7 @@ def _merge(*parts: dict[str, dict[str, str]]) -> None:
             STRINGS[lang].update(part[lang])
 
 
-_merge(i18n_bookings.STRINGS, i18n_people.STRINGS)
+_merge(i18n_alerts.STRINGS, i18n_bookings.STRINGS, i18n_people.STRINGS)
 
 
 def pick(query: Optional[str], cookie: Optional[str], accept: Optional[str]) -> str:

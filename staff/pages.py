@@ -1,4 +1,5 @@
-"""The console's pages: login, dashboard, alerts (acknowledge/resolve), users, audit, export."""
+"""The console's pages: login, dashboard, alerts (acknowledge/resolve), users, audit, export.
+One alert's page and "false alarm" are in staff/alert_pages.py."""
 
 from __future__ import annotations
 
@@ -12,10 +13,12 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from care import audit as care_audit
+from care import false_alarms
 from care.errors import InvalidRequest, InvalidTransition
 from care.records import AlertRecord
 from care.staff_sessions import Principal
 from staff import redact
+from staff.alert_pages import alert_view, false_alarm_weeks
 from staff.auth import (
     ADMIN,
     ALL,
@@ -119,12 +122,7 @@ def logout(
 
 
 def alert_rows(c: Console, alerts: list[AlertRecord], role: str) -> list[dict[str, Any]]:
-    rows = []
-    for a in alerts:
-        row = redact.alert(a, role)
-        row["created_local"] = a.created_at.astimezone(c.care.tz).strftime("%m-%d %H:%M")
-        rows.append(row)
-    return rows
+    return [alert_view(c, a, role) for a in alerts]
 
 
 def shown_alerts(alerts: list[AlertRecord], who: Principal) -> dict[str, Any]:
@@ -152,6 +150,7 @@ def dashboard(
         conversations_today=c.conversations.per_channel(today),
         mood_trend=mood_trend(c, language(request)),
         at_risk=people(c).at_risk(),
+        false_alarms=false_alarm_weeks(c, language(request)),
     )
 
 
@@ -176,7 +175,9 @@ def _alerts_page(
     request: Request, who: Principal, c: Console, status_code: int = 200, note: str = ""
 ) -> Response:
     alerts = c.views.alerts()
-    c.audit(who, "alerts.view", "alerts", shown_alerts(alerts, who))
+    # The latest marked false alarms stay in reach, for "not a false alarm after all".
+    marked = false_alarms.recent(c.care.db)
+    c.audit(who, "alerts.view", "alerts", shown_alerts(alerts + marked, who))
     return page(
         request,
         "alerts.html",
@@ -184,6 +185,7 @@ def _alerts_page(
         status_code=status_code,
         message=note,
         alerts=alert_rows(c, alerts, who.role),
+        marked=alert_rows(c, marked, who.role),
         actions=who.role in STAFF,
         colleagues=colleagues(c) if who.role in STAFF else [],
         poll_s=c.settings.alerts_poll_s,

@@ -115,6 +115,12 @@ def alert(a: AlertRecord, role: str) -> dict[str, Any]:
         "created_at": a.created_at.isoformat(),
         "assigned_to": a.assigned_to,
         "note": a.note if full else (MASK if a.note else None),
+        "resolved_at": a.resolved_at.isoformat() if a.resolved_at else None,
+        "resolved_by": a.resolved_by,
+        # Staff said it was a false alarm (who and when): a fact about the alarm, not the person.
+        "false_alarm": a.false_alarm,
+        "false_alarm_at": a.false_alarm_at.isoformat() if a.false_alarm_at else None,
+        "false_alarm_by": a.false_alarm_by,
     }
 
 
