@@ -244,6 +244,7 @@ class AlertRecord:
     created_at: datetime
     assigned_to: Optional[str] = None
     note: Optional[str] = None
+    due_at: Optional[datetime] = None
 
     @classmethod
     def of(cls, row: m.Alert) -> AlertRecord:
@@ -259,6 +260,7 @@ class AlertRecord:
             created_at=row.created_at,
             assigned_to=row.assigned_to,
             note=row.note,
+            due_at=row.due_at,
         )
 
 

@@ -29,7 +29,7 @@ _EMERGENCY_ZH = (
     r"|站都站不住|救护车|(?:我|俺)不行了|头疼得.{0,6}(?:裂|吐)|抽过去|抽风"
     r"|舌头(?:发硬|不好使|发直)|嘴角(?:歪|往下)|喘气(?:费劲|喘不匀|困难)|一口气上不来"
     r"|说(?:话)?说?不清(?:话|了|楚了)|出事了.{0,3}快|快来(?:人|救)"
-    r"|吃错(?:了)?药|呼吸不(?:了|上来|过来)",
+    r"|吃错(?:了)?药|呼吸不(?:了|上来|过来)|冒(?:黑)?烟|浓烟|(?:好多|满屋子?|一屋子?)(?:的)?烟",
 )
 _EMERGENCY_EN = (
     r"\b(?:call|dial|ring|get)\s+(?:an?\s+|the\s+)?(?:ambulance|911|120|999|112|doctor now)\b"
@@ -63,7 +63,8 @@ _EMERGENCY_EN = (
     r"|\bcan'?t stand up\b(?!\s+(?:for|long|straight))"
     r"|\bslipped in the (?:shower|bath|bathroom|tub)\b"
     r"|\b(?:taken|took) too much (?:medicine|medication)\b"
-    r"|\bneed (?:a doctor|help|an ambulance) (?:right )?now\b|\bit'?s urgent\b",
+    r"|\bneed (?:a doctor|help|an ambulance) (?:right )?now\b|\bit'?s urgent\b"
+    r"|\bsmoke\b.{0,20}\b(?:coming|everywhere|filling|pouring)\b|\b(?:full of|thick) smoke\b",
 )
 _CRISIS_ZH = (
     r"不想活|活着没(?:意思|劲|盼头)|活够了|不活了|死了算了|想(?:去)?死|去死|自杀|轻生|寻死|了结"
@@ -78,7 +79,10 @@ _CRISIS_ZH = (
     r"|死了.{0,4}不拖累|拖累.{0,8}(?:不如走|想走|走了)"
     # "想不开" is how many elders hint at it; "别想不开" (comforting someone else) is not.
     r"|(?<!别)(?<!不要)想不开|(?:我|俺)要是(?:走了|没了|死了)|(?:还是|不如)死了(?:好|算了|干净)"
-    r"|绳子.{0,4}(?:准备|备|找)好",
+    r"|绳子.{0,4}(?:准备|备|找)好"
+    # "走" for dying: going to join a late spouse, better gone early, lived long enough.
+    r"|(?:去|想)找(?:我|俺)?(?:家)?(?:的)?(?:老伴|老头子?|老太婆|老婆子)儿?(?:去|了)?(?:\W|$)"
+    r"|(?:早点|早些|早)走(?:了)?(?:好|算了|也好|拉倒|省心)|(?:活|活得)?够本了",
 )
 _CRISIS_EN = (
     r"\bkill (?:myself|me)\b|\bsuicid|\bend(?:ing)? (?:it all|my life|things|everything)\b"
@@ -137,3 +141,15 @@ def danger_span(
     pattern = _EMERGENCY if kind == "emergency" else _CRISIS
     found = pattern.search(text, pos, len(text) if endpos is None else endpos)
     return found.span() if found else None
+
+
+def hits(text: str) -> list[tuple[str, int, int]]:
+    """Every match of the danger words: (kind, start, end), in the order of the text. Read
+    one by one (care/safety_reading.py): one message may hold a harmless match and a real
+    one ("乐死我了… 我摔了起不来")."""
+    found = [
+        (kind, m.start(), m.end())
+        for kind, pattern in (("emergency", _EMERGENCY), ("crisis", _CRISIS))
+        for m in pattern.finditer(text)
+    ]
+    return sorted(found, key=lambda hit: hit[1])
