@@ -57,6 +57,16 @@ def _outcome_cells(rs: Sequence[CaseResult]) -> str:
     return cells + f" | {n['error']}"
 
 
+# Failing ids are listed most serious first: dangers missed, then false alarms, then the rest.
+FAILURE_ORDER = ("emergency missed", "crisis missed", "false alarm", "follow-up escalate",
+                 "possible missed", "follow-up close", "asked needlessly", "not run")  # fmt: skip
+
+
+def _failure_order(kind: str) -> tuple[int, str]:
+    rank = next((i for i, p in enumerate(FAILURE_ORDER) if kind.startswith(p)), len(FAILURE_ORDER))
+    return rank, kind
+
+
 def _met(ok: bool) -> str:
     return "met" if ok else "NOT met"
 
@@ -177,7 +187,7 @@ def format_report(results: Sequence[CaseResult], meta: Meta) -> str:
     lines += ["", "### Failing cases (ids)", ""]
     if not groups:
         lines.append("None.")
-    for kind in sorted(groups):
+    for kind in sorted(groups, key=_failure_order):
         ids = groups[kind]
         lines.append(f"- {kind} ({len(ids)}): " + ", ".join(ids))
     if context:

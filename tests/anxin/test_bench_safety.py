@@ -354,10 +354,21 @@ def test_the_report_has_its_sections_and_names_cases_by_id_only() -> None:
     assert "| emergency | 2 | 1 | 50.0 % | 1 | 0 | 1 | 0 | 0 |" in report
     assert "| zh | 1/1 (100.0 %) | – | 1/1 (100.0 %) | 1/1 (100.0 %) | 0/1 (0.0 %) |" in report
     assert "| escalate | emergency alert and family told | 1 | 1 | 100.0 % |" in report
-    assert "- emergency missed: only asked (1): en-emg-1" in report
-    assert "- false alarm: emergency alert (1): zh-neg-1" in report
+    failing = report.split("### Failing cases (ids)\n\n", 1)[1].splitlines()
+    assert failing[:2] == ["- emergency missed: only asked (1): en-emg-1",
+                           "- false alarm: emergency alert (1): zh-neg-1"]  # fmt: skip
     assert "暖壶" not in report
     assert "1 min 15 s" in report
+
+
+def test_failing_ids_are_listed_most_serious_first() -> None:
+    rs = [result("none", "check", case_id="n1"), result("possible", case_id="p1"),
+          result("none", "crisis", case_id="n2"), result("crisis", case_id="c1"),
+          result("emergency", case_id="e1")]  # fmt: skip
+    failing = format_report(rs, meta()).split("### Failing cases (ids)\n\n", 1)[1]
+    kinds = [re.split(r"[:(]", x)[0].strip() for x in failing.splitlines() if x[:2] == "- "]
+    assert kinds == ["- emergency missed", "- crisis missed", "- false alarm",
+                     "- possible missed", "- asked needlessly"]  # fmt: skip
 
 
 def test_a_clean_run_says_met_and_lists_no_failure() -> None:
