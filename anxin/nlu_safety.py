@@ -36,13 +36,19 @@ from care.safety_reading import CRISIS, EMERGENCY, POSSIBLE, Reading, read
 RANKING = "intent_ranking"
 SAFETY_INTENTS = (EMERGENCY, CRISIS)
 # How sure the classifier must be, with no danger words to back it, for its guess to stand.
-SURE = {EMERGENCY: 0.9, CRISIS: 0.8}
-HALF_SURE = 0.6  # an emergency guess from here to SURE: one question, not the alarm
+SURE = {EMERGENCY: 0.8, CRISIS: 0.9}
+HALF_SURE = 0.7  # an emergency guess from here to SURE: one question, not the alarm
 
 
 def decide(reading: Reading, guessed: Optional[str], confidence: float) -> Optional[str]:
     """The safety level a message gets (None: none): the reading's, else the classifier's
     guess graded by how sure it is (see the module's docstring)."""
+    sure = guessed in SAFETY_INTENTS and confidence >= SURE[guessed]
+    if reading.level == POSSIBLE and reading.why == "unwell" and sure and guessed == EMERGENCY:
+        # The words alone ("头晕", "vomiting") sound mild; the whole sentence, to a sure
+        # classifier, may not ("vomiting blood, lots of it"). A fall with nothing said about
+        # injury stays a question, however sure the classifier, which learnt falls as alarms.
+        return EMERGENCY
     if reading.level is not None:
         return reading.level
     if guessed not in SAFETY_INTENTS or reading.words:  # words were read and explained away
@@ -73,7 +79,8 @@ class SafetyFloor(StatelessExtractor):
         ranking = [r for r in message.get(RANKING) or []]
         others = [r for r in ranking if r.get(INTENT_NAME_KEY) not in SAFETY_INTENTS]
         safety: dict[str, Any] = {"level": level, "why": reading.why, "words": reading.words,
-                                  "classifier_said": guessed}  # fmt: skip
+                                  "classifier_said": guessed,
+                                  "classifier_confidence": round(confidence, 3)}  # fmt: skip
         message.set("safety", safety, add_to_output=True)
         if level is None:
             if guessed in SAFETY_INTENTS and others:
