@@ -1,7 +1,7 @@
 """safety checks: a possible danger opens a ``check`` alert that escalates at ``due_at``
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-07 23:10:00
 
 A message read as possible danger (a fall with nothing said about injury, "胸口有点闷")
@@ -13,8 +13,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0015'
-down_revision = '0014'
+revision = '0016'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
