@@ -51,6 +51,7 @@ def serve(run: RunSettings, care_settings: CareSettings) -> None:
     from anxin import http_guard
     from care.conversation_retention import Purger as ConversationPurger
     from care.recordings_purge import Purger
+    from care.safety import CheckWatch
     from care.services import build
 
     # rasa-sdk says "Action endpoint is up and running" at INFO: operators want to see it.
@@ -59,6 +60,7 @@ def serve(run: RunSettings, care_settings: CareSettings) -> None:
     runtime.install(care)
     Purger(care.db, clock=care.clock).start()  # voice recordings past their retention go
     ConversationPurger(care.db, clock=care.clock).start()  # and conversations idle past theirs
+    CheckWatch(care.safety).start()  # possible dangers nobody answered become alarms
     # Sanic 21.12 under rasa-sdk: a malformed request head is a 4xx, not a frozen or
     # crashed server, and Sanic's own 4xx are not turned into 500s (anxin/http_guard.py).
     http_guard.install_action_server()

@@ -182,6 +182,22 @@ def _parser() -> argparse.ArgumentParser:
         "--records", metavar="FILE", help="every request's outcome here, one JSON line each"
     )
     fz.add_argument("--keep", action="store_true", help="keep the server logs and database")
+    sf = bench.add_parser(
+        "safety",
+        help="labelled messages through the real stack: emergencies and crises caught, "
+        "false alarms, follow-ups of possible dangers",
+    )
+    sf.add_argument("--cases", metavar="FILE", help="another case file (default: the bench's own)")
+    sf.add_argument("--only", choices=("zh", "en"), help="the cases of one language")
+    sf.add_argument("--limit", type=int, help="this many cases, spread evenly over the file")
+    sf.add_argument("--concurrency", type=int, default=4, help="conversations at once")
+    sf.add_argument("--db", default="sqlite", help="sqlite, postgresql or a PostgreSQL URL")
+    sf.add_argument("--timeout", type=float, default=60.0, help="seconds allowed per message")
+    sf.add_argument("--rasa-port", type=int, default=0, help="its Rasa port (0: a free one)")
+    sf.add_argument("--actions-port", type=int, default=0, help="its action server port")
+    sf.add_argument("--write", metavar="FILE", help="append the report to this Markdown file")
+    sf.add_argument("--records", metavar="FILE", help="one JSON line per case with its outcome")
+    sf.add_argument("--keep", action="store_true", help="keep the server logs and database")
     n = bench.add_parser("nlu", help="k-fold cross-validation of the NLU pipeline, per language")
     n.add_argument("--folds", type=int, default=5, help="number of folds")
     n.add_argument("--seed", type=int, default=0, help="seed of the stratified split")
@@ -323,6 +339,25 @@ def _dispatch(args: argparse.Namespace) -> int:
                     actions_port=args.actions_port,
                     staff_port=args.staff_port,
                     audiosocket_port=args.audiosocket_port,
+                    write=args.write,
+                    records=args.records,
+                    keep=args.keep,
+                )
+            )
+        if args.action == "safety":
+            from anxin.bench.safety import Options as SafetyOptions
+            from anxin.bench.safety import safety_bench
+
+            return safety_bench(
+                SafetyOptions(
+                    cases=args.cases,
+                    only=args.only,
+                    limit=args.limit,
+                    concurrency=args.concurrency,
+                    db=args.db,
+                    rasa_port=args.rasa_port,
+                    actions_port=args.actions_port,
+                    timeout=args.timeout,
                     write=args.write,
                     records=args.records,
                     keep=args.keep,

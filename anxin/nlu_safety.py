@@ -1,29 +1,63 @@
-"""A floor under the intent classifier for safety: danger words make it emergency or crisis.
+"""The last word on safety in the NLU: danger words read in their sentence, and the
+classifier's own safety guesses graded.
 
 Pipeline entry, after the classifier and before the FallbackClassifier::
 
     - name: anxin.nlu_safety.SafetyFloor
 
-When care.safety_words finds danger in a message, its intent becomes
-``emergency`` or ``crisis`` with confidence 1.0 — also when the classifier
-guessed the same but too unsure to pass the fallback threshold, or guessed the
-other one ("my wife won't wake up" is an emergency, not a crisis). The
-classifier's ranking is kept below, and its guess recorded in ``safety_floor``
-for the staff console. Never the other way round: the floor only adds danger.
+care/safety_reading.py reads every danger word in its sentence (who, what, when, idioms,
+questions about safety). What it finds decides:
+
+- ``emergency`` or ``crisis``: that intent, with confidence 1.0, whatever the classifier
+  guessed ("my wife won't wake up" is an emergency even when it guessed crisis);
+- ``possible`` (a fall with nothing said about injury, "胸口有点闷"): the ``emergency``
+  intent, marked ``safety.level = possible``: action_emergency asks one question instead
+  of raising the alarm, and escalates if help is needed or nobody answers;
+- nothing: the classifier's emergency or crisis guess stands only when it is sure
+  (``SURE``); half sure, an emergency guess becomes a question (``possible``); less sure,
+  or when the danger words were explained away (a broken bowl, "笑死我了"), the guess gives
+  way to the classifier's next intent — an unsure guess never raises an alarm.
+
+What was read goes into the parse data (``safety``) for the actions and the staff
+console, with the classifier's guess.
 """
 
 from __future__ import annotations
 
-from typing import Any, List
+from typing import Any, List, Optional
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY
 from rasa.shared.nlu.training_data.message import Message
 
 from anxin.nlu_base import StatelessExtractor, natural_text
-from care.safety_words import danger_in
+from care.safety_reading import CRISIS, EMERGENCY, POSSIBLE, Reading, read
 
 RANKING = "intent_ranking"
+SAFETY_INTENTS = (EMERGENCY, CRISIS)
+# How sure the classifier must be, with no danger words to back it, for its guess to stand.
+SURE = {EMERGENCY: 0.8, CRISIS: 0.9}
+HALF_SURE = 0.7  # an emergency guess from here to SURE: one question, not the alarm
+
+
+def decide(reading: Reading, guessed: Optional[str], confidence: float) -> Optional[str]:
+    """The safety level a message gets (None: none): the reading's, else the classifier's
+    guess graded by how sure it is (see the module's docstring)."""
+    sure = guessed in SAFETY_INTENTS and confidence >= SURE[guessed]
+    if reading.level == POSSIBLE and reading.why == "unwell" and sure and guessed == EMERGENCY:
+        # The words alone ("头晕", "vomiting") sound mild; the whole sentence, to a sure
+        # classifier, may not ("vomiting blood, lots of it"). A fall with nothing said about
+        # injury stays a question, however sure the classifier, which learnt falls as alarms.
+        return EMERGENCY
+    if reading.level is not None:
+        return reading.level
+    if guessed not in SAFETY_INTENTS or reading.words:  # words were read and explained away
+        return None
+    if confidence >= SURE[guessed]:
+        return guessed
+    if guessed == EMERGENCY and confidence >= HALF_SURE:
+        return POSSIBLE
+    return None
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=False)
@@ -37,12 +71,25 @@ class SafetyFloor(StatelessExtractor):
         text = natural_text(message)
         if text is None:
             return
-        danger = danger_in(text)
-        guessed = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
-        if danger is None:
-            return  # the floor only adds danger, it never takes it away
-        top: dict[str, Any] = {INTENT_NAME_KEY: danger, PREDICTED_CONFIDENCE_KEY: 1.0}
-        ranking = [r for r in message.get(RANKING) or [] if r.get(INTENT_NAME_KEY) != danger]
+        intent = message.get(INTENT) or {}
+        guessed = intent.get(INTENT_NAME_KEY)
+        confidence = float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
+        reading = read(text)
+        level = decide(reading, guessed, confidence)
+        ranking = [r for r in message.get(RANKING) or []]
+        others = [r for r in ranking if r.get(INTENT_NAME_KEY) not in SAFETY_INTENTS]
+        safety: dict[str, Any] = {"level": level, "why": reading.why, "words": reading.words,
+                                  "classifier_said": guessed,
+                                  "classifier_confidence": round(confidence, 3)}  # fmt: skip
+        message.set("safety", safety, add_to_output=True)
+        if level is None:
+            if guessed in SAFETY_INTENTS and others:
+                # Explained away, or too unsure to alarm anyone: the next guess answers.
+                message.set(INTENT, dict(others[0]), add_to_output=True)
+                message.set(RANKING, others, add_to_output=True)
+            return
+        name = CRISIS if level == CRISIS else EMERGENCY
+        top: dict[str, Any] = {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: 1.0}
+        rest = [r for r in ranking if r.get(INTENT_NAME_KEY) != name]
         message.set(INTENT, top, add_to_output=True)
-        message.set(RANKING, [top, *ranking], add_to_output=True)
-        message.set("safety_floor", {"classifier_said": guessed}, add_to_output=True)
+        message.set(RANKING, [top, *rest], add_to_output=True)

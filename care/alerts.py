@@ -27,6 +27,7 @@ from care.records import AlertRecord
 PRIORITY = {
     "emergency": 0,
     "crisis": 1,
+    "check": 1,  # a possible danger: someone was asked and may not answer
     "handoff": 2,
     "message_failed": 2,  # someone is waiting for an answer, as in a hand-off
     "loneliness_risk": 3,
@@ -52,6 +53,7 @@ def insert_alert(
     conversation_id: Optional[str] = None,
     channel: Optional[str] = None,
     actor: Actor = audit.SYSTEM,
+    due_at: Optional[datetime] = None,
 ) -> AlertRecord:
     """Open an alert inside the caller's transaction (with its audit row)."""
     if kind not in PRIORITY:
@@ -65,6 +67,7 @@ def insert_alert(
         channel=channel,
         summary=summary,
         created_at=now,
+        due_at=due_at,
     )
     s.add(row)
     s.flush()

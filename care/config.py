@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Optional
+from typing import Mapping, Optional
 
 from care.clock import offset_from_env
 
@@ -26,6 +26,9 @@ class CareSettings:
     # How far this stack's clock runs from the real one (ANXIN_NOW, care/clock.py);
     # None (the default) is the real clock.
     clock_offset: Optional[timedelta] = None
+    # A possible danger asked about ("did you hurt yourself?") escalates to the full alarm
+    # when nobody answers within this many seconds (ANXIN_SAFETY_CHECK_S).
+    safety_check_s: float = 180.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> CareSettings:
@@ -44,4 +47,18 @@ class CareSettings:
             centre_hotline=env.get("ANXIN_CENTRE_HOTLINE", "12349"),
             staff_hours=env.get("ANXIN_STAFF_HOURS", "mon-fri 08:00-17:30"),
             clock_offset=clock_offset,
+            safety_check_s=_seconds(env, "ANXIN_SAFETY_CHECK_S", 180.0),
         )
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SystemExit(f"anxin: {name} must be a number of seconds, not {raw!r}") from None
+    if not 1 <= value <= 3600:
+        raise SystemExit(f"anxin: {name} must be between 1 and 3600 seconds")
+    return value

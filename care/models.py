@@ -32,7 +32,10 @@ BOOKING_STATUSES = ("confirmed", "cancelled", "waitlisted", "completed", "no_sho
 ACTIVE_STATUSES = ("confirmed", "waitlisted")
 # message_failed: a channel message whose processing crashed its process, set aside
 # (quarantined) rather than replayed; staff see what it was and answer the person.
-ALERT_KINDS = ("emergency", "crisis", "handoff", "loneliness_risk", "message_failed")
+# "check": a possible danger asked about, escalating to "emergency" at due_at (care/safety.py).
+ALERT_KINDS = (
+    "emergency", "crisis", "handoff", "loneliness_risk", "message_failed", "check",
+)  # fmt: skip
 ALERT_STATUSES = ("open", "acknowledged", "resolved")
 LINK_STATUSES = ("pending", "active", "revoked")
 PERSON_KINDS = ("elder", "family")
@@ -254,12 +257,14 @@ class Alert(Base):
     false_alarm_at = Column(UTCDateTime)
     false_alarm_by = Column(String(80))
     false_alarm_resolved = Column(Boolean)  # the mark is what resolved it (undo reopens)
+    due_at = Column(UTCDateTime)  # a check escalates when still open at this time
     __table_args__ = (
         CheckConstraint(_in("kind", ALERT_KINDS), name="kind"),
         CheckConstraint(_in("status", ALERT_STATUSES), name="status"),
         Index("ix_alerts_status_priority", "status", "priority", "created_at"),
         # The dashboard counts alarms (and false ones) per week of the last few weeks.
         Index("ix_alerts_created_at", "created_at"),
+        Index("ix_alerts_due", "status", "due_at"),
     )
 
 

@@ -252,6 +252,7 @@ class AlertRecord:
     @property
     def false_alarm(self) -> bool:
         return self.false_alarm_at is not None
+    due_at: Optional[datetime] = None
 
     @classmethod
     def of(cls, row: m.Alert) -> AlertRecord:
@@ -271,6 +272,7 @@ class AlertRecord:
             resolved_by=row.resolved_by,
             false_alarm_at=row.false_alarm_at,
             false_alarm_by=row.false_alarm_by,
+            due_at=row.due_at,
         )
 
 

@@ -29,7 +29,7 @@ _EMERGENCY_ZH = (
     r"|站都站不住|救护车|(?:我|俺)不行了|头疼得.{0,6}(?:裂|吐)|抽过去|抽风"
     r"|舌头(?:发硬|不好使|发直)|嘴角(?:歪|往下)|喘气(?:费劲|喘不匀|困难)|一口气上不来"
     r"|说(?:话)?说?不清(?:话|了|楚了)|出事了.{0,3}快|快来(?:人|救)"
-    r"|吃错(?:了)?药|呼吸不(?:了|上来|过来)",
+    r"|吃错(?:了)?药|呼吸不(?:了|上来|过来)|冒(?:黑)?烟|浓烟|(?:好多|满屋子?|一屋子?)(?:的)?烟",
 )
 _EMERGENCY_EN = (
     r"\b(?:call|dial|ring|get)\s+(?:an?\s+|the\s+)?(?:ambulance|911|120|999|112|doctor now)\b"
@@ -63,7 +63,8 @@ _EMERGENCY_EN = (
     r"|\bcan'?t stand up\b(?!\s+(?:for|long|straight))"
     r"|\bslipped in the (?:shower|bath|bathroom|tub)\b"
     r"|\b(?:taken|took) too much (?:medicine|medication)\b"
-    r"|\bneed (?:a doctor|help|an ambulance) (?:right )?now\b|\bit'?s urgent\b",
+    r"|\bneed (?:a doctor|help|an ambulance) (?:right )?now\b|\bit'?s urgent\b"
+    r"|\bsmoke\b.{0,20}\b(?:coming|everywhere|filling|pouring)\b|\b(?:full of|thick) smoke\b",
 )
 _CRISIS_ZH = (
     r"不想活|活着没(?:意思|劲|盼头)|活够了|不活了|死了算了|想(?:去)?死|去死|自杀|轻生|寻死|了结"
@@ -73,12 +74,37 @@ _CRISIS_ZH = (
     r"|(?:是|就是)(?:个)?累赘|没啥(?:可)?留恋|活着(?:也)?(?:多余|没用|白费)"
     r"|活着(?:还)?有(?:啥|什么)意思|活着(?:真|也)?没(?:啥)?(?:意思|劲|盼头)|不如死|想喝药"
     r"|一死了之|活着.{0,4}(?:遭罪|受罪)|还不如死|想(?:去|从楼上)?跳(?:下去|江|河|楼)|不想再活"
-    r"|了断|去找老伴儿|找老伴儿去|(?:随|跟)(?:老伴儿?|老头子?|老太太|老婆子|老爷子).{0,4}(?:走|去)(?:了|吧)?(?:\W|$)|活着.{0,8}想走了|一闭眼就过去"
+    r"|了断|去找老伴儿|找老伴儿去|(?:随|跟)(?:老伴儿?|老头子?|老太太|老婆子|老爷子).{0,4}(?:走|去)"
+    r"(?:了|吧)?(?:\W|$)|活着.{0,8}想走了|一闭眼就过去"
     r"|想好了怎么死|(?:我|俺).{0,4}(?:想|琢磨)怎么死|死了(?:干净|省得|省心)|添累赘|活着.{0,4}拖累"
     r"|死了.{0,4}不拖累|拖累.{0,8}(?:不如走|想走|走了)"
     # "想不开" is how many elders hint at it; "别想不开" (comforting someone else) is not.
     r"|(?<!别)(?<!不要)想不开|(?:我|俺)要是(?:走了|没了|死了)|(?:还是|不如)死了(?:好|算了|干净)"
-    r"|绳子.{0,4}(?:准备|备|找)好",
+    r"|绳子.{0,4}(?:准备|备|找)好"
+    # "走" for dying: going to join a late spouse, better gone early, lived long enough.
+    r"|(?:去|想)找(?:我|俺)?(?:家)?(?:的)?(?:老伴|老头子?|老太婆|老婆子)儿?(?:去|了)?(?:\W|$)"
+    r"|(?:早点|早些|早)走(?:了)?(?:好|算了|也好|拉倒|省心)|(?:活|活得)?够本了"
+    # Indirect: not waking up, nobody would notice, a burden to them, the end arranged.
+    r"|(?:不想|别|不要)再?醒(?:过来|了)|醒不过来(?:才好|就好|算了|也好)"
+    r"|(?:死了|走了|没了|不在了).{0,6}(?:都|也)?没(?:人|谁)(?:知道|发现|管|在乎|想|惦记|心疼)"
+    r"|没(?:人|谁)(?:会)?(?:在乎|惦记|想)(?:我|俺)(?:了)?(?:\W|$)|(?:我|俺)(?:就是|是|成了)(?:个)?"
+    r"(?:负担|包袱|废人)"
+    r"|(?:拖累|连累|麻烦)(?:孩子|儿女|家里|大家|他们).{0,8}(?:不如|还不如|干脆|早点|想走|走了)"
+    r"|(?:撑|熬|活)不下去了|(?:交代|安排)(?:好)?(?:后事|身后事)|遗书|(?:去|下去)(?:陪|见)(?:老伴|"
+    r"他|她|老头|老太)"
+    r"|(?:跟|和)(?:老伴|老头子?|老太婆?)(?:儿)?(?:团聚|作伴)去|(?:活着|活下去)(?:还)?(?:有)?(?:啥|"
+    r"什么)(?:用|盼头)"
+    r"|活着(?:就是|纯粹)?(?:受罪|遭罪|浪费)|没(?:啥|什么)(?:盼头|活头)|(?:解脱|一了百了)(?:算了|吧"
+    r"|了)",
+    # Following a late spouse; nobody would notice; belongings given away or arranged;
+    # at the end of their strength; medicine refused because it is no use any more.
+    r"(?:想|要)(?:跟着?|随)(?:他|她|老伴儿?|老头子?|老太婆?)(?:一起|一块儿?)?(?:去|走)(?:了|死)?(?"
+    r":\W|$)"
+    r"|天天想去找(?:他|她)|(?:没了|死了|走了|不在了).{0,10}(?:才|都没|也没)(?:有)?人(?:发现|知道)"
+    r"|(?:存折|房本|首饰|金镯子|镯子|遗嘱).{0,10}(?:写好|交代|留给|给孙|安排好)|(?:把|老把)东西(?:"
+    r"都)?送人"
+    r"|熬到头|不想再熬|(?:在不在|有没有(?:我|俺))都一样|(?:没几天|活不了几天)(?:活头|了)"
+    r"|吃了也白吃|没了(?:我|俺)你们.{0,8}(?:过得|更好|挺好)",
 )
 _CRISIS_EN = (
     r"\bkill (?:myself|me)\b|\bsuicid|\bend(?:ing)? (?:it all|my life|things|everything)\b"
@@ -104,7 +130,24 @@ _CRISIS_EN = (
     r"|\bcut (?:my )?(?:wrists?|arms?)\b|\b(?:won'?t|wouldn'?t|will not|would not) miss me\b"
     r"|\bpoint (?:in|of) (?:carrying on|going on)\b|\bfeel like dying\b|\bno loss to anyone\b"
     r"|\bwant to disappear\b|\brather not be here\b|\bstash of (?:pills|tablets)\b"
-    r"|\bsleep forever\b|\bhope i (?:don'?t|never) wake up\b",
+    r"|\bsleep forever\b|\bhope i (?:don'?t|never) wake up\b"
+    # Indirect: a burden, not being around, nobody noticing, joining the dead, affairs in order.
+    r"|\bno one (?:would|will|'?d) (?:notice|care|miss)|\bnobody (?:would|will|'?d) (?:notice|care)"
+    r"|\bwon'?t be (?:around|here) (?:much )?(?:longer|for long)\b|\bdon'?t want to be around\b"
+    r"|\b(?:be|join|see) (?:with )?(?:him|her|my (?:late )?(?:wife|husband|partner)) (?:again|soon"
+    r")\b"
+    r"|\b(?:can'?t|cannot) (?:do|take|bear) (?:this|it) any ?more\b|\btired of (?:it all|everythin"
+    r"g)\b"
+    r"|\b(?:affairs|things) in order\b|\bgiv(?:e|ing) (?:away )?(?:all )?my things away\b"
+    r"|\bwhat'?s the point\b|\bno point (?:any ?more|to any of this|in anything)\b"
+    r"|\b(?:wish|hope) i (?:could )?(?:just )?(?:go to sleep|slip away|fade away)\b"
+    r"|\beveryone (?:would be|is) better off\b|\bdon'?t want to go on\b|\bready to go\b",
+    r"\b(?:wants?|wanted|talking about wanting) to (?:kill (?:himself|herself)|die|end (?:it|his l"
+    r"ife"
+    r"|her life))\b|\bkill (?:himself|herself)\b|\bgiv(?:en|ing) (?:away )?(?:all )?(?:my|her|his) "
+    r"(?:good |best )?(?:\w+ )?(?:away|jewell?ery|things|belongings)\b|\bsorted (?:out )?the will\b"
+    r"|\b(?:written|wrote) (?:letters|notes) (?:for|to) (?:each|all|every)|\bmade my arrangements\b"
+    r"|\btired of being here\b|\bcan'?t keep (?:doing|going on with|living like) this\b",
 )
 
 
@@ -137,3 +180,15 @@ def danger_span(
     pattern = _EMERGENCY if kind == "emergency" else _CRISIS
     found = pattern.search(text, pos, len(text) if endpos is None else endpos)
     return found.span() if found else None
+
+
+def hits(text: str) -> list[tuple[str, int, int]]:
+    """Every match of the danger words: (kind, start, end), in the order of the text. Read
+    one by one (care/safety_reading.py): one message may hold a harmless match and a real
+    one ("乐死我了… 我摔了起不来")."""
+    found = [
+        (kind, m.start(), m.end())
+        for kind, pattern in (("emergency", _EMERGENCY), ("crisis", _CRISIS))
+        for m in pattern.finditer(text)
+    ]
+    return sorted(found, key=lambda hit: hit[1])

@@ -11,5 +11,8 @@
   loopback API) and ``channels_report``;
 - ``nlu``: k-fold cross-validation of the NLU (``anxin bench nlu``), with ``folds``
   (data, stratified folds), ``metrics`` (F1, confusions, entities, safety) and
-  ``nlu_report``.
+  ``nlu_report``;
+- ``safety``: labelled messages through the real stack, how the safety layer did
+  (``anxin bench safety``), with ``safety_cases`` (the case file, ``cases/safety.yml``),
+  ``safety_score`` (outcomes, verdicts, targets) and ``safety_report``.
 """

@@ -279,7 +279,7 @@ def test_safety_net_under_the_fallback():
 def test_the_real_safety_net_is_importable():
     from actions.safety import SAFETY_NET, only_when
 
-    assert set(SAFETY_NET) == {"emergency", "crisis"}
+    assert SAFETY_NET == {}  # an unsure guess never raises an alarm (anxin/nlu_safety.py)
     assert only_when({"text": "9点", "entities": [{"entity": "time", "start": 0, "end": 2}]})
 
 

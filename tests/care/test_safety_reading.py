@@ -1,0 +1,196 @@
+"""Danger words read in their sentence (care/safety_reading.py): fixed vectors per rule, in
+both languages, and the answers to the possible-danger question."""
+
+from __future__ import annotations
+
+import pytest
+
+from care.safety_reading import read, read_check_answer
+
+EMERGENCY = [
+    '我摔倒了 起不来',
+    '疼死了 起不来了',
+    '我老伴倒在地上叫不醒',
+    '救命',
+    'help',
+    'I fell and hit my head',
+    'my husband collapsed',
+    "there's a fire in the kitchen",
+    'I smell gas',
+    'chest pain',
+    '她心口疼得厉害',
+    '快打120 我妈晕过去了',
+    "he's unconscious what do i do",
+    '我刚才在厕所摔了 腿疼',
+    '俺老头子在院子里摔了 头上全是血',
+    '我刚摔地上了 腰疼 动不了',
+    '妈妈摔了一跤 现在躺着说腿疼',
+    '他心口疼 喘不上气',
+    '我爸说话不清楚 嘴歪了',
+    '家里好大的煤气味',
+    '厨房着火了',
+    '我老伴儿叫不醒了 快来人',
+    '我喘不上气',
+    '头疼得厉害 吐了',
+    '昨天摔了一跤 今天腿还疼',
+    "I slipped on the stairs and I can't get up",
+    "Mum has fallen and she's bleeding from her head",
+    "my husband is on the floor and won't wake up",
+    "Dad's face is drooping and his speech is slurred",
+    "I can't breathe properly",
+    "there's smoke coming from the kitchen",
+]
+POSSIBLE = [
+    '我摔了一跤',
+    '胸口有点闷',
+    '头晕',
+    'I fell in the bathroom',
+    'I feel dizzy',
+    '我有点头晕',
+    '今天浑身没劲',
+    '心里有点慌 心跳得快',
+    'I took a tumble in the garden',
+    'I feel a bit lightheaded',
+    'my chest feels a little tight',
+]
+CRISIS = [
+    '活着没意思',
+    'nobody would miss me if I were gone',
+    'I want to kill myself',
+    '不想拖累孩子了 攒了好多安眠药',
+    "I've been saving my pills",
+    '这日子过得没意思 不如死了算了',
+    '我就是个累赘',
+    '想去找我老伴儿了',
+    '活了八十多岁 够本了 早点走了好',
+    "I'm a burden to my children",
+    "I've been thinking everyone would be better off without me",
+    "I don't want to be here anymore",
+    'I just want to go to sleep and not wake up',
+    'I want to be with my late wife',
+]
+HARMLESS = [
+    '我把暖壶摔了',
+    '外孙子骑车摔了一下 早好了',
+    'my cat fell off the sofa',
+    '前天差点滑倒 没咋地',
+    "I tripped last week but I'm fine now",
+    '乐死我了',
+    '忙死了今天',
+    '冻死人了',
+    "I'm dying to see the baby",
+    '120打通了要说啥',
+    'what do I do if my husband falls?',
+    '想死你们了',
+    '跳楼价大甩卖',
+    '电视上说有个老人煤气中毒了',
+    '邻居王大爷上个月中风了',
+    '老伴走了三年了',
+    '我想订明天的午饭',
+    '我的手机摔坏了',
+    'the vase fell and broke',
+    '我去年摔过一次 现在好了',
+    'what are the signs of a stroke',
+    'this cake is to die for',
+    'my feet are killing me',
+    'it nearly gave me a heart attack',
+    '血压120',
+    '120块钱',
+    '我滑了一下 没摔着',
+    '杯子掉地上碎了',
+    '碗打了',
+    '小狗从床上掉下来了',
+    '孙女学自行车摔了好几次 哈哈',
+    '隔壁李奶奶昨天住院了',
+    '新闻说冬天老人容易摔跤',
+    '老人摔倒了应该怎么扶',
+    '急救电话是多少',
+    '哪些是中风的症状',
+    '我老伴中风好几年了 现在在康复',
+    '我有心脏病 明天去复查',
+    '累死我了 刚从菜市场回来',
+    '热死了 空调坏了',
+    '吓死我了 差点摔倒',
+    '哎呀 气死我了 孙子又不写作业',
+    'I dropped my glasses and they broke',
+    'the picture fell off the wall',
+    'the dog fell in the pond lol',
+    "my neighbour fell last month, she's in hospital",
+    'I saw on the news an old man fell in the street',
+    "how do I help someone who's having a stroke?",
+    'what number do I call for an ambulance?',
+    'I nearly slipped on the ice but caught the rail',
+    'I fell for his joke',
+    "I'm dying for a cup of tea",
+    'this heat is killing me',
+    'I laughed so hard I nearly died',
+    'I fell over last year and broke my wrist, all healed now',
+    'can I book lunch for tomorrow',
+    'help me book a taxi',
+    "I'd like to stroke the cat at day care",
+    'my fall prevention class is on monday',
+]
+
+
+@pytest.mark.parametrize("text", EMERGENCY)
+def test_clear_danger_is_an_emergency(text):
+    assert read(text).level == "emergency", read(text)
+
+
+@pytest.mark.parametrize("text", POSSIBLE)
+def test_possible_danger_is_one_question(text):
+    assert read(text).level == "possible", read(text)
+
+
+@pytest.mark.parametrize("text", CRISIS)
+def test_not_wanting_to_live_is_a_crisis(text):
+    assert read(text).level == "crisis", read(text)
+
+
+@pytest.mark.parametrize("text", HARMLESS)
+def test_everyday_sentences_with_danger_words_alarm_nobody(text):
+    assert read(text).level is None, read(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("我把暖壶摔了", "object"),
+        ("my cat fell off the sofa", "object"),
+        ("乐死我了", "idiom"),
+        ("I'm dying to see the baby", "idiom"),
+        ("120打通了要说啥", "question"),
+        ("what do I do if my husband falls?", "question"),
+        ("电视上说有个老人煤气中毒了", "reported"),
+        ("I tripped last week but I'm fine now", "over"),
+        ("我去年摔过一次", "past"),
+        ("差点摔了 扶住了", "near-miss"),
+        ("孙女学自行车摔了好几次 哈哈", "a child's fall"),
+        ("邻居摔了一跤", "elsewhere"),
+    ],
+)
+def test_each_rule_names_itself(text, why):
+    reading = read(text)
+    assert (reading.level, reading.why) == (None, why), reading
+    assert reading.words  # the words it explained away, for staff
+
+
+def test_a_harmless_idiom_does_not_hide_a_real_emergency_in_the_same_message():
+    assert read("忙死了 刚才又摔了一跤 起不来了").level == "emergency"
+    assert read("I'm dying to go home but I fell and can't get up").level == "emergency"
+    assert read("").level is None and read("你好").level is None
+
+
+@pytest.mark.parametrize(
+    ("answer", "means"),
+    [
+        ("没事 自己起来了", "fine"), ("不疼", "fine"), ("没有", "fine"), ("不用", "fine"),
+        ("I'm fine, just a bruise", "fine"), ("no", "fine"), ("nope, all good", "fine"),
+        ("起不来", "help"), ("腿动不了", "help"), ("不能起来", "help"),
+        ("没事 就是腿有点疼", "help"),
+        ("嗯", "help"), ("yes I need help", "help"), ("I can't get up", "help"), ("不好", "help"),
+        ("我想订午饭", "unclear"), ("what's for lunch", "unclear"), ("", "unclear"),
+    ],
+)  # fmt: skip
+def test_answers_to_are_you_hurt_do_you_need_help(answer, means):
+    assert read_check_answer(answer) == means
