@@ -3,8 +3,10 @@
 ``action_emergency`` asks one question ("您摔伤了吗？需要人来帮您吗？") and sets the
 ``safety_check`` slot. The answer ("没事", "起不来了", "yes") is read against that question,
 not as a new request: this policy, ranked above the rules and the hand-off, sends it to
-``action_safety_check_answer``. An emergency or a crisis goes to its own rule as ever
-(action_emergency escalates the open check itself).
+``action_safety_check_answer`` — an answer that the NLU would call an emergency too ("摔了
+一下 不疼 自己起来了" is an answer that all is well, read against the question), for the
+action reads it against the question and escalates what is still danger. Only a crisis
+goes to its own rule.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ class SafetyCheckPolicy(Policy):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         # Above HandoffPolicy (7) and RulePolicy (6): a tie at 1.0 goes to the higher.
-        return {"priority": 8, "let_through": ["emergency", "crisis"]}
+        return {"priority": 8}
 
     @staticmethod
     def supported_data() -> SupportedData:
@@ -52,6 +54,6 @@ class SafetyCheckPolicy(Policy):
             return self._prediction(scores)
         if tracker.latest_action_name == ACTION_LISTEN_NAME:
             intent = (tracker.latest_message.intent or {}).get("name")
-            if intent not in self.config["let_through"]:
+            if intent != "crisis":
                 scores[domain.index_for_action(ACTION)] = 1.0
         return self._prediction(scores)

@@ -96,6 +96,12 @@ INJURY = _rx(
     r"没知觉|弯不了|挪不|错位|肿起来|\blegs? (won'?t|don'?t|wouldn'?t) (work|move)",
     r"|\bcan'?t (lift|move) (him|her)\b",
 )
+# Injury words denied: "不疼", "没流血", "nothing broken".
+UNHURT = _rx(
+    r"不(怎么|太|是很)?(疼|痛|肿)|没(有)?(流血|出血|骨折|受伤|伤着|磕着|撞着|碰着|晕)|没(那么|怎么)(疼|痛)",
+    r"\bno (pain|blood|bleeding)\b|\bnot (hurt|bleeding|in pain)\b|\bnothing (is )?broken\b",
+    r"\bdoesn'?t hurt\b|\bdidn'?t hurt\b|\bdidn'?t (hit|bang) (my|his|her) head\b",
+)
 # The danger words that are a fall (what a fall means depends on INJURY).
 FALL = _rx(r"摔|跌|滑倒|栽倒|绊倒|倒在|倒地|\bfell\b|\bfallen\b|\bfall\b|\bslipp?ed\b|\btripped\b")
 # Possible danger without any of the floor's words: one question, not an alarm.
@@ -389,7 +395,8 @@ def _read_hit(text: str, kind: str, start: int, end: int) -> Reading:
     if FALL.search(words) and not now:
         # A fall: an emergency when it hurt or keeps them down (said anywhere in the
         # message: "我摔倒了 起不来"), else one question.
-        hurt = INJURY.search(text) or NOW.search(text)
+        unhurt = UNHURT.sub(" ", text)  # "不疼", "没流血": said, but not hurt
+        hurt = INJURY.search(unhurt) or NOW.search(unhurt)
         return Reading(EMERGENCY if hurt else POSSIBLE, "fall", words)
     if kind == POSSIBLE:
         return Reading(EMERGENCY if now else POSSIBLE, "unwell", words)
@@ -451,6 +458,9 @@ FINE = _rx(
     r"\bnope\b",
     r"\bnot hurt\b|\bgot up\b|\bcan get up\b|\bfine\b|\bok(ay)?\b|\ball good\b|\bno need\b",
     r"\bdon'?t need\b|\bdo not need\b|\bno thanks\b|\bno,? thank you\b",
+    r"没(有)?(流血|出血|骨折|磕着|撞着|碰着|摔伤|晕|伤筋动骨)|不(晕|难受)了?|没(那么|怎么)(疼|痛)",
+    r"\bno (blood|bleeding|pain)\b|\bnot bleeding\b|\bnothing (is )?broken\b",
+    r"\bdidn'?t (hit|bang) my head\b|\bjust a (bruise|graze|scrape)\b",
 )
 HELP = _rx(
     r"起不来|动不了|站不起来|爬不起来|疼|痛|流血|出血|骨折|肿|晕|难受|不行|救命|帮(我|帮|忙)|快来|"

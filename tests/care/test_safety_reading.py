@@ -175,6 +175,12 @@ def test_each_rule_names_itself(text, why):
     assert reading.words  # the words it explained away, for staff
 
 
+def test_a_fall_whose_injury_is_denied_is_one_question_not_the_alarm():
+    assert read("就摔了一下 不疼 自己起来了").level == "possible"
+    assert read("I fell but it doesn't hurt and nothing is broken").level == "possible"
+    assert read("摔了一下 不疼 就是起不来").level == "emergency"
+
+
 def test_a_harmless_idiom_does_not_hide_a_real_emergency_in_the_same_message():
     assert read("忙死了 刚才又摔了一跤 起不来了").level == "emergency"
     assert read("I'm dying to go home but I fell and can't get up").level == "emergency"
@@ -189,6 +195,7 @@ def test_a_harmless_idiom_does_not_hide_a_real_emergency_in_the_same_message():
         ("起不来", "help"), ("腿动不了", "help"), ("不能起来", "help"),
         ("没事 就是腿有点疼", "help"),
         ("嗯", "help"), ("yes I need help", "help"), ("I can't get up", "help"), ("不好", "help"),
+        ("不疼 没流血 自己起来了", "fine"), ("no blood, nothing broken", "fine"),
         ("我想订午饭", "unclear"), ("what's for lunch", "unclear"), ("", "unclear"),
     ],
 )  # fmt: skip
