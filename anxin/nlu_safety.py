@@ -38,6 +38,7 @@ SAFETY_INTENTS = (EMERGENCY, CRISIS)
 # How sure the classifier must be, with no danger words to back it, for its guess to stand.
 SURE = {EMERGENCY: 0.8, CRISIS: 0.9}
 HALF_SURE = 0.7  # an emergency guess from here to SURE: one question, not the alarm
+BELOW = 0.5  # the most any other guess keeps beside a safety decision (1.0)
 
 
 def decide(reading: Reading, guessed: Optional[str], confidence: float) -> Optional[str]:
@@ -90,6 +91,13 @@ class SafetyFloor(StatelessExtractor):
             return
         name = CRISIS if level == CRISIS else EMERGENCY
         top: dict[str, Any] = {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: 1.0}
-        rest = [r for r in ranking if r.get(INTENT_NAME_KEY) != name]
+        # The classifier's guesses stay below, capped: a guess as sure as the decision
+        # would make the FallbackClassifier call the message ambiguous and ask again.
+        rest = [
+            {**r, PREDICTED_CONFIDENCE_KEY: min(float(r.get(PREDICTED_CONFIDENCE_KEY) or 0.0),
+                                                 BELOW)}
+            for r in ranking
+            if r.get(INTENT_NAME_KEY) != name
+        ]  # fmt: skip
         message.set(INTENT, top, add_to_output=True)
         message.set(RANKING, [top, *rest], add_to_output=True)

@@ -305,9 +305,25 @@ def _overlaps(pattern: re.Pattern[str], text: str, start: int, end: int) -> bool
     return any(m.start() < end and start < m.end() for m in pattern.finditer(text))
 
 
+# One spelling for what phones and people write many ways: curly apostrophes, "cannot".
+_SPELLINGS = (
+    (re.compile("[\u2018\u2019\u02bc\uff07`´]"), "'"),
+    (re.compile(r"\b(?:cannot|can not|could not|couldn'?t)\b", re.I), "can't"),
+    (re.compile(r"\b(?:will not|wouldn'?t|would not)\b", re.I), "won't"),
+    (re.compile(r"\b(?:do not)\b", re.I), "don't"),
+)
+
+
+def normal(text: str) -> str:
+    """``text`` with the spellings the patterns read (above) made one."""
+    for pattern, spelling in _SPELLINGS:
+        text = pattern.sub(spelling, text)
+    return text.strip()
+
+
 def read(text: str) -> Reading:
     """What the message's danger words mean (see the module's docstring)."""
-    text = text.strip()
+    text = normal(text)
     if not text:
         return Reading(None, "empty")
     candidates = [(kind, s, e) for kind, s, e in hits(text)]
@@ -477,7 +493,7 @@ def read_check_answer(text: str) -> str:
     Help wins when both are said ("没事 就是腿有点疼"): what is left once the reassuring
     phrases are taken out is read for harm, so "不疼" is fine and "不疼 就是起不来" is not.
     """
-    text = text.strip()
+    text = normal(text)
     if not text:
         return "unclear"
     rest = FINE.sub(" ", text)

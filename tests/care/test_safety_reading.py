@@ -175,6 +175,15 @@ def test_each_rule_names_itself(text, why):
     assert reading.words  # the words it explained away, for staff
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["I fell and cannot get up", "I fell and can\u2019t get up", "he could not get up after a fall",
+     "I can not breathe", "she won\u2019t wake up"],
+)  # fmt: skip
+def test_the_many_ways_to_write_cant_read_the_same(text):
+    assert read(text).level == "emergency", read(text)
+
+
 def test_a_fall_whose_injury_is_denied_is_one_question_not_the_alarm():
     assert read("就摔了一下 不疼 自己起来了").level == "possible"
     assert read("I fell but it doesn't hurt and nothing is broken").level == "possible"
