@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Mapping, Optional
@@ -41,6 +40,7 @@ from care.models_review import ConversationIndexState as State
 from care.models_review import ConversationSummary as Summary
 from care.models_review import ConversationTurn as TurnRow
 from care.models_review import NluCorrection
+from care.periodic import Every
 
 log = logging.getLogger(__name__)
 
@@ -176,30 +176,23 @@ class Purger:
     ) -> None:
         self.db, self.clock = db, clock
         self.retention = retention or Retention.from_env()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="conversations-purge", daemon=True)
+        self._every = Every("conversations-purge", self.retention.purge_every_s, self._round,
+                            "conversations were not purged")  # fmt: skip
 
     def start(self) -> Purger:
-        self._thread.start()
+        self._every.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=30)
+        self._every.stop()
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                if self.retention.days is None:
-                    # Nothing to delete, but the summary is still kept current here, so
-                    # the first search after an upgrade does not wait for the backlog.
-                    catch_up(self.db)
-                else:
-                    purge(self.db, self.clock(), self.retention)
-            except Exception as exc:  # the database away for a while: next round
-                log.warning("conversations were not purged: %s", type(exc).__name__)
-            self._stop.wait(self.retention.purge_every_s)
+    def _round(self) -> None:
+        if self.retention.days is None:
+            # Nothing to delete, but the summary is still kept current here, so the
+            # first search after an upgrade does not wait for the backlog.
+            catch_up(self.db)
+        else:
+            purge(self.db, self.clock(), self.retention)
 
 
 def purge_command(db: Database, now: datetime) -> int:

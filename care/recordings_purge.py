@@ -10,7 +10,6 @@ names. Logs carry counts only, never what was said or who said it.
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,6 +20,7 @@ from sqlalchemy import delete, select
 from care.clock import Clock, system_clock
 from care.db import Database
 from care.models_voice import VoiceRecording
+from care.periodic import Every
 from care.recordings import RecordingSettings
 
 log = logging.getLogger(__name__)
@@ -72,24 +72,22 @@ class Purger:
         self.db, self.clock = db, clock
         self.settings = settings or RecordingSettings.from_env()
         self.every_s = every_s or self.settings.purge_every_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="recordings-purge", daemon=True)
+        self._every = Every("recordings-purge", self.every_s, self._round,
+                            "recordings were not purged")  # fmt: skip
 
     def start(self) -> Purger:
-        self._thread.start()
+        self._every.start()
         return self
 
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
+    @property
+    def running(self) -> bool:
+        return self._every.running
 
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                purge(self.db, self.clock(), self.settings)
-            except Exception as exc:  # the database away for a while: next round
-                log.warning("recordings were not purged: %s", type(exc).__name__)
-            self._stop.wait(self.every_s)
+    def stop(self) -> None:
+        self._every.stop()
+
+    def _round(self) -> None:
+        purge(self.db, self.clock(), self.settings)
 
 
 def purge_command(db: Database, now: datetime) -> int:

@@ -16,7 +16,6 @@ act.
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Optional
@@ -31,6 +30,7 @@ from care.clock import Clock
 from care.config import CareSettings
 from care.db import Database
 from care.people import person_for
+from care.periodic import Every
 from care.records import AlertRecord, PersonRecord
 from care.senders import sender_id
 
@@ -262,27 +262,17 @@ class Safety:
 
 
 class CheckWatch:
-    """Escalates unanswered checks in a daemon thread, every ``every_s``: the action
-    server runs one (anxin/action_server.py). Several processes watching is harmless:
-    each check is decided once, under its row lock."""
+    """Escalates unanswered checks every ``every_s``, in a thread (care/periodic.py): the
+    action server runs one (anxin/action_server.py). Several processes watching is
+    harmless: each check is decided once, under its row lock."""
 
     def __init__(self, safety: Safety, every_s: float = 5.0) -> None:
-        self.safety, self.every_s = safety, every_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="safety-checks", daemon=True)
+        self._every = Every("safety-checks", every_s, safety.escalate_due,
+                            "safety checks not looked at")  # fmt: skip
 
     def start(self) -> CheckWatch:
-        self._thread.start()
+        self._every.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.safety.escalate_due()
-            except Exception as exc:  # the database away for a while: next round
-                log.warning("safety checks not looked at: %s", type(exc).__name__)
-            self._stop.wait(self.every_s)
+        self._every.stop()

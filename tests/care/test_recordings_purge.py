@@ -54,9 +54,9 @@ def test_the_purge_thread_survives_a_database_failure(
         conn.exec_driver_sql("DROP TABLE voice_recordings")
     purger = Purger(care.db, settings, clock, every_s=0.1).start()
     time.sleep(0.5)  # several rounds fail; none may end the thread
-    assert purger._thread.is_alive()
+    assert purger.running
     purger.stop()
-    assert not purger._thread.is_alive()
+    assert not purger.running
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
