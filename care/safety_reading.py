@@ -147,7 +147,11 @@ IDIOM = _rx(
     r"\bgive (me|you|him|her|us) a (stroke|heart attack)\b|\bstroke of (luck|genius)",
     r"\bstrok(e|ed|ing) (the|my|her|his) (cat|dog|hair|head)",
     r"\bfaint(ly)?\b (smell|sound|hope|idea|memory|light|line|voice|chance|praise|trace)",
-    r"\bfaint-hearted|\bon fire\b(?!.{0,12}\b(kitchen|house|pan|stove|room|flat))|\bfired up\b",
+    # "On fire" of a person is praise, of a mouth or feet is hyperbole; of a room, a fire.
+    r"\bfaint-hearted|\bfired up\b|\b(i'?m|i am|you'?re|you are|he'?s|she'?s|we'?re|they'?re",
+    r"|(i|you|he|she|we|they|team|side) (was|were|is|are)) (\w+ )?on fire\b",
+    r"|\b(mouth|tongue|throat|lips|feet|legs|knees|back|joints|hands) (is |are |were |was )?"
+    r"(\w+ )?on fire\b",
     r"\bcease-?fire\b|\bchoking (up|back)|\bchoking hazard",
     r"\bfell (asleep|for|in love|behind|off the wagon|through)",
     r"\bfall (asleep|for|in love|behind|season|colou?rs|leaves)|\bin the fall\b|\bthis fall\b",
@@ -382,8 +386,8 @@ def _explain(text: str, kind: str, start: int, end: int) -> Optional[str]:
         return "past" if PAST.search(clause) and not URGENT.search(clause) else None
     if CARED_FOR.search(text) and not URGENT.search(text):
         return "cared for"
-    if ELSEWHERE.search(clause) and not urgent:
-        return "elsewhere"
+    if ELSEWHERE.search(clause) and not urgent and not FIRE.search(words):
+        return "elsewhere"  # a fire next door is not elsewhere: it spreads
     if FALL.search(words) and YOUNG.search(clause) and not (now or INJURY.search(text)):
         return "a child's fall"
     if not now:
@@ -450,6 +454,7 @@ _SUBJECT_ZH = re.compile(rf"({OBJECT_ZH})[了的也都又]?$")
 _SUBJECT_EN = re.compile(
     rf"\b({OBJECT_EN})\s+(has\s+|had\s+|just\s+|also\s+|are\s+|is\s+|were\s+|was\s+)?$", re.I
 )
+FIRE = _rx(r"火|烟|煤气|燃气|天然气|\bfire\b|\bflames?\b|\bsmoke|\bgas\b|\bburning\b")
 # What a thing or an animal can do that a person in danger does too.
 FALLISH = _rx(
     r"摔|跌|掉|倒|滑|\bfell\b|\bfall|\bslipp?ed\b|\bcollapsed\b|\bchoking\b|\bon the floor\b"

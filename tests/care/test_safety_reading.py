@@ -167,6 +167,8 @@ def test_everyday_sentences_with_danger_words_alarm_nobody(text):
         ("差点摔了 扶住了", "near-miss"),
         ("孙女学自行车摔了好几次 哈哈", "a child's fall"),
         ("邻居摔了一跤", "elsewhere"),
+        ("you're on fire today, three wins in a row", "idiom"),
+        ("my mouth is on fire after that curry", "idiom"),
     ],
 )
 def test_each_rule_names_itself(text, why):
@@ -181,6 +183,16 @@ def test_each_rule_names_itself(text, why):
      "I can not breathe", "she won\u2019t wake up"],
 )  # fmt: skip
 def test_the_many_ways_to_write_cant_read_the_same(text):
+    assert read(text).level == "emergency", read(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["kitchen is on fire", "the pan is on fire",
+     "neighbour's flat is on fire and the smoke is coming into mine", "邻居家着火了 烟都进屋了"],
+)  # fmt: skip
+def test_a_room_on_fire_or_a_fire_next_door_is_an_emergency(text):
+    # "On fire" is an idiom only of a person or a body part; a fire next door spreads.
     assert read(text).level == "emergency", read(text)
 
 
