@@ -123,9 +123,9 @@ def export(corrections: list[Correction], out_dir: Path) -> dict[str, Path]:
     no intent of the domain fits: "inform" or "greet" would teach the model something
     staff never said. ``not_safety`` is one honest label for "everyday words that sound
     like danger" (我把暖壶摔了, "I'm dying to see the baby"), learnt beside the others
-    so the next model stops pulling them towards emergency and crisis. It is not in
-    bot/domain yet: the domain needs the intent (and a reply) before a model trained on
-    these files answers it, and ``anxin nlu export`` says so while it is missing.
+    (nlu_data/nlu/*/not_safety.yml) so the next model stops pulling them towards
+    emergency and crisis; bot/domain answers it by listening (utter_listening), and
+    ``anxin nlu export`` warns if a domain lacks it.
 
     When staff also flagged the same words with an intent of their own, the later word
     wins, as for any two corrections of the same words: pass them oldest first."""

@@ -196,7 +196,7 @@ def test_a_marked_message_is_exported_as_a_not_safety_correction(
     assert done.returncode == 0, done.stderr
     assert "1 correction(s) in zh" in done.stdout
     assert "1 of them from false alarms, as intent not_safety" in done.stdout
-    assert "bot/domain has no intent not_safety yet" in done.stdout
+    assert "has no intent not_safety" not in done.stdout  # the domain learns it (bot/domain)
     data = RasaYAMLReader().read(out / "zh" / "corrections.yml")
     assert [(m.get("text"), m.get("intent")) for m in data.intent_examples] == [
         ("我把暖壶摔了", "not_safety")
