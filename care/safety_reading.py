@@ -63,6 +63,8 @@ NOW = _rx(
     r"\bon the floor\b.{0,20}\bcan'?t",
     # Signs of danger now in any words: no response, no breath, blood brought up, poison
     # taken, fire spreading, someone breaking in, heat or cold that confuses.
+    r"(叫|喊|招呼)(他|她|你|我|俺|人)?(也|都|半天){0,2}不(应|答应|吱声)|怎么(叫|喊|摇)都不|一动不动|翻白眼",
+    r"|眼(睛|珠)?(往上)?翻|"
     r"没反应|没(了)?呼吸|不(喘|出)气|脸(发紫|发青|青紫)|嘴唇(发紫|发青)|(吐|咳|咯|便|拉).{0,4}血",
     r"|(腿|腿脚|半边|身子|下半身)没(了)?知觉|拽不动|扶不起来|抬不动|突然.{0,6}(看不见|看不清|说不出)",
     r"|火苗|(油|锅|窗帘|被子|床).{0,4}(烧|着)起来|烟.{0,4}(进|呛|满|灌)|说胡话|浑身滚烫|口吐白沫",
@@ -130,8 +132,10 @@ NEAR_DANGER = _rx(
     r"|过世|扫墓|上坟|喘|噎|呛|倒了|摔不着|\bpassed\b|\bgrave\b|\bchok|\bdropped\b|\bcracked\b",
     r"|\bcollapsed\b|\bbroke\b|\bpendant\b|\balarm\b",
     r"\bfall|\bfell\b|\bfallen\b|\bslip|\btrip|\bdie|\bdying\b|\bdead\b|\bdeath\b|\bkill",
-    r"\bhurt|\bblood|\bbleed|\bfire\b|\bsmoke|\bgas\b|\bheart\b|\bstroke\b|\bfaint",
-    r"\bbreath|\bambulance\b|\bemergency\b|\bhelp\b|\bchest\b|\bunconscious\b|\bcollapse",
+    # "Blood sugar 2.3, shaky" is a reading, not a word near danger to be explained away.
+    r"\bhurt|\bblood\b(?!\s+(pressure|sugar|test|glucose))|\bbleed|\bfire\b|\bsmoke|\bgas\b",
+    r"\bheart\b|\bstroke\b|\bfaint|\bbreath|\bambulance\b|\bemergency\b|\bhelp\b|\bchest\b",
+    r"\bunconscious\b|\bcollapse",
 )
 # Hyperbole: 死 and "die" as intensifiers, and idioms that hold a danger word.
 IDIOM = _rx(
@@ -208,13 +212,18 @@ ELSEWHERE = _rx(
 )
 # Reported from elsewhere: news, television, stories, hearsay.
 REPORTED = _rx(
-    r"电视|新闻|报纸|报道|广播|视频|抖音|快手|朋友圈|网上|微信群|电影|电视剧|小说|故事|听说",
+    # "看着电视突然不吭声了" is no report: the television must be where it was told.
+    r"电视(上|里|剧|新闻|节目)|新闻|报纸|报道|广播|视频|抖音|快手|朋友圈|网上|微信群|电影|小说|故事|听说",
     r"|据说|听人说",
     r"\bon (the )?(tv|telly|news|radio)\b",
     r"\bin the (news|paper|papers|film|movie|show|book|story)\b",
-    r"\b(i|we) (read|saw|heard|watched)\b.{0,20}\b(about|that|on|in|a (story|programme|program",
-    r"|show|film))\b|\bdocumentary\b|\bthe news\b|\bheard (that|about)\b",
-    r"\b(a|the) (programme|program|show|series|episode)\b|\bwatching\b|\bon telly\b|\bheard\b",
+    r"\b(i|we) (read|saw|heard|watched) (about|that|on (the )?(tv|telly|news|radio|internet|web)",
+    r"|in the (paper|papers|news)|an? (story|programme|program|show|film|article|documentary))\b",
+    r"\bdocumentary\b|\bthe news\b|\bheard (that|about)\b",
+    # Not a bare "heard" ("I heard a crash"), nor watching when it happened here ("watching
+    # telly and he just collapsed").
+    r"\b(a|the) (programme|program|show|series|episode)\b|\bon telly\b",
+    r"\bwatching\b(?!.{0,30}\b(when|and (he|she|i|then|suddenly)|suddenly|then)\b)",
 )
 # An "if", a question about someone in general, or one for information: not an alarm. A
 # bare "what do I do" is no such question: it is how panic asks for help.

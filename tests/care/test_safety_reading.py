@@ -169,6 +169,8 @@ def test_everyday_sentences_with_danger_words_alarm_nobody(text):
         ("邻居摔了一跤", "elsewhere"),
         ("you're on fire today, three wins in a row", "idiom"),
         ("my mouth is on fire after that curry", "idiom"),
+        ("I saw on the news a woman collapsed", "reported"),
+        ("watching Casualty, someone's fallen off a ladder again", "reported"),
     ],
 )
 def test_each_rule_names_itself(text, why):
@@ -194,6 +196,22 @@ def test_the_many_ways_to_write_cant_read_the_same(text):
 def test_a_room_on_fire_or_a_fire_next_door_is_an_emergency(text):
     # "On fire" is an idiom only of a person or a body part; a fire next door spreads.
     assert read(text).level == "emergency", read(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["老头子坐沙发上看着电视突然就不吭声了 眼睛往上翻 叫他不应", "喊她半天也不应",
+     "was watching telly and he just collapsed",
+     "I heard a crash and she is on the floor and can't get up"],
+)  # fmt: skip
+def test_watching_television_or_hearing_a_crash_is_no_report(text):
+    # Reported means told (on the news, on TV); the television on in the room is not.
+    assert read(text).level == "emergency", read(text)
+
+
+def test_a_blood_sugar_reading_is_not_a_word_to_explain_away():
+    # Nothing read, so the classifier's own guess decides (anxin/nlu_safety.py).
+    assert read("Blood sugar 2.3 shaky sweaty can't think").why == "no danger words"
 
 
 def test_a_fall_whose_injury_is_denied_is_one_question_not_the_alarm():
