@@ -36,8 +36,12 @@ from care.safety_reading import CRISIS, EMERGENCY, POSSIBLE, Reading, read
 RANKING = "intent_ranking"
 SAFETY_INTENTS = (EMERGENCY, CRISIS)
 # How sure the classifier must be, with no danger words to back it, for its guess to stand.
-SURE = {EMERGENCY: 0.8, CRISIS: 0.9}
-HALF_SURE = 0.7  # an emergency guess from here to SURE: one question, not the alarm
+# Since it learns everyday words that sound like danger as an intent of their own
+# (not_safety), its safety guesses are worth believing lower down: on two development sets
+# (anxin/bench/cases/safety_dev*.yml) 0.5 caught 13 more of 252 emergencies and 16 more of
+# 113 crises than 0.8 / 0.9, for 6 more false alarms among 325 everyday messages.
+SURE = {EMERGENCY: 0.5, CRISIS: 0.5}
+HALF_SURE = 0.4  # an emergency guess from here to SURE: one question, not the alarm
 BELOW = 0.5  # the most any other guess keeps beside a safety decision (1.0)
 
 

@@ -51,7 +51,8 @@ NOW = _rx(
     r"快(叫|打|送).{0,4}(120|救护车|医院)|(打|叫)120|救护车|流血不止|血止不住|止不住血|大出血",
     r"着火|冒烟|煤气味|燃气味|(煤气|燃气|天然气)(泄漏|漏)|噎住|卡住嗓子|抽(过去|风)|口吐白沫",
     r"嘴(歪|角歪)|口眼歪|说不出话|半边(身子)?(不能动|没劲|麻)|胸口(剧痛|疼得|痛得)",
-    r"\bcan'?t (get up|move|breathe|wake (him|her))|\bwon'?t wake|\bnot (breathing|waking)",
+    r"\bcan'?t (get up(?!\s+(the )?(stairs|steps|hill|as\b|early))|move|breathe|wake (him|her))",
+    r"|\bwon'?t wake|\bnot (breathing|waking)",
     r"\bunconscious\b|\bnot responding\b|\bunresponsive\b|\bcollapsed\b|\bpassed out\b",
     r"\bhelp\s*(me|us)?\s*(now|please|!)|^\W*help\W*$|\bsos\b|\bambulance\b|"
     r"\b(call|dial) (911|999|112|120)",
@@ -72,15 +73,35 @@ NOW = _rx(
     r"|(吃|吞|喝)了.{0,3}一把|一把.{0,4}(药|片)|(撬|砸)(门|锁|窗)|(小偷|坏人|有人).{0,6}(闯|撬|砸)",
     r"|冻得.{0,8}(说不清|不清醒|叫不应)|骨头.{0,4}(错位|露出来|戳出来)|头破|流了?(好多|很多|一地)血",
     r"|\b(not|isn'?t|stopped|hasn'?t been) breathing\b|\b(went|gone|is) limp\b|\bno pulse\b",
-    r"|\b(turning|gone|going) (blue|grey|gray)\b|\bfrothing\b|\bfighting for (every )?breath",
+    # Grey or blue: of a face or lips, not of hair.
+    r"|(?<!hair )(?<!hair has )(?<!hair is )\b(turning|gone|going) (blue|grey|gray)\b"
+    r"(?!.{0,30}\b(hair|dyes?|roots)\b)",
+    r"|\bfrothing\b|\bfighting for (every )?breath",
     r"|\bcan'?t lie down\b|\b(vomiting|coughing|throwing) (up )?blood|\bblood in (his|her|my)",
     r"|\bpouring (with )?blood|\bwon'?t grip|\bcan'?t see out of",
     r"|\blost (my|his|her) (sight|vision)",
     r"|\bsudden(ly)? (can'?t|cannot) (see|speak|talk|move)|\bcarbon monoxide|\bco alarm\b",
     r"|\b(curtains|house|kitchen|room|bed|sofa|couch|chip pan) (is |are )?(on fire|burning)",
     r"|\bflames\b|\bbreaking in\b|\bbroken in\b|\bsmashing (my|the) (\w+ )?(door|window)",
-    r"|\bintruder|\b(whole|entire) (week|box|bottle|packet) of (my )?(pills|tablets|medication)",
+    r"|\bintruder",
+    r"|\b(whole|entire) (week|box|bottle|packet) of (my |his |her )?(pills|tablets|medication)",
     r"|\bswallowed (bleach|poison|the whole)|\bheat ?stroke\b|\bhypotherm",
+    # Fits, allergic swelling, breathing failing, very low blood sugar, lost and not knowing
+    # where, poisonous mushrooms, heart pain that spreads.
+    r"|\b(hes|shes|he'?s|she'?s|is|keeps|started|been|i'?m) (\w+ )?jerking\b",
+    r"|\bfoam(ing)? (at|from|coming out)|\bhard to (rouse|wake)\b|\bcan'?t rouse",
+    r"|\bthroat'?s? (is )?(closing|swelling|tight)",
+    r"|\b(lips|tongue|face) (is |are )?(swelling|swollen)",
+    r"|\bbre?a?thing\b.{0,16}\b(slow|shallow|worse|noisy|rattly)\b|\bplease help\b",
+    r"|\bclutching (his|her|my) chest\b|\b(goes|going|spreads?) (up )?into (his|her|my) (jaw|arm)",
+    r"|\b(he'?s|she'?s|hes|shes|he|she|face)( is| has)? (gone |going |turned |turning )?"
+    r"(grey|gray)\b(?!.{0,30}\b(hair|dyes?|roots)\b)",
+    r"|卡(住|在)?嗓子(眼)?了",
+    r"|\b(blood sugar|sugar|glucose|bm)\D{0,10}\b[0-2]\.\d\b|血糖\D{0,8}(?<![\d.])[0-2]\.\d",
+    r"|\bdon'?t know where (i|she|he) (am|is)\b|\bcan'?t find (my|his|her) way (home|back)\b",
+    r"|不知道自己在哪|找不(着|到)家|这是哪(儿|里)?啊?.{0,6}(冷|黑)",
+    r"|毒蘑菇|(吃|采)(了)?.{0,8}蘑菇.{0,16}(吐|泻|麻|晕)|喉咙(发紧|肿)|嗓子眼?(发紧|肿了)|(嘴唇|舌头)肿",
+    r"|(心口|胸口|胸).{0,12}(疼|痛).{0,8}(后背|胳膊|左手|下巴)",
     r"(心脏|心口|胸口|胸)(子)?.{0,3}(疼|痛)(得|死|好|厉害)|(心脏|心口)(子)?(好|很|特别)(疼|痛)",
     r"|挪不(过去|动)了?|(炉子|煤炉|炭盆|炭火|烧炭|蜂窝煤).{0,20}(头疼|头痛|头晕|恶心|迷糊|发软)",
     # Pinyin, as some type when characters are too slow.
@@ -105,13 +126,16 @@ UNHURT = _rx(
     r"\bdoesn'?t hurt\b|\bdidn'?t hurt\b|\bdidn'?t (hit|bang) (my|his|her) head\b",
 )
 # The danger words that are a fall (what a fall means depends on INJURY).
-FALL = _rx(r"摔|跌|滑倒|栽倒|绊倒|倒在|倒地|\bfell\b|\bfallen\b|\bfall\b|\bslipp?ed\b|\btripped\b")
+FALL = _rx(
+    r"摔|跌|滑倒|栽倒|绊倒|倒在|倒地|一脚没踩(住|稳)|没站稳|踩空",
+    r"\bfell\b|\bfallen\b|\bfall\b|\bslipp?ed\b|\btripped\b",
+)
 # Possible danger without any of the floor's words: one question, not an alarm.
 POSSIBLE_WORDS = _rx(
     r"头(晕|昏)|晕乎|眩晕|天旋地转|眼(前)?发花|胸口.{0,3}(闷|发紧|不舒服|压着)|心(慌|里发慌|口发慌)",
     r"心跳.{0,3}(快|乱|不齐)|(特别|非常|很|好|太|真|浑身|全身).{0,2}(难受|不舒服|没劲|无力)",
     r"喘(气)?(有点)?(急|粗|费劲)|发(高)?烧|烧得|上吐下泻|吐了好几|拉(肚子|稀).{0,4}(厉害|好几)",
-    r"(摔|跌|滑)了?(一跤|一下|个跟头|倒了?)|绊了一跤|不太对劲|不对劲",
+    r"(摔|跌|滑)了?(一跤|一下|个跟头|倒了?)|绊了一跤|一脚没踩(住|稳)|踩空|没站稳|不太对劲|不对劲",
     r"\bdizzy\b|\blight-?headed\b|\b(room|head) (is )?spinning|\bpalpitation",
     r"\bheart (is )?(racing|pounding)|\bvomit|\bthrowing up\b|\bfever\b|\bhigh temperature\b",
     r"\bchest (feels )?(a (bit|little) |kind of |sort of )?(tight|heavy|funny|strange)",
@@ -161,7 +185,7 @@ IDIOM = _rx(
     r"\bfall (asleep|for|in love|behind|season|colou?rs|leaves)|\bin the fall\b|\bthis fall\b",
     r"\blast fall\b|\bkill(ing)? (myself|me) (laughing|with work)|\bcould sleep forever",
     r"\b(emergency|ambulance|fire) (exit|kit|contact|number|services|station|drill|plan|alarm)s?\b",
-    r"\b(blood|bleeding) (pressure|test|sugar)",
+    r"\b(blood|bleeding) (pressure|test|sugar)\b(?!\D{0,10}\b[0-2]\.\d)",
     r"\bhelp (me|us) (with|to|book|find|choose|decide|understand)",
     # 120, 110, 119 as amounts: a price, a blood pressure, a room ("血压120", "120块").
     r"(血压|高压|低压|收缩压|舒张压|心率|心跳|脉搏|第|房间|门牌|花了|才|\d\s*/\s*|pressure|rate",
@@ -238,6 +262,7 @@ INFO_QUESTION = _rx(
     r"\bclass\b|\bcourse\b|\btalk about\b|\bwhat do (i|you) say\b|\bhow do (i|you) (call|ring)",
     r"是(120|119|110)还是|还是(120|119|110)|是不是(得|要|该)|要不要|该不该|(随身)?带着",
     r"|\bshould i (get|buy|have|keep|carry)\b|\bhow often\b|\bwhich number\b",
+    r"|\bwhat do they (ask|say|want)\b|\bwhen (i|you) (ring|call|dial)\b",
 )
 GENERIC_QUESTION = _rx(
     r"(老人|老年人|有人|一个人|人)[^，。！？,.!?]{0,8}(怎么|咋|如何|应该|该)",
@@ -259,7 +284,8 @@ RESOLVED = _rx(
     r"|all right|good|better)( now)?\b(?!\?)",
     r"\bno harm\b|\bnothing broken\b|\brecovered\b|\bhealed\b|\ball (good|better|fine)\b",
     r"\bfalse alarm\b|\bturned out (fine|ok|okay)\b|\bchecked (out )?(fine|ok)\b|\bnot hurt\b",
-    r"\bwasn'?t hurt\b|\bno injur",
+    r"\bwasn'?t hurt\b|\bno injur|\bturned out to be\b|\ball clear\b",
+    r"|\b(he'?s|she'?s|they'?re|i'?m) (back )?home now\b|没(啥)?毛病",
     r"好好的|(咽|喝|吞)下去了|不(晕|疼|痛|喘)了|关(了)?火|恢复得(挺|很|还)?好|已经吃(过)?药了|虚惊",
     r"|\ball sorted\b|\bsorted now\b|\bit went down\b|\bwent down (fine|ok|okay|all right)",
     r"|\bcoughed it (up|out)|\bphew\b",
@@ -268,10 +294,11 @@ RESOLVED = _rx(
 # Long past: nothing to do now.
 PAST = _rx(
     r"去年|前年|那年|上次|上回|年轻(的)?时(候)?|小时候|好几年|多年|几年前|几个月前|上个月",
-    r"|上(个)?星期|上周|(摔|跌|晕|中风|心梗)过",
+    r"|上(个)?(星期|礼拜)|上周|(摔|跌|晕|中风|心梗)过",
     r"\blast (week|month|year|winter|summer|spring|autumn|time)\b|\byears ago\b|\bmonths ago\b",
     r"\ba while (ago|back)\b|\bthe other (day|week)\b|\bwhen i was\b|\bused to\b|\bback in\b",
-    r"\bi'?ve had\b|\bhad (a|my) (stroke|fall|heart attack)\b.{0,20}\b(ago|before|last)",
+    # Not "I've had": "I've had a fall in the garden, my wrist is bent" is now.
+    r"\bhad (a|my) (stroke|fall|heart attack)\b.{0,20}\b(ago|before|last)",
     r"\b(in|since) (19|20)\d\d\b|(19|20)\d\d年|\bevery (christmas|year)\b|清明|扫墓|上坟|忌日|周年",
 )
 # A little: "胸口有点闷" is a question to ask, not yet an ambulance.

@@ -24,10 +24,10 @@ from care.safety_reading import Reading, read
         ("what do I do if my husband falls?", "emergency", 0.95, None),
         # No danger words: the classifier's guess, graded by how sure it is.
         ("我老伴儿脸色发青 怎么喊都不应", "emergency", 0.95, "emergency"),
-        ("我老伴儿今天怪怪的", "emergency", 0.75, "possible"),
-        ("两位", "emergency", 0.4, None),
-        ("我这心里空落落的", "crisis", 0.95, "crisis"),
-        ("我这心里空落落的", "crisis", 0.85, None),
+        ("我老伴儿今天怪怪的", "emergency", 0.45, "possible"),
+        ("两位", "emergency", 0.35, None),
+        ("我这心里空落落的", "crisis", 0.6, "crisis"),
+        ("我这心里空落落的", "crisis", 0.45, None),
         ("下午三点", "inform", 0.9, None),
     ],
 )
@@ -37,7 +37,8 @@ def test_what_a_message_is_treated_as(text, guessed, confidence, level):
 
 def test_an_unsure_guess_never_raises_the_alarm():
     nothing = Reading(None, "no danger words")
-    assert decide(nothing, "emergency", 0.69) is None
-    assert decide(nothing, "crisis", 0.89) is None
-    assert decide(nothing, "emergency", 0.7) == "possible"
-    assert decide(nothing, "emergency", 0.8) == "emergency"
+    assert decide(nothing, "emergency", 0.39) is None
+    assert decide(nothing, "crisis", 0.49) is None
+    assert decide(nothing, "emergency", 0.4) == "possible"
+    assert decide(nothing, "emergency", 0.5) == "emergency"
+    assert decide(nothing, "crisis", 0.5) == "crisis"

@@ -209,9 +209,37 @@ def test_watching_television_or_hearing_a_crash_is_no_report(text):
     assert read(text).level == "emergency", read(text)
 
 
-def test_a_blood_sugar_reading_is_not_a_word_to_explain_away():
+def test_a_very_low_blood_sugar_is_danger_and_an_ordinary_one_no_word_to_explain_away():
+    assert read("Blood sugar 2.3 shaky sweaty can't think").level == "emergency"
+    assert read("血糖仪测了2.1 手抖得按不住屏幕").level == "emergency"
     # Nothing read, so the classifier's own guess decides (anxin/nlu_safety.py).
-    assert read("Blood sugar 2.3 shaky sweaty can't think").why == "no danger words"
+    assert read("my blood sugar is 7.2 today").why == "no danger words"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["grandpa fell down and hes jerking and theres foam coming out his mouth",
+     "I've had a fall in the garden and my wrist is bent the wrong way",
+     "Throat's closing up after those prawns, lips swelling",
+     "Dad's taken a whole week of his pills at once, he's hard to rouse",
+     "找不着家了 天黑了 这是哪啊 冷", "一脚没踩住就坐地上了 腿越来越肿",
+     "昨天采的蘑菇炒着吃了 今早上吐下泻 手脚发麻",
+     "我这心口 一阵一阵疼到后背了 左手也麻"],
+)  # fmt: skip
+def test_signs_of_danger_now_in_other_words(text):
+    assert read(text).level == "emergency", read(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["the fish was jerking on the line", "差点踩空 扶住了", "I've had a cold all week",
+     "我不知道在哪买", "上礼拜胸口闷去医院查了个遍 大夫说心脏没毛病",
+     "The chest pain on Sunday turned out to be indigestion, all clear from the hospital",
+     "When I ring 999 what do they ask you?", "I can't get up the stairs as easily as I used to",
+     "My sister fell in Spain and broke her arm, she's home now with a cast"],
+)  # fmt: skip
+def test_their_everyday_neighbours_are_no_danger(text):
+    assert read(text).level is None, read(text)
 
 
 def test_a_fall_whose_injury_is_denied_is_one_question_not_the_alarm():
