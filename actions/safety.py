@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import abc
 import logging
-import re
-from typing import Any, Mapping
+from typing import Any
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
@@ -208,30 +207,6 @@ class ActionHandoff(_SafetyAction):
                 **numbers,
             )
         return [*self.stop_any_form(), SlotSet("handed_off", True)]
-
-
-# Below the fallback threshold nothing is treated as an emergency any more: an unsure
-# guess raised alarms for answers inside a booking. Danger words are read by the NLU
-# (anxin/nlu_safety.py), which turns a half-sure emergency guess into a question. Kept,
-# empty, for the NLU bench (anxin/bench/nlu.py), which mirrors what is served.
-SAFETY_NET: dict[str, float] = {}
-
-
-WHEN_ENTITIES = ("date", "time", "part_of_day", "quantity")
-FILLER = re.compile(r"o'?clock|please|the|one|at|on|is|it|[\W\d_]|点|号|个|那|的|吧|钟|半", re.I)
-
-
-def only_when(message: Mapping[str, Any]) -> bool:
-    """ "9 o'clock", "10号": an answer about time, not a cry for help, whatever its guess."""
-    text = str(message.get("text") or "")
-    spans = sorted(
-        (int(e.get("start") or 0), int(e.get("end") or 0))
-        for e in message.get("entities") or []
-        if e.get("entity") in WHEN_ENTITIES and e.get("end")
-    )
-    for start, end in reversed(spans):
-        text = text[:start] + " " + text[end:]
-    return bool(spans) and not FILLER.sub("", text).strip()
 
 
 # What an elder most often wants, one tap (or one number) away.

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 SAFETY_INTENTS = ("emergency", "crisis")
 ENTITY_TYPES = ("meal", "dining", "department", "diet", "relation", "invite_code")
@@ -115,29 +115,6 @@ def entity_scores(
     return scores
 
 
-def served_intent(
-    result: Mapping[str, Any],
-    safety_net: Mapping[str, float],
-    only_when: Callable[[Mapping[str, Any]], bool],
-) -> tuple[str, bool]:
-    """What the assistant acts on, and whether the safety net under the fallback chose it.
-
-    Mirrors ``ActionSafeFallback`` (actions/safety.py, run by the ``nlu_fallback`` rule):
-    the best intent other than ``nlu_fallback`` is acted on when it has a threshold in
-    ``safety_net``, reaches it, and the message is not just a date or time.
-    """
-    name = (result.get("intent") or {}).get("name") or ""
-    if name != FALLBACK_INTENT:
-        return name, False
-    ranking = result.get("intent_ranking") or []
-    top: dict[str, Any] = next((r for r in ranking if r.get("name") != FALLBACK_INTENT), {})
-    threshold = safety_net.get(top.get("name", ""))
-    if threshold is not None and float(top.get("confidence") or 0) >= threshold:
-        if not only_when(result):
-            return top["name"], True
-    return FALLBACK_INTENT, False
-
-
 @dataclass
 class Prediction:
     """One held-out example and what the fold's model made of it."""
@@ -151,7 +128,6 @@ class Prediction:
     served: str  # what the assistant acts on: nlu_fallback when it would ask again
     entities: list[EntityKey]  # gold, synonyms applied
     predicted_entities: list[dict[str, Any]] = field(default_factory=list)
-    safety_net: bool = False  # served by action_safe_fallback's net under the fallback
 
     @property
     def language_tag(self) -> str:
@@ -170,7 +146,6 @@ class LanguageReport:
     served_accuracy: float
     safety: dict[str, tuple[int, int]]  # intent -> (caught as served, total)
     safety_classifier: dict[str, int]  # intent -> classified right, fallback or not
-    safety_net: dict[str, int]  # intent -> caught only by the net under the fallback
     safety_misses: list[Prediction]
     confusions: list[tuple[str, str, int]]
     entities: dict[str, Scores]
@@ -180,12 +155,11 @@ def language_report(language: str, predictions: Sequence[Prediction]) -> Languag
     mine = [p for p in predictions if language in p.languages]
     gold = [p.intent for p in mine]
     predicted = [p.predicted for p in mine]
-    safety, classifier, net = {}, {}, {}
+    safety, classifier = {}, {}
     for intent in SAFETY_INTENTS:
         wanted = [p for p in mine if p.intent == intent]
         safety[intent] = (sum(p.served == intent for p in wanted), len(wanted))
         classifier[intent] = sum(p.predicted == intent for p in wanted)
-        net[intent] = sum(p.served == intent and p.safety_net for p in wanted)
     misses = [p for p in mine if p.intent in SAFETY_INTENTS and p.served != p.intent]
     return LanguageReport(
         language=language,
@@ -194,7 +168,6 @@ def language_report(language: str, predictions: Sequence[Prediction]) -> Languag
         served_accuracy=sum(p.served == p.intent for p in mine) / len(mine) if mine else 0.0,
         safety=safety,
         safety_classifier=classifier,
-        safety_net=net,
         safety_misses=misses,
         confusions=confusions(gold, predicted),
         entities=entity_scores([p.entities for p in mine], [p.predicted_keys for p in mine]),

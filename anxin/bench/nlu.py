@@ -20,14 +20,13 @@ Reported per language:
 - intents, as ``rasa test nlu`` counts them (the classifier's intent, the
   FallbackClassifier undone): accuracy, macro and weighted F1, F1 per intent,
   the most common confusions;
-- how many messages the assistant would ask again (``nlu_fallback`` and not
-  caught by the safety net below);
+- how many messages the assistant would ask again (the NLU's intent is
+  ``nlu_fallback``);
 - recall of ``emergency`` and ``crisis`` *as served*: a message counts only
-  when the assistant would run the matching safety action. Below the fallback
-  threshold that is the safety net of ``action_safe_fallback``
-  (``actions.safety.SAFETY_NET``: an unsure emergency or crisis is still treated
-  as one); a message that ends up re-asked ("please rephrase") is a miss. The
-  classifier's own recall is shown beside it, and every miss is listed;
+  when the NLU's intent is the matching one, so that the assistant runs the
+  matching safety action; a message below the fallback threshold is re-asked
+  ("please rephrase") and is a miss. The classifier's own recall is shown
+  beside it, and every miss is listed;
 - entities meal, dining, department, diet, relation and invite_code: per
   message, the set of (entity, value) the pipeline outputs (all extractors,
   after EntitySynonymMapper, de-duplicated as the actions do) against the
@@ -61,7 +60,6 @@ from anxin.bench.metrics import (
     Prediction,
     language_report,
     normalize_value,
-    served_intent,
 )
 from anxin.bench.nlu_report import format_markdown, format_table, prediction_dict, summary_dict
 
@@ -136,12 +134,10 @@ def _prediction(
 ) -> Prediction:
     from rasa.nlu.classifiers.fallback_classifier import undo_fallback_prediction
 
-    from actions.safety import SAFETY_NET, only_when
-
-    fell_back = (result.get("intent") or {}).get("name") == FALLBACK_INTENT
+    served = (result.get("intent") or {}).get("name") or ""
+    fell_back = served == FALLBACK_INTENT
     classified = undo_fallback_prediction(dict(result)) if fell_back else result
     intent = classified.get("intent") or {}
-    served, by_net = served_intent(result, SAFETY_NET, only_when)
     return Prediction(
         fold=fold,
         text=message.get("text"),
@@ -150,7 +146,6 @@ def _prediction(
         predicted=intent.get("name") or "",
         confidence=round(float(intent.get("confidence") or 0.0), 4),
         served=served,
-        safety_net=by_net,
         entities=_gold_entities(message, synonyms),
         predicted_entities=[
             {k: e.get(k) for k in ("entity", "value", "start", "end", "extractor")}

@@ -30,8 +30,6 @@ def _prf(s: Scores) -> str:
 def _how(p: Prediction) -> str:
     if p.served == FALLBACK_INTENT:
         return " (asked again)"
-    if p.safety_net:
-        return f" (safety net ran {p.served})"
     return ""
 
 
@@ -43,7 +41,7 @@ def _miss(p: Prediction) -> str:
 
 def _safety_lines(r: LanguageReport) -> list[str]:
     return [
-        f"{r.language} {i}: served {_ratio(*r.safety[i])} ({r.safety_net[i]} by the safety net), "
+        f"{r.language} {i}: served {_ratio(*r.safety[i])}, "
         f"classifier alone {_ratio(r.safety_classifier[i], r.safety[i][1])}"
         for i in SAFETY_INTENTS
     ]
@@ -130,9 +128,8 @@ def format_markdown(
         f"Wall time {seconds:.0f} s (training {min(train):.0f}–{max(train):.0f} s per fold). "
         "Intents are counted as `rasa test nlu` counts them (FallbackClassifier undone); "
         "→ fallback is how many the assistant would ask again. Safety recall counts what the "
-        "assistant acts on: the intent itself, or below the fallback threshold the safety net "
-        "of `action_safe_fallback` (emergency/crisis ≥ 0.25); in brackets how many only the "
-        "net caught, and the classifier's own recall.",
+        "assistant acts on: the NLU's intent, so an example below the fallback threshold, "
+        "asked again, is a miss; in brackets the classifier's own recall.",
         "",
         "| language | examples | accuracy | macro F1 | weighted F1 | → fallback | "
         + " | ".join(f"{i} recall" for i in SAFETY_INTENTS)
@@ -144,8 +141,7 @@ def format_markdown(
             f"| {r.language} | {r.intents.n} | {r.intents.accuracy:.3f} | "
             f"{r.intents.macro_f1:.3f} | {r.intents.weighted_f1:.3f} | {r.fallback} | "
             + " | ".join(
-                f"{_ratio(*r.safety[i])} (net {r.safety_net[i]}; classifier "
-                f"{r.safety_classifier[i]})"
+                f"{_ratio(*r.safety[i])} (classifier {r.safety_classifier[i]})"
                 for i in SAFETY_INTENTS
             )
             + " |"
@@ -216,7 +212,6 @@ def summary_dict(
                     k: {
                         "caught": c,
                         "total": t,
-                        "by_safety_net": r.safety_net[k],
                         "classifier": r.safety_classifier[k],
                     }
                     for k, (c, t) in r.safety.items()

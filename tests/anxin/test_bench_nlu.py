@@ -25,7 +25,6 @@ from anxin.bench.metrics import (
     language_report,
     normalize_value,
     prf,
-    served_intent,
 )
 from anxin.bench.nlu_report import format_markdown, format_table
 
@@ -250,43 +249,25 @@ def test_real_training_data_is_tagged():
 # --- what the assistant acts on ------------------------------------------------------------------
 
 
-def _result(*ranking, entities=()):
-    names = [{"name": n, "confidence": c} for n, c in ranking]
-    return {"text": "x", "intent": names[0], "intent_ranking": names, "entities": list(entities)}
+def test_served_is_the_nlu_intent_and_predicted_undoes_the_fallback():
+    from anxin.bench.nlu import _prediction
 
+    def result(*ranking):
+        names = [{"name": n, "confidence": c} for n, c in ranking]
+        return {"text": "x", "intent": names[0], "intent_ranking": names, "entities": []}
 
-NET = {"emergency": 0.25, "crisis": 0.25}
-
-
-def never(_):
-    return False
-
-
-def test_served_is_the_intent_above_the_fallback_threshold():
-    assert served_intent(_result(("greet", 0.9), ("thank", 0.1)), NET, never) == ("greet", False)
-
-
-def test_safety_net_under_the_fallback():
-    unsure = _result((FALLBACK_INTENT, 0.35), ("emergency", 0.3), ("inform", 0.2))
-    assert served_intent(unsure, NET, never) == ("emergency", True)
-    too_unsure = _result((FALLBACK_INTENT, 0.35), ("crisis", 0.2), ("inform", 0.19))
-    assert served_intent(too_unsure, NET, never) == (FALLBACK_INTENT, False)
-    other = _result((FALLBACK_INTENT, 0.35), ("inform", 0.3), ("emergency", 0.29))
-    assert served_intent(other, NET, never) == (FALLBACK_INTENT, False)
-    assert served_intent(unsure, NET, lambda _: True) == (FALLBACK_INTENT, False)
-
-
-def test_the_real_safety_net_is_importable():
-    from actions.safety import SAFETY_NET, only_when
-
-    assert SAFETY_NET == {}  # an unsure guess never raises an alarm (anxin/nlu_safety.py)
-    assert only_when({"text": "9点", "entities": [{"entity": "time", "start": 0, "end": 2}]})
+    message = {"text": "胸口闷", "intent": "emergency", "entities": []}
+    sure = _prediction(1, message, ("zh",), result(("emergency", 0.9), ("inform", 0.1)), {})
+    assert (sure.served, sure.predicted, sure.confidence) == ("emergency", "emergency", 0.9)
+    unsure = result((FALLBACK_INTENT, 0.7), ("emergency", 0.3), ("inform", 0.2))
+    asked = _prediction(1, message, ("zh",), unsure, {})
+    assert (asked.served, asked.predicted, asked.confidence) == (FALLBACK_INTENT, "emergency", 0.3)
 
 
 # --- reports -------------------------------------------------------------------------------------
 
 
-def _p(text, intent, predicted, served=None, languages=("zh",), conf=0.9, net=False):
+def _p(text, intent, predicted, served=None, languages=("zh",), conf=0.9):
     return Prediction(
         fold=1,
         text=text,
@@ -296,7 +277,6 @@ def _p(text, intent, predicted, served=None, languages=("zh",), conf=0.9, net=Fa
         confidence=conf,
         served=served or predicted,
         entities=[],
-        safety_net=net,
     )
 
 
@@ -304,7 +284,7 @@ def _predictions():
     return [
         _p("救命", "emergency", "emergency"),
         _p("半边身子没劲", "emergency", "emergency", served=FALLBACK_INTENT, conf=0.2),
-        _p("胸口闷", "emergency", "emergency", conf=0.3, net=True),
+        _p("胸口闷", "emergency", "emergency"),
         _p("不想活了", "crisis", "crisis"),
         _p("活着没意思", "crisis", "feeling_sad"),
         _p("你好", "greet", "greet"),
@@ -322,7 +302,6 @@ def test_language_report_counts_fallback_as_a_safety_miss():
     assert zh.served_accuracy == pytest.approx(5 / 7)
     assert zh.safety == {"emergency": (2, 3), "crisis": (1, 2)}
     assert zh.safety_classifier == {"emergency": 3, "crisis": 1}
-    assert zh.safety_net == {"emergency": 1, "crisis": 0}
     assert [m.text for m in zh.safety_misses] == ["半边身子没劲", "活着没意思"]
     en = language_report("en", _predictions())
     assert en.intents.n == 2 and en.safety == {"emergency": (1, 1), "crisis": (0, 0)}
@@ -333,13 +312,13 @@ def test_reports_name_the_misses():
     table = format_table(reports, 12.0, 5, 0)
     assert "SAFETY MISSES (2)" in table
     assert "半边身子没劲" in table and "(asked again)" in table
-    assert "zh emergency: served 2/3 (1 by the safety net), classifier alone 3/3" in table
+    assert "zh emergency: served 2/3, classifier alone 3/3" in table
     md = format_markdown(
         reports, seconds=12.0, folds=5, seed=0, fold_seconds=[(2.0, 1.0)], today=date(2026, 1, 2)
     )
     assert md.startswith("## NLU 5-fold cross-validation (2026-01-02)")
     assert "| zh | 7 | 0.857 |" in md
-    assert "2/3 (net 1; classifier 3)" in md
+    assert "2/3 (classifier 3)" in md
     assert "活着没意思" in md
     clean = [language_report("en", _predictions()[6:])]
     assert "every emergency and crisis example was caught" in format_table(clean, 1.0, 5, 0)
