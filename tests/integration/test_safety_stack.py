@@ -67,6 +67,21 @@ def test_a_broken_flask_and_an_idiom_alarm_nobody(stack):
     assert family_told(care, daughter) == 0
 
 
+def test_everyday_words_that_sound_like_danger_are_listened_to_not_asked_again(stack):
+    # not_safety (nlu_data/nlu/*/not_safety.yml): no alarm, no "please say that again".
+    port, care = stack
+    _, daughter = an_elder_with_a_daughter(care, "rice-cooker")
+    answer = say(port, "rice-cooker", "电饭锅烧坏了 一股焦味 已经拔了插头")
+    assert "我听着呢" in answer or "我在呢" in answer, answer
+    assert alerts(care, "rice-cooker") == []
+    assert family_told(care, daughter) == 0
+    care.people.register_elder("rest", "toaster", "Joan", "en")
+    toast = "the toaster sparked and smelled of burning, I've unplugged it and binned it"
+    answer = say(port, "toaster", toast)
+    assert "I'm listening" in answer or "I'm here" in answer, answer
+    assert alerts(care, "toaster") == []
+
+
 def test_a_fall_that_keeps_her_down_alerts_staff_and_family_in_the_same_turn(stack):
     port, care = stack
     _, daughter = an_elder_with_a_daughter(care, "down")
