@@ -74,8 +74,8 @@ NOW = _rx(
     r"|冻得.{0,8}(说不清|不清醒|叫不应)|骨头.{0,4}(错位|露出来|戳出来)|头破|流了?(好多|很多|一地)血",
     r"|\b(not|isn'?t|stopped|hasn'?t been) breathing\b|\b(went|gone|is) limp\b|\bno pulse\b",
     # Grey or blue: of a face or lips, not of hair.
-    r"|(?<!hair )(?<!hair has )(?<!hair is )\b(turning|gone|going) (blue|grey|gray)\b"
-    r"(?!.{0,30}\b(hair|dyes?|roots)\b)",
+    r"|\b(face|lips|skin|he'?s|she'?s|hes|shes|he|she)\b.{0,12}\b(turning|gone|going|turned) "
+    r"(blue|grey|gray)\b(?!.{0,30}\b(hair|dyes?|roots|gracefully)\b)",
     r"|\bfrothing\b|\bfighting for (every )?breath",
     r"|\bcan'?t lie down\b|\b(vomiting|coughing|throwing) (up )?blood|\bblood in (his|her|my)",
     r"|\bpouring (with )?blood|\bwon'?t grip|\bcan'?t see out of",
@@ -97,6 +97,10 @@ NOW = _rx(
     r"|\b(he'?s|she'?s|hes|shes|he|she|face)( is| has)? (gone |going |turned |turning )?"
     r"(grey|gray)\b(?!.{0,30}\b(hair|dyes?|roots)\b)",
     r"|卡(住|在)?嗓子(眼)?了",
+    r"|\bcan'?t (seem to )?(catch|get) (my|his|her) breath|\blips\b.{0,15}\b(blue|grey|gray)\b",
+    r"|\b(is|he'?s|she'?s|hes|shes|lying|lay|just) (\w+ )?not moving\b",
+    r"|\bslumped (over|on|in|against)",
+    r"|\b(barely|hardly) breathing\b|\bisn'?t (waking|breathing|responding)\b",
     r"|\b(blood sugar|sugar|glucose|bm)\D{0,10}\b[0-2]\.\d\b|血糖\D{0,8}(?<![\d.])[0-2]\.\d",
     r"|\bdon'?t know where (i|she|he) (am|is)\b|\bcan'?t find (my|his|her) way (home|back)\b",
     r"|不知道自己在哪|找不(着|到)家|这是哪(儿|里)?啊?.{0,6}(冷|黑)",
@@ -117,7 +121,8 @@ INJURY = _rx(
     r"\bwrist\b|\bhit (my|his|her) head|\bbanged|\bcan'?t (get up|move|stand|walk|put weight)",
     r"\bstuck\b|\bdizzy|\bon the (floor|ground)\b|\blying\b|\bcrying\b|\bwon'?t (move|get up)",
     r"没知觉|弯不了|挪不|错位|肿起来|\blegs? (won'?t|don'?t|wouldn'?t) (work|move)",
-    r"|\bcan'?t (lift|move) (him|her)\b",
+    r"|\bcan'?t (lift|move) (him|her)\b|\bnot (moving|talking|responding)\b|\bcan'?t feel\b",
+    r"|\bbent the wrong way\b|\bscream|\bpupils?\b",
 )
 # Injury words denied: "不疼", "没流血", "nothing broken".
 UNHURT = _rx(
@@ -184,7 +189,8 @@ IDIOM = _rx(
     r"\bfell (asleep|for|in love|behind|off the wagon|through)",
     r"\bfall (asleep|for|in love|behind|season|colou?rs|leaves)|\bin the fall\b|\bthis fall\b",
     r"\blast fall\b|\bkill(ing)? (myself|me) (laughing|with work)|\bcould sleep forever",
-    r"\b(emergency|ambulance|fire) (exit|kit|contact|number|services|station|drill|plan|alarm)s?\b",
+    r"\b(emergency|ambulance|fire) (exit|kit|contact|number|services|station|drill|plan|alarm",
+    r"|button|pendant|cord|call)s?\b",
     r"\b(blood|bleeding) (pressure|test|sugar)\b(?!\D{0,10}\b[0-2]\.\d)",
     r"\bhelp (me|us) (with|to|book|find|choose|decide|understand)",
     # 120, 110, 119 as amounts: a price, a blood pressure, a room ("血压120", "120块").
@@ -244,6 +250,7 @@ REPORTED = _rx(
     r"\b(i|we) (read|saw|heard|watched) (about|that|on (the )?(tv|telly|news|radio|internet|web)",
     r"|in the (paper|papers|news)|an? (story|programme|program|show|film|article|documentary))\b",
     r"\bdocumentary\b|\bthe news\b|\bheard (that|about)\b",
+    r"\b(i|we) (watched|were watching) \w+ (tonight|last night|earlier|today|yesterday)\b",
     # Not a bare "heard" ("I heard a crash"), nor watching when it happened here ("watching
     # telly and he just collapsed").
     r"\b(a|the) (programme|program|show|series|episode)\b|\bon telly\b",
@@ -285,7 +292,8 @@ RESOLVED = _rx(
     r"\bno harm\b|\bnothing broken\b|\brecovered\b|\bhealed\b|\ball (good|better|fine)\b",
     r"\bfalse alarm\b|\bturned out (fine|ok|okay)\b|\bchecked (out )?(fine|ok)\b|\bnot hurt\b",
     r"\bwasn'?t hurt\b|\bno injur|\bturned out to be\b|\ball clear\b",
-    r"|\b(he'?s|she'?s|they'?re|i'?m) (back )?home now\b|没(啥)?毛病",
+    r"|\b(he'?s|she'?s|they'?re|i'?m|is|are) (back )?home now\b|没(啥)?毛病|\bstable\b",
+    r"|\bup and (about|dancing|walking)\b|\bright as rain\b",
     r"好好的|(咽|喝|吞)下去了|不(晕|疼|痛|喘)了|关(了)?火|恢复得(挺|很|还)?好|已经吃(过)?药了|虚惊",
     r"|\ball sorted\b|\bsorted now\b|\bit went down\b|\bwent down (fine|ok|okay|all right)",
     r"|\bcoughed it (up|out)|\bphew\b",

@@ -224,7 +224,11 @@ def test_a_very_low_blood_sugar_is_danger_and_an_ordinary_one_no_word_to_explain
      "Dad's taken a whole week of his pills at once, he's hard to rouse",
      "找不着家了 天黑了 这是哪啊 冷", "一脚没踩住就坐地上了 腿越来越肿",
      "昨天采的蘑菇炒着吃了 今早上吐下泻 手脚发麻",
-     "我这心口 一阵一阵疼到后背了 左手也麻"],
+     "我这心口 一阵一阵疼到后背了 左手也麻",
+     "sorry to bother you dear but I can't seem to catch my breath and my lips have gone blue",
+     "my neighbour is slumped over the steering wheel in his drive not moving",
+     "there's a man lying in the snow outside the flats, he's barely breathing",
+     "my nanna isn't waking up", "he had a fall off the ladder and he's not moving his legs"],
 )  # fmt: skip
 def test_signs_of_danger_now_in_other_words(text):
     assert read(text).level == "emergency", read(text)
@@ -236,7 +240,12 @@ def test_signs_of_danger_now_in_other_words(text):
      "我不知道在哪买", "上礼拜胸口闷去医院查了个遍 大夫说心脏没毛病",
      "The chest pain on Sunday turned out to be indigestion, all clear from the hospital",
      "When I ring 999 what do they ask you?", "I can't get up the stairs as easily as I used to",
-     "My sister fell in Spain and broke her arm, she's home now with a cast"],
+     "My sister fell in Spain and broke her arm, she's home now with a cast",
+     "I'm not dying my hair this time, I'm going grey gracefully",
+     "we watched Casualty tonight and someone had a heart attack in a lift, so dramatic",
+     "how do I set up the emergency button on my mum's phone",
+     "my sister fainted at the wedding from the heat but she was up and dancing an hour later",
+     "we're not moving house after all"],
 )  # fmt: skip
 def test_their_everyday_neighbours_are_no_danger(text):
     assert read(text).level is None, read(text)
