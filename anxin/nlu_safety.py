@@ -24,6 +24,7 @@ console, with the classifier's guess.
 
 from __future__ import annotations
 
+import re
 from typing import Any, List, Optional
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -42,13 +43,27 @@ SAFETY_INTENTS = (EMERGENCY, CRISIS)
 # 113 crises than 0.8 / 0.9, for 6 more false alarms among 325 everyday messages.
 SURE = {EMERGENCY: 0.5, CRISIS: 0.5}
 HALF_SURE = 0.4  # an emergency guess from here to SURE: one question, not the alarm
+# A short message has too few words for counts to be believed that low: "好的，我等着" was a
+# crisis at 0.67 (from "他在那边等着我"). Real short cries ("救命", "胸口疼", "help") are
+# the reading's, not the classifier's.
+SHORT = 8  # Chinese characters plus Latin words
+SHORT_SURE = {EMERGENCY: 0.8, CRISIS: 0.9}
+SHORT_HALF_SURE = 0.7
 BELOW = 0.5  # the most any other guess keeps beside a safety decision (1.0)
 
 
-def decide(reading: Reading, guessed: Optional[str], confidence: float) -> Optional[str]:
+def is_short(text: str) -> bool:
+    return len(re.findall(r"[\u4e00-\u9fff]|[A-Za-z]+", text)) < SHORT
+
+
+def decide(
+    reading: Reading, guessed: Optional[str], confidence: float, short: bool = False
+) -> Optional[str]:
     """The safety level a message gets (None: none): the reading's, else the classifier's
-    guess graded by how sure it is (see the module's docstring)."""
-    sure = guessed in SAFETY_INTENTS and confidence >= SURE[guessed]
+    guess graded by how sure it is (see the module's docstring); ``short``: a message of
+    fewer than SHORT words, whose guess must be surer."""
+    bar, half = (SHORT_SURE, SHORT_HALF_SURE) if short else (SURE, HALF_SURE)
+    sure = guessed in SAFETY_INTENTS and confidence >= bar[guessed]
     if reading.level == POSSIBLE and reading.why == "unwell" and sure and guessed == EMERGENCY:
         # The words alone ("头晕", "vomiting") sound mild; the whole sentence, to a sure
         # classifier, may not ("vomiting blood, lots of it"). A fall with nothing said about
@@ -58,9 +73,9 @@ def decide(reading: Reading, guessed: Optional[str], confidence: float) -> Optio
         return reading.level
     if guessed not in SAFETY_INTENTS or reading.words:  # words were read and explained away
         return None
-    if confidence >= SURE[guessed]:
+    if confidence >= bar[guessed]:
         return guessed
-    if guessed == EMERGENCY and confidence >= HALF_SURE:
+    if guessed == EMERGENCY and confidence >= half:
         return POSSIBLE
     return None
 
@@ -80,7 +95,7 @@ class SafetyFloor(StatelessExtractor):
         guessed = intent.get(INTENT_NAME_KEY)
         confidence = float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0)
         reading = read(text)
-        level = decide(reading, guessed, confidence)
+        level = decide(reading, guessed, confidence, short=is_short(text))
         ranking = [r for r in message.get(RANKING) or []]
         others = [r for r in ranking if r.get(INTENT_NAME_KEY) not in SAFETY_INTENTS]
         safety: dict[str, Any] = {"level": level, "why": reading.why, "words": reading.words,

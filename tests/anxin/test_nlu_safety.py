@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from anxin.nlu_safety import decide
+from anxin.nlu_safety import decide, is_short
 from care.safety_reading import Reading, read
 
 
@@ -42,3 +42,16 @@ def test_an_unsure_guess_never_raises_the_alarm():
     assert decide(nothing, "emergency", 0.4) == "possible"
     assert decide(nothing, "emergency", 0.5) == "emergency"
     assert decide(nothing, "crisis", 0.5) == "crisis"
+
+
+def test_a_short_message_needs_a_surer_guess():
+    # "好的，我等着" was a crisis at 0.67: too few words for counts that low.
+    nothing = Reading(None, "no danger words")
+    assert is_short("好的，我等着") and is_short("OK I'll wait here")
+    assert not is_short("老头子刚才电话里说这地方咋没见过呢")
+    assert decide(nothing, "crisis", 0.67, short=True) is None
+    assert decide(nothing, "emergency", 0.6, short=True) is None
+    assert decide(nothing, "emergency", 0.7, short=True) == "possible"
+    assert decide(nothing, "emergency", 0.8, short=True) == "emergency"
+    assert decide(nothing, "crisis", 0.67) == "crisis"
+    assert decide(read("救命"), "inform", 0.9, short=True) == "emergency"  # the reading's
